@@ -1,0 +1,22 @@
+// Which wolfSSL the build linked and whether AES-NI is in play, for `cbtrade --version`, start-up
+// and the build-info metric. The two builds (meson option `wolfssl`, docs/wolfssl.md) differ ~16x in
+// AES-GCM record decryption and ~4x in ECDSA P-256 signing, so an operator must be able to tell.
+#pragma once
+
+#include <string>
+
+namespace cbtrade {
+
+struct TlsInfo {
+    std::string version;       // of the linked library, e.g. "5.5.4"
+    std::string flavour;       // "accelerated" (static AES-NI/asm build) or "system" (libwolfssl-dev)
+    bool aesni_built = false;  // the library was compiled with WOLFSSL_AESNI
+    bool aesni_cpu = false;    // this CPU has AES-NI and PCLMULQDQ (wolfSSL checks this at run time too)
+};
+
+[[nodiscard]] TlsInfo tls_info();
+
+// One line, e.g. "wolfSSL 5.5.4 (accelerated; AES-NI built, CPU has it)".
+[[nodiscard]] std::string describe(const TlsInfo& info);
+
+}  // namespace cbtrade
