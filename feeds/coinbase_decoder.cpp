@@ -1,0 +1,433 @@
+// simdjson On-Demand walk of Coinbase market-data messages. Fields are visited in document order
+// (one pass, no lookups by name) and only the ones a Tick needs are read; the rest are skipped by the
+// iterator. String values are taken as raw bytes from the input buffer: prices and product ids never
+// contain escapes, and a value that does simply fails to parse or to match, which is the right
+// outcome for it. Only the error text is unescaped (into the parser's own buffer).
+#include "feeds/coinbase_decoder.hpp"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+#include <system_error>
+#include <unordered_set>
+#include <utility>
+
+#include "feeds/rfc3339.hpp"
+
+namespace cbtrade {
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+static_assert(coinbase_decoder_padding >= simdjson::SIMDJSON_PADDING);
+
+// A field's value as seen on the wire, before any interpretation.
+struct FieldText {
+    enum class Kind : std::uint8_t { absent, string, not_string };
+    Kind kind = Kind::absent;
+    std::string_view text;  // the string's bytes between the quotes (kind == string)
+};
+
+constexpr bool is_json_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// raw_json_token() is O(1) (it spans to the next structural character) and does not consume the
+// value, so the object iterator still skips it normally afterwards.
+FieldText read_text(od::value& value) noexcept {
+    std::string_view token = value.raw_json_token();
+    while (!token.empty() && is_json_space(token.back())) token.remove_suffix(1);
+    if (token.size() < 2 || token.front() != '"' || token.back() != '"') return {FieldText::Kind::not_string, {}};
+    return {FieldText::Kind::string, token.substr(1, token.size() - 2)};
+}
+
+// The whole of `text` as a finite decimal number (std::from_chars general format: no '+', no spaces,
+// no hex; "nan" and "inf" parse but are not finite). Overlong strings are refused unparsed.
+std::optional<double> parse_finite_decimal(std::string_view text) noexcept {
+    if (text.empty() || text.size() > coinbase_max_number_chars) return std::nullopt;
+    double value = 0.0;
+    const char* const end = text.data() + text.size();
+    const auto [stop, error] = std::from_chars(text.data(), end, value);
+    if (error != std::errc{} || stop != end || !std::isfinite(value)) return std::nullopt;
+    return value;
+}
+
+std::optional<std::uint64_t> parse_unsigned(std::string_view text) noexcept {
+    if (text.empty() || text.size() > coinbase_max_number_chars) return std::nullopt;
+    std::uint64_t value = 0;
+    const char* const end = text.data() + text.size();
+    const auto [stop, error] = std::from_chars(text.data(), end, value);
+    if (error != std::errc{} || stop != end) return std::nullopt;
+    return value;
+}
+
+ChannelKind classify_channel(std::string_view name) noexcept {
+    if (name == "ticker") return ChannelKind::ticker;
+    if (name == "ticker_batch") return ChannelKind::ticker_batch;
+    if (name == "heartbeats") return ChannelKind::heartbeats;
+    if (name == "subscriptions") return ChannelKind::subscriptions;
+    return ChannelKind::unknown;
+}
+
+bool is_ticker_channel(ChannelKind kind) noexcept {
+    return kind == ChannelKind::ticker || kind == ChannelKind::ticker_batch;
+}
+
+// Outcome of one optional best_* pair member: absent (or "", as ticker_batch sends), valid, or bad.
+enum class OptionalNumber : std::uint8_t { absent, valid, bad };
+
+OptionalNumber read_optional(const FieldText& field, bool zero_allowed, double& value) noexcept {
+    if (field.kind == FieldText::Kind::absent || (field.kind == FieldText::Kind::string && field.text.empty()))
+        return OptionalNumber::absent;
+    if (field.kind != FieldText::Kind::string) return OptionalNumber::bad;
+    const std::optional<double> parsed = parse_finite_decimal(field.text);
+    if (!parsed || *parsed < 0.0 || (!zero_allowed && *parsed == 0.0)) return OptionalNumber::bad;
+    value = *parsed;
+    return OptionalNumber::valid;
+}
+
+}  // namespace
+
+struct CoinbaseDecoder::Impl {
+    explicit Impl(std::size_t max_message_bytes) : json(max_message_bytes) {
+        if (json.allocate(max_message_bytes) != simdjson::SUCCESS) throw std::bad_alloc();
+    }
+
+    od::parser json;
+
+    // Per-message state, reset by begin().
+    CoinbaseDecoder* owner = nullptr;
+    std::span<Tick> out;
+    std::uint64_t receive_tsc = 0;
+    std::uint32_t ticks = 0;
+    std::uint32_t records_skipped = 0;
+    std::uint32_t ticks_dropped = 0;  // valid ticks that did not fit in `out`
+    std::uint8_t channel_flags = 0;
+    bool heartbeat_seen = false;
+    std::uint64_t heartbeat_counter = 0;
+
+    void begin(CoinbaseDecoder& decoder, std::span<Tick> output, std::uint64_t tsc) noexcept {
+        owner = &decoder;
+        out = output;
+        receive_tsc = tsc;
+        ticks = 0;
+        records_skipped = 0;
+        ticks_dropped = 0;
+        channel_flags = 0;
+        heartbeat_seen = false;
+        heartbeat_counter = 0;
+    }
+
+    DecodeStatus decode_events(od::value& events_value, ChannelKind channel) noexcept {
+        od::array events;
+        if (events_value.get_array().get(events) != simdjson::SUCCESS) return DecodeStatus::malformed_json;
+        channel_flags = channel == ChannelKind::ticker_batch ? tick_flag_batch : std::uint8_t{0};
+        for (auto event_result : events) {
+            od::object event;
+            if (event_result.get_object().get(event) != simdjson::SUCCESS) return DecodeStatus::malformed_json;
+            const DecodeStatus status =
+                is_ticker_channel(channel) ? decode_ticker_event(event) : decode_heartbeat_event(event);
+            if (status != DecodeStatus::ok) return status;
+        }
+        return DecodeStatus::ok;
+    }
+
+    DecodeStatus decode_ticker_event(od::object& event) noexcept {
+        // "type" usually precedes "tickers", but nothing guarantees it: mark the snapshot flag on
+        // this event's ticks once the whole event has been read.
+        const std::uint32_t first_tick = ticks;
+        bool snapshot = false;
+        for (auto field_result : event) {
+            od::field field;
+            if (std::move(field_result).get(field) != simdjson::SUCCESS) return DecodeStatus::malformed_json;
+            const od::raw_json_string key = field.key();
+            od::value& value = field.value();
+            if (key.unsafe_is_equal("tickers")) {
+                od::array tickers;
+                if (value.get_array().get(tickers) != simdjson::SUCCESS) return DecodeStatus::malformed_json;
+                for (auto ticker_result : tickers) {
+                    od::object ticker;
+                    if (ticker_result.get_object().get(ticker) != simdjson::SUCCESS)
+                        return DecodeStatus::malformed_json;
+                    const DecodeStatus status = decode_ticker(ticker);
+                    if (status != DecodeStatus::ok) return status;
+                }
+            } else if (key.unsafe_is_equal("type")) {
+                const FieldText type = read_text(value);
+                snapshot = type.kind == FieldText::Kind::string && type.text == "snapshot";
+            }
+        }
+        if (snapshot) {
+            for (std::uint32_t i = first_tick; i < ticks; ++i) out[i].flags |= tick_flag_snapshot;
+        }
+        return DecodeStatus::ok;
+    }
+
+    // Reads one ticker record; a bad record is counted and skipped, only broken JSON fails the message.
+    DecodeStatus decode_ticker(od::object& ticker) noexcept {
+        FieldText product_id, price, best_bid, best_bid_qty, best_ask, best_ask_qty;
+        for (auto field_result : ticker) {
+            od::field field;
+            if (std::move(field_result).get(field) != simdjson::SUCCESS) return DecodeStatus::malformed_json;
+            const od::raw_json_string key = field.key();
+            od::value& value = field.value();
+            // Dispatch on the first letter first: 7 of the 13 ticker keys start with neither.
+            switch (key.raw()[0]) {
+            case 'p':
+                if (key.unsafe_is_equal("price")) price = read_text(value);
+                else if (key.unsafe_is_equal("product_id")) product_id = read_text(value);
+                break;
+            case 'b':
+                if (key.unsafe_is_equal("best_bid")) best_bid = read_text(value);
+                else if (key.unsafe_is_equal("best_ask")) best_ask = read_text(value);
+                else if (key.unsafe_is_equal("best_bid_quantity")) best_bid_qty = read_text(value);
+                else if (key.unsafe_is_equal("best_ask_quantity")) best_ask_qty = read_text(value);
+                break;
+            default:
+                break;
+            }
+        }
+        DecoderCounters& counters = owner->counters_;
+        auto skip = [&](std::uint64_t& reason) {
+            ++reason;
+            ++records_skipped;
+            return DecodeStatus::ok;
+        };
+
+        if (product_id.kind != FieldText::Kind::string) return skip(counters.missing_field);
+        if (product_id.text.empty()) return skip(counters.empty_ticker);
+        const std::optional<std::uint16_t> product = owner->product_index(product_id.text);
+        if (!product) return skip(counters.unknown_product);
+        if (price.kind == FieldText::Kind::absent) return skip(counters.missing_field);
+        // A JSON number where the wire has a string is refused, not guessed at: see the corpus README.
+        if (price.kind != FieldText::Kind::string) return skip(counters.bad_price);
+        const std::optional<double> last_price = parse_finite_decimal(price.text);
+        if (!last_price || *last_price <= 0.0) return skip(counters.bad_price);
+
+        double bid = 0.0, bid_qty = 0.0, ask = 0.0, ask_qty = 0.0;
+        const OptionalNumber bid_state = read_optional(best_bid, false, bid);
+        const OptionalNumber bid_qty_state = read_optional(best_bid_qty, true, bid_qty);
+        const OptionalNumber ask_state = read_optional(best_ask, false, ask);
+        const OptionalNumber ask_qty_state = read_optional(best_ask_qty, true, ask_qty);
+        if (bid_state == OptionalNumber::bad || bid_qty_state == OptionalNumber::bad ||
+            ask_state == OptionalNumber::bad || ask_qty_state == OptionalNumber::bad)
+            return skip(counters.bad_price);
+
+        if (ticks == out.size()) {
+            ++counters.output_full;
+            ++ticks_dropped;
+            return DecodeStatus::ok;
+        }
+        std::uint8_t flags = channel_flags;
+        // A side is usable only with its price; a missing quantity then reads as 0 (unknown size).
+        if (bid_state == OptionalNumber::valid) flags |= tick_flag_has_best_bid;
+        else bid_qty = 0.0;
+        if (ask_state == OptionalNumber::valid) flags |= tick_flag_has_best_ask;
+        else ask_qty = 0.0;
+
+        Tick& tick = out[ticks++];
+        tick.price = *last_price;
+        tick.best_bid = bid;
+        tick.best_ask = ask;
+        tick.best_bid_qty = bid_qty;
+        tick.best_ask_qty = ask_qty;
+        tick.exchange_time_ns = 0;  // envelope fields are stamped once the whole message is read
+        tick.receive_tsc = receive_tsc;
+        tick.product_index = *product;
+        tick.flags = flags;
+        tick.sequence_num = 0;
+        return DecodeStatus::ok;
+    }
+
+    DecodeStatus decode_heartbeat_event(od::object& event) noexcept {
+        for (auto field_result : event) {
+            od::field field;
+            if (std::move(field_result).get(field) != simdjson::SUCCESS) return DecodeStatus::malformed_json;
+            if (!field.key().unsafe_is_equal("heartbeat_counter")) continue;  // current_time: not needed
+            od::value& value = field.value();
+            // The docs show a string, nautilus sees an integer: accept both (coinbase-api.md 1.4).
+            const FieldText text = read_text(value);
+            std::optional<std::uint64_t> counter;
+            if (text.kind == FieldText::Kind::string) {
+                counter = parse_unsigned(text.text);
+            } else {
+                std::uint64_t number = 0;
+                if (value.get_uint64().get(number) == simdjson::SUCCESS) counter = number;
+            }
+            if (!counter) return DecodeStatus::missing_field;
+            heartbeat_seen = true;
+            heartbeat_counter = *counter;
+            ++owner->counters_.heartbeats;
+        }
+        return DecodeStatus::ok;
+    }
+};
+
+CoinbaseDecoder::CoinbaseDecoder(std::span<const std::string_view> products, std::size_t max_message_bytes)
+    : impl_(std::make_unique<Impl>(max_message_bytes)), max_message_bytes_(max_message_bytes) {
+    if (products.empty()) throw std::invalid_argument("CoinbaseDecoder: empty product list");
+    if (products.size() > 65535) throw std::invalid_argument("CoinbaseDecoder: more than 65535 products");
+    std::unordered_set<std::string_view> seen;
+    for (const std::string_view product : products) {
+        if (product.empty()) throw std::invalid_argument("CoinbaseDecoder: empty product id");
+        if (!seen.insert(product).second)
+            throw std::invalid_argument("CoinbaseDecoder: duplicate product id " + std::string(product));
+        products_.emplace_back(product);
+    }
+}
+
+CoinbaseDecoder::~CoinbaseDecoder() = default;
+CoinbaseDecoder::CoinbaseDecoder(CoinbaseDecoder&&) noexcept = default;
+CoinbaseDecoder& CoinbaseDecoder::operator=(CoinbaseDecoder&&) noexcept = default;
+
+std::optional<std::uint16_t> CoinbaseDecoder::product_index(std::string_view product_id) const noexcept {
+    // A daemon follows one to a few products: a linear scan beats hashing at that size.
+    for (std::size_t i = 0; i < products_.size(); ++i) {
+        if (products_[i] == product_id) return static_cast<std::uint16_t>(i);
+    }
+    return std::nullopt;
+}
+
+DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, std::size_t capacity,
+                                     std::uint64_t receive_tsc, std::span<Tick> out) noexcept {
+    DecodeResult result;
+    ++counters_.messages;
+    if (length > max_message_bytes_) {
+        ++counters_.oversized;
+        result.status = DecodeStatus::message_too_large;
+        return result;
+    }
+    if (capacity < length || capacity - length < coinbase_decoder_padding) {
+        result.status = DecodeStatus::insufficient_padding;
+        return result;
+    }
+
+    Impl& impl = *impl_;
+    impl.begin(*this, out, receive_tsc);
+    auto fail = [&](DecodeStatus status) {
+        switch (status) {
+        case DecodeStatus::malformed_json: ++counters_.malformed_json; break;
+        case DecodeStatus::missing_field: ++counters_.missing_field; break;
+        case DecodeStatus::bad_timestamp: ++counters_.bad_timestamp; break;
+        default: break;
+        }
+        result.status = status;
+        result.ticks_emitted = 0;
+        result.records_skipped = impl.records_skipped;
+        return result;
+    };
+
+    // The length is within the capacity allocated at construction, so iterate() does not allocate.
+    od::document document;
+    if (impl.json.iterate(message, length, capacity).get(document) != simdjson::SUCCESS)
+        return fail(DecodeStatus::malformed_json);
+    od::object root;
+    if (document.get_object().get(root) != simdjson::SUCCESS) return fail(DecodeStatus::malformed_json);
+
+    FieldText timestamp;
+    std::string_view error_text;
+    bool events_seen = false;
+    bool events_before_channel = false;
+    for (auto field_result : root) {
+        od::field field;
+        if (std::move(field_result).get(field) != simdjson::SUCCESS) return fail(DecodeStatus::malformed_json);
+        const od::raw_json_string key = field.key();
+        od::value& value = field.value();
+        switch (key.raw()[0]) {
+        case 'c':
+            if (key.unsafe_is_equal("channel")) {
+                const FieldText channel = read_text(value);
+                if (channel.kind != FieldText::Kind::string) return fail(DecodeStatus::missing_field);
+                if (result.channel != ChannelKind::error) result.channel = classify_channel(channel.text);
+            }
+            break;
+        case 't':
+            if (key.unsafe_is_equal("timestamp")) {
+                timestamp = read_text(value);
+            } else if (key.unsafe_is_equal("type")) {
+                // Control messages carry a top-level type instead of a channel (coinbase-api.md 1.7).
+                const FieldText type = read_text(value);
+                if (type.kind == FieldText::Kind::string && type.text == "error") result.channel = ChannelKind::error;
+                else if (result.channel == ChannelKind::none) result.channel = ChannelKind::unknown;
+            }
+            break;
+        case 's':
+            if (key.unsafe_is_equal("sequence_num")) {
+                std::uint64_t sequence_num = 0;
+                if (value.get_uint64().get(sequence_num) == simdjson::SUCCESS) {
+                    result.sequence_num = sequence_num;
+                    result.has_sequence = true;
+                }
+            }
+            break;
+        case 'e':
+            if (key.unsafe_is_equal("events")) {
+                events_seen = true;
+                if (result.channel == ChannelKind::none) {
+                    events_before_channel = true;  // decoded after the loop, once the channel is known
+                } else if (is_ticker_channel(result.channel) || result.channel == ChannelKind::heartbeats) {
+                    const DecodeStatus status = impl.decode_events(value, result.channel);
+                    if (status != DecodeStatus::ok) return fail(status);
+                }
+            }
+            break;
+        case 'm':
+            if (key.unsafe_is_equal("message")) {
+                if (value.get_string().get(error_text) != simdjson::SUCCESS) error_text = {};
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    // Anything after the root object ("{...}}" or "{...} x") is a broken message.
+    if (document.current_location().error() == simdjson::SUCCESS) return fail(DecodeStatus::malformed_json);
+
+    if (events_before_channel && (is_ticker_channel(result.channel) || result.channel == ChannelKind::heartbeats)) {
+        document.rewind();
+        od::value events;
+        if (document.find_field_unordered("events").get(events) != simdjson::SUCCESS)
+            return fail(DecodeStatus::malformed_json);
+        const DecodeStatus status = impl.decode_events(events, result.channel);
+        if (status != DecodeStatus::ok) return fail(status);
+    }
+
+    result.records_skipped = impl.records_skipped;
+    switch (result.channel) {
+    case ChannelKind::none:
+        return fail(DecodeStatus::missing_field);
+    case ChannelKind::ticker:
+    case ChannelKind::ticker_batch: {
+        if (!events_seen || timestamp.kind != FieldText::Kind::string) return fail(DecodeStatus::missing_field);
+        const std::optional<std::int64_t> exchange_time_ns = parse_rfc3339_ns(timestamp.text);
+        if (!exchange_time_ns) return fail(DecodeStatus::bad_timestamp);
+        for (std::uint32_t i = 0; i < impl.ticks; ++i) {
+            out[i].exchange_time_ns = *exchange_time_ns;
+            out[i].sequence_num = result.sequence_num & ((std::uint64_t{1} << tick_sequence_bits) - 1);
+        }
+        result.ticks_emitted = impl.ticks;
+        counters_.ticks += impl.ticks;
+        if (impl.ticks_dropped != 0) result.status = DecodeStatus::output_full;
+        break;
+    }
+    case ChannelKind::heartbeats:
+        if (!impl.heartbeat_seen) return fail(DecodeStatus::missing_field);
+        result.has_heartbeat_counter = true;
+        result.heartbeat_counter = impl.heartbeat_counter;
+        break;
+    case ChannelKind::subscriptions:
+        ++counters_.subscription_acks;
+        break;
+    case ChannelKind::error:
+        ++counters_.error_messages;
+        result.error_message = error_text;
+        break;
+    case ChannelKind::unknown:
+        ++counters_.unknown_channel;
+        break;
+    }
+    return result;
+}
+
+}  // namespace cbtrade

@@ -1,0 +1,109 @@
+// RFC 3339 timestamps to nanoseconds since the UNIX epoch, as the Coinbase envelope carries them:
+// "2023-02-09T20:19:35.39625135Z", with 0 to 9 fraction digits (trailing zeros dropped).
+// Hand-written because it sits on the per-message path: no locale, no allocation, no tables
+// beyond twelve month offsets, constexpr so the tests can check it at compile time.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace cbtrade {
+
+namespace rfc3339_detail {
+
+// Reads `count` decimal digits at `pos`; -1 if any is not a digit.
+constexpr int read_digits(std::string_view text, std::size_t pos, std::size_t count) noexcept {
+    int value = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        const char c = text[pos + i];
+        if (c < '0' || c > '9') return -1;
+        value = value * 10 + (c - '0');
+    }
+    return value;
+}
+
+constexpr bool is_leap_year(int year) noexcept {
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+constexpr int days_in_month(int year, int month) noexcept {
+    constexpr int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return month == 2 && is_leap_year(year) ? 29 : days[month - 1];
+}
+
+// Days from 1970-01-01 to year-month-day (year >= 1970).
+constexpr std::int64_t days_since_epoch(int year, int month, int day) noexcept {
+    constexpr int days_before_month[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    const std::int64_t previous_year = year - 1;
+    const std::int64_t leap_days_before_year =
+        previous_year / 4 - previous_year / 100 + previous_year / 400 - (1969 / 4 - 1969 / 100 + 1969 / 400);
+    std::int64_t days = 365 * static_cast<std::int64_t>(year - 1970) + leap_days_before_year +
+                        days_before_month[month - 1] + (day - 1);
+    if (month > 2 && is_leap_year(year)) ++days;
+    return days;
+}
+
+}  // namespace rfc3339_detail
+
+// Accepts YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), 'T'/'t' and 'Z'/'z' either case.
+// More than 9 fraction digits are accepted and truncated (sub-nanosecond detail is meaningless
+// here, and rejecting them would drop every tick if the exchange ever sent more). Years 1970 to
+// 2261 only, so the result always fits in int64 nanoseconds. Second 60 (a leap second) is
+// accepted and lands on the next second, as POSIX time does. Anything else: nullopt.
+[[nodiscard]] constexpr std::optional<std::int64_t> parse_rfc3339_ns(std::string_view text) noexcept {
+    using namespace rfc3339_detail;
+    // "YYYY-MM-DDTHH:MM:SS" is 19 characters; the shortest valid form adds "Z".
+    if (text.size() < 20) return std::nullopt;
+    if (text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
+        text[16] != ':')
+        return std::nullopt;
+    const int year = read_digits(text, 0, 4);
+    const int month = read_digits(text, 5, 2);
+    const int day = read_digits(text, 8, 2);
+    const int hour = read_digits(text, 11, 2);
+    const int minute = read_digits(text, 14, 2);
+    const int second = read_digits(text, 17, 2);
+    if (year < 1970 || year > 2261 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 ||
+        minute < 0 || minute > 59 || second < 0 || second > 60)
+        return std::nullopt;
+    if (day > days_in_month(year, month)) return std::nullopt;
+
+    std::size_t pos = 19;
+    std::int64_t fraction_ns = 0;
+    if (text[pos] == '.') {
+        ++pos;
+        std::int64_t scale = 100'000'000;
+        const std::size_t first_digit = pos;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+            fraction_ns += (text[pos] - '0') * scale;
+            scale /= 10;  // reaches 0 after nine digits: further digits are truncated
+            ++pos;
+        }
+        if (pos == first_digit) return std::nullopt;
+    }
+    if (pos >= text.size()) return std::nullopt;
+
+    std::int64_t offset_s = 0;
+    const char zone = text[pos];
+    if (zone == 'Z' || zone == 'z') {
+        ++pos;
+    } else if (zone == '+' || zone == '-') {
+        if (text.size() - pos != 6 || text[pos + 3] != ':') return std::nullopt;
+        const int offset_hour = read_digits(text, pos + 1, 2);
+        const int offset_minute = read_digits(text, pos + 4, 2);
+        if (offset_hour < 0 || offset_hour > 23 || offset_minute < 0 || offset_minute > 59) return std::nullopt;
+        offset_s = (offset_hour * 3600 + offset_minute * 60) * (zone == '+' ? 1 : -1);
+        pos += 6;
+    } else {
+        return std::nullopt;
+    }
+    if (pos != text.size()) return std::nullopt;
+
+    const std::int64_t seconds =
+        days_since_epoch(year, month, day) * 86'400 + hour * 3600 + minute * 60 + second - offset_s;
+    if (seconds < 0) return std::nullopt;  // 1970-01-01T00:30:00+01:00 would be before the epoch
+    return seconds * 1'000'000'000 + fraction_ns;
+}
+
+}  // namespace cbtrade
