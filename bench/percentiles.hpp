@@ -1,0 +1,41 @@
+// Latency percentiles as Google Benchmark counters (p50/p99/p99.9 in ns).
+//
+// Timing one call of a few nanoseconds with a clock read costs as much as the call, so callers time
+// batches of `batch` operations and record the per-operation average of each batch; the
+// percentiles are over batches. Samples are kept in a preallocated vector.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+namespace cbtrade::bench {
+
+class LatencySamples {
+public:
+    explicit LatencySamples(std::size_t capacity = 1u << 20) { ns_.reserve(capacity); }
+
+    void add(std::chrono::steady_clock::duration d, std::size_t ops_in_batch) {
+        if (ns_.size() == ns_.capacity()) return;
+        ns_.push_back(static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()) /
+                      static_cast<double>(ops_in_batch));
+    }
+
+    // Adds p50_ns, p99_ns, p999_ns counters to the benchmark state.
+    void report(benchmark::State& state) {
+        if (ns_.empty()) return;
+        std::sort(ns_.begin(), ns_.end());
+        auto at = [&](double q) { return ns_[std::min(ns_.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ns_.size())))]; };
+        state.counters["p50_ns"] = at(0.50);
+        state.counters["p99_ns"] = at(0.99);
+        state.counters["p999_ns"] = at(0.999);
+    }
+
+private:
+    std::vector<double> ns_;
+};
+
+}  // namespace cbtrade::bench

@@ -1,0 +1,461 @@
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace cbtrade {
+
+namespace {
+
+constexpr std::array granularity_names{
+    std::string_view{"ONE_MINUTE"},   std::string_view{"FIVE_MINUTE"}, std::string_view{"FIFTEEN_MINUTE"},
+    std::string_view{"THIRTY_MINUTE"}, std::string_view{"ONE_HOUR"},   std::string_view{"TWO_HOUR"},
+    std::string_view{"SIX_HOUR"},     std::string_view{"ONE_DAY"},
+};
+constexpr std::array<std::int64_t, 8> granularity_secs{60, 300, 900, 1800, 3600, 7200, 21600, 86400};
+
+// Thrown by value parsers; carries what the key accepts. Rethrown as ConfigError with context.
+struct Invalid {
+    std::string accepted;
+};
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool parse_bool(std::string_view v) {
+    const std::string l = lower(v);
+    if (l == "true" || l == "1" || l == "yes" || l == "on") return true;
+    if (l == "false" || l == "0" || l == "no" || l == "off") return false;
+    throw Invalid{"true or false"};
+}
+
+double parse_number(std::string_view v, double min, double max, bool min_exclusive, std::string_view accepted) {
+    double x = 0;
+    const char* end = v.data() + v.size();
+    auto [ptr, ec] = std::from_chars(v.data(), end, x);
+    if (v.empty() || ec != std::errc{} || ptr != end || !std::isfinite(x) || x > max || x < min ||
+        (min_exclusive && x == min)) {
+        throw Invalid{std::string(accepted)};
+    }
+    return x;
+}
+
+std::int64_t parse_int(std::string_view v, std::int64_t min, std::int64_t max, std::string_view accepted) {
+    std::int64_t x = 0;
+    const char* end = v.data() + v.size();
+    auto [ptr, ec] = std::from_chars(v.data(), end, x);
+    if (v.empty() || ec != std::errc{} || ptr != end || x < min || x > max) throw Invalid{std::string(accepted)};
+    return x;
+}
+
+double pct(std::string_view v) { return parse_number(v, 0.0, 100.0, false, "a percentage from 0 to 100"); }
+double pct_positive(std::string_view v) {
+    return parse_number(v, 0.0, 100.0, true, "a percentage above 0 and at most 100");
+}
+double probability(std::string_view v) { return parse_number(v, 0.0, 1.0, false, "a probability from 0 to 1"); }
+double usd(std::string_view v) { return parse_number(v, 0.0, 1e12, false, "a USD amount >= 0"); }
+double bps(std::string_view v) { return parse_number(v, 0.0, 10000.0, false, "basis points from 0 to 10000"); }
+
+bool valid_product(std::string_view v) {
+    const auto dash = v.find('-');
+    if (dash == std::string_view::npos || dash == 0 || dash + 1 == v.size()) return false;
+    if (v.find('-', dash + 1) != std::string_view::npos) return false;
+    return std::all_of(v.begin(), v.end(), [](char c) {
+        return c == '-' || std::isdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c));
+    });
+}
+
+std::string product(std::string_view v) {
+    if (!valid_product(v)) throw Invalid{"a product id such as BTC-USD (upper-case BASE-QUOTE)"};
+    return std::string(v);
+}
+
+std::vector<std::string> product_list(std::string_view v) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= v.size()) {
+        std::size_t comma = v.find(',', start);
+        if (comma == std::string_view::npos) comma = v.size();
+        std::string_view item = v.substr(start, comma - start);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!valid_product(item)) throw Invalid{"comma-separated product ids such as BTC-USD,ETH-USD"};
+        out.emplace_back(item);
+        start = comma + 1;
+    }
+    return out;
+}
+
+std::string url(std::string_view v, std::initializer_list<std::string_view> schemes, std::string_view accepted) {
+    for (std::string_view s : schemes) {
+        if (v.size() > s.size() && v.substr(0, s.size()) == s) return std::string(v);
+    }
+    throw Invalid{std::string(accepted)};
+}
+
+std::string fmt_number(double x) {
+    char buf[64];
+    auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, x);
+    return ec == std::errc{} ? std::string(buf, ptr) : std::string("?");
+}
+std::string fmt_bool(bool b) { return b ? "true" : "false"; }
+std::string fmt_secret(const std::string& s) { return s.empty() ? "<unset>" : "<set>"; }
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& s : items) {
+        if (!out.empty()) out += ',';
+        out += s;
+    }
+    return out;
+}
+
+struct KeySpec {
+    KeyInfo info;
+    void (*apply)(Config&, std::string_view);
+    std::string (*show)(const Config&);
+};
+
+#define CB_KEY(name, def, meaning, secret, apply_body, show_body)                                  \
+    KeySpec {                                                                                     \
+        KeyInfo{name, def, meaning, secret}, [](Config& c, std::string_view v) { apply_body; },   \
+            [](const Config& c) -> std::string { return show_body; }                              \
+    }
+
+// The table. Defaults here must match the member initialisers of Config (a test checks).
+const std::array key_table{
+    CB_KEY("PRODUCT_ID", "BTC-USD", "product traded", false, c.product_id = product(v), c.product_id),
+    CB_KEY("GRANULARITY", "ONE_MINUTE", "candle size: ONE_MINUTE .. ONE_DAY", false,
+           {
+               const auto it = std::find(granularity_names.begin(), granularity_names.end(), v);
+               if (it == granularity_names.end())
+                   throw Invalid{"ONE_MINUTE, FIVE_MINUTE, FIFTEEN_MINUTE, THIRTY_MINUTE, ONE_HOUR, TWO_HOUR, "
+                                 "SIX_HOUR or ONE_DAY"};
+               c.granularity = static_cast<Granularity>(it - granularity_names.begin());
+           },
+           std::string(granularity_name(c.granularity))),
+    CB_KEY("DRY_RUN", "true", "paper trading; false sends real orders (needs credentials)", false,
+           c.dry_run = parse_bool(v), fmt_bool(c.dry_run)),
+    CB_KEY("LONG_ONLY", "true", "never open a short position", false, c.long_only = parse_bool(v),
+           fmt_bool(c.long_only)),
+    CB_KEY("ORDER_MIN_USD", "5", "entries smaller than this are skipped (counted)", false, c.order_min_usd = usd(v),
+           fmt_number(c.order_min_usd)),
+    CB_KEY("MAX_DAILY_LOSS_PCT", "1", "circuit breaker: loss from the UTC day's starting equity", false,
+           c.max_daily_loss_pct = pct_positive(v), fmt_number(c.max_daily_loss_pct)),
+    CB_KEY("RISK_PER_TRADE_PCT", "1", "entry size as a percentage of equity (times the vol factor)", false,
+           c.risk_per_trade_pct = pct_positive(v), fmt_number(c.risk_per_trade_pct)),
+    CB_KEY("USD_EQUITY", "1000", "starting equity in USD (paper, backtest, and live fallback)", false,
+           c.usd_equity = parse_number(v, 0.0, 1e12, true, "a USD amount above 0"), fmt_number(c.usd_equity)),
+    CB_KEY("TAKE_PROFIT_PCT", "0.2", "exit when price moves this far in favour; 0 disables", false,
+           c.take_profit_pct = pct(v), fmt_number(c.take_profit_pct)),
+    CB_KEY("STOP_LOSS_PCT", "0.2", "exit when price moves this far against; 0 disables", false,
+           c.stop_loss_pct = pct(v), fmt_number(c.stop_loss_pct)),
+    CB_KEY("FEE_BPS", "60", "paper/backtest fee per fill, basis points of notional", false, c.fee_bps = bps(v),
+           fmt_number(c.fee_bps)),
+    CB_KEY("SLIPPAGE_BPS", "2", "paper/backtest price slippage against each fill, basis points", false,
+           c.slippage_bps = bps(v), fmt_number(c.slippage_bps)),
+    CB_KEY("BUY_THRESHOLD", "0.47", "pUp must be >= this (and > SELL_THRESHOLD) to buy", false,
+           c.buy_threshold = probability(v), fmt_number(c.buy_threshold)),
+    CB_KEY("SELL_THRESHOLD", "0.5", "pUp must be <= this (and < BUY_THRESHOLD) to sell", false,
+           c.sell_threshold = probability(v), fmt_number(c.sell_threshold)),
+    CB_KEY("USE_MA_FILTER", "false", "buy only above the long (50-candle) moving average", false,
+           c.use_ma_filter = parse_bool(v), fmt_bool(c.use_ma_filter)),
+    CB_KEY("BACKTEST_SLEEP_MS", "0", "pause per backtest candle in ms; 0 = full speed", false,
+           c.backtest_sleep_ms = parse_int(v, 0, 60000, "an integer number of milliseconds from 0 to 60000"),
+           std::to_string(c.backtest_sleep_ms)),
+    CB_KEY("PORT", "8080", "metrics/health HTTP port", false,
+           c.port = parse_int(v, 1, 65535, "a TCP port from 1 to 65535"), std::to_string(c.port)),
+    CB_KEY("METRICS_ADDR", "127.0.0.1", "metrics/health listen address", false,
+           {
+               if (v.empty()) throw Invalid{"an IP address such as 127.0.0.1 or 0.0.0.0"};
+               c.metrics_addr = std::string(v);
+           },
+           c.metrics_addr),
+    CB_KEY("BRIDGE_URL", "", "earlier stack's REST bridge (optional)", false,
+           c.bridge_url = v.empty() ? std::string() : url(v, {"http://", "https://"}, "an http:// or https:// URL"),
+           c.bridge_url),
+    CB_KEY("USE_LIVE_EQUITY", "false", "size from the exchange balance instead of USD_EQUITY (live)", false,
+           c.use_live_equity = parse_bool(v), fmt_bool(c.use_live_equity)),
+    CB_KEY("MODEL_MODE", "baseline", "baseline (4 features) or extended (9 features)", false,
+           {
+               if (v == "baseline")
+                   c.model_mode = ModelMode::baseline;
+               else if (v == "extended")
+                   c.model_mode = ModelMode::extended;
+               else
+                   throw Invalid{"baseline or extended"};
+           },
+           std::string(model_mode_name(c.model_mode))),
+    CB_KEY("WALK_FORWARD_MIN", "0", "extended mode: refit every this many minutes of data; 0 disables", false,
+           c.walk_forward_min = parse_int(v, 0, 525600, "minutes from 0 to 525600"),
+           std::to_string(c.walk_forward_min)),
+    CB_KEY("WALK_FORWARD_WINDOW", "1440", "candles of past data each walk-forward refit uses", false,
+           c.walk_forward_window = parse_int(v, 200, 10000000, "a candle count from 200 to 10000000"),
+           std::to_string(c.walk_forward_window)),
+    CB_KEY("VOL_RISK_ADJUST", "false", "shrink entry size when volatility is above the training level", false,
+           c.vol_risk_adjust = parse_bool(v), fmt_bool(c.vol_risk_adjust)),
+    CB_KEY("SLACK_WEBHOOK", "", "Slack incoming-webhook URL for trade notices (secret)", true,
+           c.slack_webhook = v.empty() ? std::string() : url(v, {"https://", "http://"}, "an https:// URL"),
+           fmt_secret(c.slack_webhook)),
+    CB_KEY("USE_TICK_PRICE", "false", "evaluate the signal on every tick, not only at candle close", false,
+           c.use_tick_price = parse_bool(v), fmt_bool(c.use_tick_price)),
+    CB_KEY("COINBASE_API_KEY_NAME", "", "CDP API key name or id", false, c.coinbase_api_key_name = std::string(v),
+           c.coinbase_api_key_name.empty() ? std::string("<unset>") : c.coinbase_api_key_name),
+    CB_KEY("COINBASE_API_PRIVATE_KEY", "", "CDP private key, PEM or base64 Ed25519 (secret)", true,
+           c.coinbase_api_private_key = std::string(v), fmt_secret(c.coinbase_api_private_key)),
+    CB_KEY("COINBASE_API_SECRET", "", "alias of COINBASE_API_PRIVATE_KEY (secret)", true,
+           {
+               if (c.coinbase_api_private_key.empty()) c.coinbase_api_private_key = std::string(v);
+           },
+           fmt_secret(c.coinbase_api_private_key)),
+    CB_KEY("COINBASE_API_BASE", "https://api.coinbase.com/api/v3/brokerage", "REST base URL", false,
+           c.coinbase_api_base = url(v, {"https://", "http://"}, "an https:// URL"), c.coinbase_api_base),
+    CB_KEY("COINBASE_WS_URL", "wss://advanced-trade-ws.coinbase.com", "market-data WebSocket URL", false,
+           c.coinbase_ws_url = url(v, {"wss://", "ws://"}, "a wss:// URL"), c.coinbase_ws_url),
+    CB_KEY("COINBASE_WS_PRODUCTS", "", "ticker subscriptions; empty means PRODUCT_ID", false,
+           c.coinbase_ws_products = v.empty() ? std::vector<std::string>{} : product_list(v),
+           join(c.coinbase_ws_products)),
+    CB_KEY("COINBASE_WS_STALE_SEC", "10", "feed is stale after this many seconds without a message", false,
+           c.coinbase_ws_stale_sec = parse_int(v, 1, 3600, "seconds from 1 to 3600"),
+           std::to_string(c.coinbase_ws_stale_sec)),
+    CB_KEY("TLS_CA_FILE", "", "PEM file of trusted CAs; empty means the system bundle", false,
+           c.tls_ca_file = std::string(v), c.tls_ca_file),
+    CB_KEY("TLS_CIPHERS", "TLS13-AES128-GCM-SHA256:TLS13-CHACHA20-POLY1305-SHA256:...",
+           "wolfSSL cipher list, most preferred first", false,
+           {
+               if (v.empty()) throw Invalid{"a non-empty wolfSSL cipher list such as TLS13-AES128-GCM-SHA256"};
+               c.tls_ciphers = std::string(v);
+           },
+           c.tls_ciphers),
+};
+#undef CB_KEY
+
+const KeySpec* find_key(std::string_view name) noexcept {
+    for (const auto& k : key_table)
+        if (k.info.name == name) return &k;
+    return nullptr;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+        }
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+[[noreturn]] void fail_at(std::string_view name, std::size_t line, std::string_view what) {
+    std::ostringstream os;
+    os << name << ':' << line << ": " << what;
+    throw ConfigError(os.str());
+}
+
+// The value part after '='. Returns the decoded value.
+std::string parse_value(std::string_view raw, std::string_view name, std::size_t line) {
+    std::string_view v = trim(raw);
+    std::string out;
+    if (!v.empty() && (v.front() == '"' || v.front() == '\'')) {
+        const char quote = v.front();
+        std::size_t i = 1;
+        bool closed = false;
+        for (; i < v.size(); ++i) {
+            const char c = v[i];
+            if (c == quote) {
+                closed = true;
+                ++i;
+                break;
+            }
+            if (c == '\\' && quote == '"' && i + 1 < v.size()) {
+                const char n = v[++i];
+                switch (n) {
+                    case 'n': out += '\n'; break;
+                    case 't': out += '\t'; break;
+                    case 'r': out += '\r'; break;
+                    case '"': out += '"'; break;
+                    case '\\': out += '\\'; break;
+                    default: out += '\\'; out += n; break;
+                }
+                continue;
+            }
+            out += c;
+        }
+        if (!closed) fail_at(name, line, std::string("unterminated ") + quote + " quote");
+        std::string_view rest = trim(v.substr(i));
+        if (!rest.empty() && rest.front() != '#')
+            fail_at(name, line, "unexpected text after the closing quote: '" + std::string(rest) + "'");
+        return out;
+    }
+    // Unquoted: a '#' starts a comment when it begins the value or follows whitespace.
+    std::size_t end = v.size();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == '#' && (i == 0 || is_space(v[i - 1]))) {
+            end = i;
+            break;
+        }
+    }
+    v = trim(v.substr(0, end));
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == '\\' && i + 1 < v.size() && v[i + 1] == 'n') {
+            out += '\n';
+            ++i;
+        } else {
+            out += v[i];
+        }
+    }
+    return out;
+}
+
+bool valid_key_name(std::string_view k) {
+    if (k.empty() || std::isdigit(static_cast<unsigned char>(k.front()))) return false;
+    return std::all_of(k.begin(), k.end(),
+                       [](char c) { return c == '_' || std::isalnum(static_cast<unsigned char>(c)); });
+}
+
+}  // namespace
+
+std::int64_t granularity_seconds(Granularity g) noexcept { return granularity_secs[static_cast<std::size_t>(g)]; }
+std::string_view granularity_name(Granularity g) noexcept { return granularity_names[static_cast<std::size_t>(g)]; }
+std::string_view model_mode_name(ModelMode m) noexcept { return m == ModelMode::baseline ? "baseline" : "extended"; }
+
+ConfigEntries parse_env_text(std::string_view text, std::string_view name) {
+    ConfigEntries out;
+    std::size_t line_no = 0;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t nl = text.find('\n', pos);
+        if (nl == std::string_view::npos) nl = text.size();
+        std::string_view line = trim(text.substr(pos, nl - pos));
+        pos = nl + 1;
+        ++line_no;
+        if (line.empty() || line.front() == '#') continue;
+        if (line.substr(0, 7) == "export " || line.substr(0, 7) == "export\t") line = trim(line.substr(7));
+        const std::size_t eq = line.find('=');
+        if (eq == std::string_view::npos)
+            fail_at(name, line_no, "expected KEY=VALUE, got '" + std::string(line.substr(0, 40)) + "'");
+        const std::string_view key = trim(line.substr(0, eq));
+        if (!valid_key_name(key)) fail_at(name, line_no, "invalid key name '" + std::string(key) + "'");
+        std::string value = parse_value(line.substr(eq + 1), name, line_no);
+        out[std::string(key)] = ConfigEntry{std::move(value), std::string(name) + ":" + std::to_string(line_no)};
+    }
+    return out;
+}
+
+ConfigEntries parse_env_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(path + ": cannot open env file: " + std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return parse_env_text(ss.str(), path);
+}
+
+LoadedConfig apply_entries(const ConfigEntries& entries) {
+    LoadedConfig out;
+    // COINBASE_API_PRIVATE_KEY wins over its alias whatever the map order: apply it first.
+    std::vector<const std::pair<const std::string, ConfigEntry>*> ordered;
+    for (const auto& e : entries) ordered.push_back(&e);
+    std::stable_partition(ordered.begin(), ordered.end(),
+                          [](const auto* e) { return e->first == "COINBASE_API_PRIVATE_KEY"; });
+    for (const auto* e : ordered) {
+        const auto& [key, entry] = *e;
+        const KeySpec* spec = find_key(key);
+        if (!spec) {
+            std::string w = entry.origin + ": unknown key " + key + " (ignored)";
+            if (auto near = nearest_key(key); !near.empty()) w += "; did you mean " + std::string(near) + "?";
+            out.warnings.push_back(std::move(w));
+            continue;
+        }
+        try {
+            spec->apply(out.config, entry.value);
+        } catch (const Invalid& bad) {
+            const std::string shown = spec->info.secret ? std::string("<redacted>") : "'" + entry.value + "'";
+            throw ConfigError(entry.origin + ": " + key + "=" + shown + " is invalid: expected " + bad.accepted);
+        }
+    }
+    if (out.config.coinbase_ws_products.empty()) out.config.coinbase_ws_products.push_back(out.config.product_id);
+    return out;
+}
+
+LoadedConfig load_config(std::span<const std::string> env_files, const char* const* environment) {
+    ConfigEntries merged;
+    for (const auto& f : env_files) {
+        for (auto& [k, e] : parse_env_file(f)) merged[k] = std::move(e);
+    }
+    std::vector<std::string> env_warnings;
+    for (const char* const* p = environment; p && *p; ++p) {
+        const std::string_view kv(*p);
+        const std::size_t eq = kv.find('=');
+        if (eq == std::string_view::npos) continue;
+        const std::string_view key = kv.substr(0, eq);
+        if (find_key(key)) {
+            merged[std::string(key)] = ConfigEntry{std::string(kv.substr(eq + 1)), "environment"};
+        } else if (auto near = nearest_key(key); !near.empty() && edit_distance(key, near) <= 1) {
+            // Only near misses: the environment holds many unrelated variables.
+            env_warnings.push_back("environment: unknown key " + std::string(key) + " (ignored); did you mean " +
+                                   std::string(near) + "?");
+        }
+    }
+    LoadedConfig out = apply_entries(merged);
+    out.warnings.insert(out.warnings.end(), env_warnings.begin(), env_warnings.end());
+    return out;
+}
+
+std::span<const KeyInfo> config_keys() noexcept {
+    static const auto infos = [] {
+        std::array<KeyInfo, key_table.size()> a{};
+        for (std::size_t i = 0; i < key_table.size(); ++i) a[i] = key_table[i].info;
+        return a;
+    }();
+    return infos;
+}
+
+std::string_view nearest_key(std::string_view unknown) noexcept {
+    std::string_view best;
+    std::size_t best_d = 3;  // at most two edits
+    std::string upper(unknown);
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (const auto& k : key_table) {
+        const std::size_t d = upper == k.info.name ? 0 : edit_distance(upper, k.info.name);
+        if (d < best_d) {
+            best_d = d;
+            best = k.info.name;
+        }
+    }
+    return best;
+}
+
+std::string describe_config(const Config& c) {
+    std::string out;
+    for (const auto& k : key_table) {
+        if (k.info.name == "COINBASE_API_SECRET") continue;  // shown once, as COINBASE_API_PRIVATE_KEY
+        out += k.info.name;
+        out += '=';
+        out += k.show(c);
+        out += '\n';
+    }
+    return out;
+}
+
+}  // namespace cbtrade

@@ -1,0 +1,123 @@
+// Configuration: the earlier stack's keys (DESIGN.md section 6), read from KEY=VALUE env files
+// and the process environment (which wins). Every key lives in one table (config.cpp) that drives
+// parsing, validation, the unknown-key warning and `cbtrade config --keys`.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cbtrade {
+
+enum class Granularity : std::uint8_t {
+    one_minute,
+    five_minute,
+    fifteen_minute,
+    thirty_minute,
+    one_hour,
+    two_hour,
+    six_hour,
+    one_day,
+};
+[[nodiscard]] std::int64_t granularity_seconds(Granularity g) noexcept;
+[[nodiscard]] std::string_view granularity_name(Granularity g) noexcept;
+
+enum class ModelMode : std::uint8_t { baseline, extended };
+[[nodiscard]] std::string_view model_mode_name(ModelMode m) noexcept;
+
+struct Config {
+    // target
+    std::string product_id = "BTC-USD";
+    Granularity granularity = Granularity::one_minute;
+    // safety
+    bool dry_run = true;
+    bool long_only = true;
+    double order_min_usd = 5.0;
+    double max_daily_loss_pct = 1.0;
+    double risk_per_trade_pct = 1.0;
+    double usd_equity = 1000.0;
+    double take_profit_pct = 0.20;
+    double stop_loss_pct = 0.20;
+    double fee_bps = 60.0;
+    double slippage_bps = 2.0;
+    // strategy
+    double buy_threshold = 0.47;
+    double sell_threshold = 0.50;
+    bool use_ma_filter = false;
+    std::int64_t backtest_sleep_ms = 0;
+    // ops
+    std::int64_t port = 8080;
+    std::string metrics_addr = "127.0.0.1";
+    std::string bridge_url;
+    bool use_live_equity = false;
+    // model
+    ModelMode model_mode = ModelMode::baseline;
+    std::int64_t walk_forward_min = 0;
+    std::int64_t walk_forward_window = 1440;
+    bool vol_risk_adjust = false;
+    std::string slack_webhook;  // secret
+    bool use_tick_price = false;
+    // exchange
+    std::string coinbase_api_key_name;
+    std::string coinbase_api_private_key;  // secret (COINBASE_API_PRIVATE_KEY or COINBASE_API_SECRET)
+    std::string coinbase_api_base = "https://api.coinbase.com/api/v3/brokerage";
+    std::string coinbase_ws_url = "wss://advanced-trade-ws.coinbase.com";
+    std::vector<std::string> coinbase_ws_products;  // empty in the table means {product_id}
+    std::int64_t coinbase_ws_stale_sec = 10;
+    std::string tls_ca_file;
+    // wolfSSL cipher-suite list, most preferred first (see docs/wolfssl.md for the figures behind it).
+    std::string tls_ciphers = "TLS13-AES128-GCM-SHA256:TLS13-CHACHA20-POLY1305-SHA256:TLS13-AES256-GCM-SHA384:"
+                              "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                              "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+};
+
+// Thrown for any configuration problem; what() is one line naming the key, value and origin.
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// One KEY=VALUE as read, with where it came from ("bot.env:12" or "environment").
+struct ConfigEntry {
+    std::string value;
+    std::string origin;
+};
+using ConfigEntries = std::map<std::string, ConfigEntry, std::less<>>;
+
+// Parses env-file text: blank lines, `#` comments (whole-line, or after a value following
+// whitespace), optional `export ` prefix, optional single or double quotes, `\n` escapes outside
+// single quotes. Later lines win. Throws ConfigError naming name:line on malformed lines.
+[[nodiscard]] ConfigEntries parse_env_text(std::string_view text, std::string_view name);
+[[nodiscard]] ConfigEntries parse_env_file(const std::string& path);
+
+struct LoadedConfig {
+    Config config;
+    std::vector<std::string> warnings;  // unknown keys (with "did you mean"), duplicates
+};
+
+// Files in order (later wins), then `environment` (a null-terminated KEY=VALUE array such as
+// environ) over them. Only keys the table knows are taken from the environment.
+[[nodiscard]] LoadedConfig load_config(std::span<const std::string> env_files, const char* const* environment);
+
+// Applies already-merged entries; throws ConfigError on the first invalid value.
+[[nodiscard]] LoadedConfig apply_entries(const ConfigEntries& entries);
+
+struct KeyInfo {
+    std::string_view name;
+    std::string_view default_text;
+    std::string_view meaning;
+    bool secret;
+};
+[[nodiscard]] std::span<const KeyInfo> config_keys() noexcept;
+
+// The closest known key within a small edit distance, or empty.
+[[nodiscard]] std::string_view nearest_key(std::string_view unknown) noexcept;
+
+// The effective configuration as KEY=VALUE lines, secrets shown as <set>/<unset>.
+[[nodiscard]] std::string describe_config(const Config& c);
+
+}  // namespace cbtrade

@@ -1,0 +1,144 @@
+// exec/: turns decisions into orders under the risk rules (DESIGN.md section 5) and fills them.
+//
+// The trader holds one position at a time in one product. It never sends anything itself: it
+// returns an OrderRequest, the caller hands it to a broker, and the broker's Fill comes back
+// through on_fill(). While an order is pending nothing else is requested. All calls are
+// allocation-free and never throw, so the same object runs on the exec thread and in backtests.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+
+#include "core/config.hpp"
+#include "core/signal_engine.hpp"
+
+namespace cbtrade {
+
+enum class Side : std::uint8_t { buy, sell };
+[[nodiscard]] constexpr std::string_view side_name(Side s) noexcept { return s == Side::buy ? "BUY" : "SELL"; }
+
+enum class OrderReason : std::uint8_t { entry, signal_exit, stop_loss, take_profit };
+[[nodiscard]] constexpr std::string_view reason_name(OrderReason r) noexcept {
+    switch (r) {
+        case OrderReason::entry: return "entry";
+        case OrderReason::signal_exit: return "signal_exit";
+        case OrderReason::stop_loss: return "stop_loss";
+        case OrderReason::take_profit: return "take_profit";
+    }
+    return "?";
+}
+
+struct OrderRequest {
+    std::int64_t time_s;
+    double qty;        // base units, > 0, floored to the product's base increment
+    double ref_price;  // price the request was made at
+    Side side;
+    OrderReason reason;
+};
+static_assert(std::is_trivially_copyable_v<OrderRequest>);
+
+struct Fill {
+    std::int64_t time_s;
+    double qty;
+    double price;
+    double fee_usd;
+    Side side;
+    OrderReason reason;
+};
+static_assert(std::is_trivially_copyable_v<Fill>);
+
+struct TraderParams {
+    bool long_only = true;
+    double order_min_usd = 5.0;
+    double max_daily_loss_pct = 1.0;
+    double risk_per_trade_pct = 1.0;
+    double take_profit_pct = 0.2;  // 0 disables
+    double stop_loss_pct = 0.2;    // 0 disables
+    double cost_reserve_bps = 62;  // fee + slippage kept aside so an entry never overdraws cash
+    double base_increment = 1e-8;  // BTC-USD's; sizes are floored to it
+
+    [[nodiscard]] static TraderParams from(const Config& c) noexcept;
+};
+
+// Why entries did not happen. Exits are never blocked.
+struct TraderCounters {
+    std::uint64_t entries = 0;
+    std::uint64_t signal_exits = 0;
+    std::uint64_t stop_losses = 0;
+    std::uint64_t take_profits = 0;
+    std::uint64_t blocked_breaker = 0;
+    std::uint64_t blocked_below_min = 0;
+    std::uint64_t blocked_long_only = 0;
+    std::uint64_t blocked_market_data = 0;
+    std::uint64_t breaker_trips = 0;
+    std::uint64_t round_trips = 0;
+    std::uint64_t winning_round_trips = 0;
+};
+
+class Trader {
+public:
+    Trader(const TraderParams& p, double starting_equity_usd) noexcept;
+
+    // Marks the position at a new price: rolls the UTC day, trips the daily-loss breaker, and
+    // returns an exit when a stop or take level is reached. Non-finite or non-positive prices are
+    // ignored (never acted on).
+    [[nodiscard]] std::optional<OrderRequest> on_price(double price, std::int64_t time_s) noexcept;
+
+    // Acts on a signal: entry from flat (subject to every gate), exit on the opposite signal.
+    [[nodiscard]] std::optional<OrderRequest> on_decision(const Decision& d) noexcept;
+
+    // Applies a broker fill to cash and position, and clears the pending order.
+    void on_fill(const Fill& f) noexcept;
+
+    // Live only: the broker gave up on the pending order (rejected, cancelled with nothing filled).
+    void on_order_failed() noexcept { pending_ = false; }
+
+    // Entries need fresh market data; the feed sets this false while stale or just reconnected.
+    void set_market_data_ok(bool ok) noexcept { market_data_ok_ = ok; }
+
+    [[nodiscard]] double cash_usd() const noexcept { return cash_; }
+    [[nodiscard]] double position_qty() const noexcept { return qty_; }
+    [[nodiscard]] double entry_price() const noexcept { return entry_price_; }
+    [[nodiscard]] double equity_usd(double price) const noexcept { return cash_ + qty_ * price; }
+    [[nodiscard]] double fees_usd() const noexcept { return fees_; }
+    [[nodiscard]] bool breaker_tripped() const noexcept { return breaker_; }
+    [[nodiscard]] bool pending() const noexcept { return pending_; }
+    [[nodiscard]] double day_start_equity_usd() const noexcept { return day_start_equity_; }
+    // Exit levels of the open position (0 when none or disabled).
+    [[nodiscard]] double stop_level() const noexcept;
+    [[nodiscard]] double take_level() const noexcept;
+    [[nodiscard]] const TraderCounters& counters() const noexcept { return counters_; }
+
+private:
+    [[nodiscard]] std::optional<OrderRequest> exit(Side side, double price, std::int64_t t, OrderReason r) noexcept;
+    [[nodiscard]] std::optional<OrderRequest> entry(Side side, const Decision& d) noexcept;
+
+    TraderParams p_;
+    double cash_;
+    double qty_ = 0;  // signed: > 0 long, < 0 short
+    double entry_price_ = 0;
+    double entry_fee_ = 0;
+    double fees_ = 0;
+    double day_start_equity_;
+    std::int64_t day_ = INT64_MIN;
+    bool breaker_ = false;
+    bool pending_ = false;
+    bool market_data_ok_ = true;
+    TraderCounters counters_;
+};
+
+// Paper broker: fills at the market price moved against the order by the slippage, and charges
+// the fee on the filled notional.
+class PaperBroker {
+public:
+    PaperBroker(double fee_bps, double slippage_bps) noexcept : fee_(fee_bps / 1e4), slip_(slippage_bps / 1e4) {}
+    [[nodiscard]] Fill fill(const OrderRequest& r, double market_price) const noexcept;
+
+private:
+    double fee_;
+    double slip_;
+};
+
+}  // namespace cbtrade

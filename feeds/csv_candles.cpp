@@ -1,0 +1,270 @@
+#include "feeds/csv_candles.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <map>
+
+namespace cbtrade {
+
+namespace {
+
+enum Column : std::uint8_t { col_time, col_open, col_high, col_low, col_close, col_volume, col_count };
+constexpr std::array<std::string_view, col_count> column_names{"time", "open", "high", "low", "close", "volume"};
+constexpr std::size_t max_skip_examples = 5;
+
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool digits(std::string_view s, std::size_t pos, std::size_t n, unsigned& out) noexcept {
+    if (pos + n > s.size()) return false;
+    unsigned v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+        const char c = s[i];
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<unsigned>(c - '0');
+    }
+    out = v;
+    return true;
+}
+
+std::string lower_trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '"')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '"' || s.back() == '\r')) s.remove_suffix(1);
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return out;
+}
+
+struct Layout {
+    std::array<std::uint8_t, col_count> role_of_field{};  // field index -> Column
+};
+
+Layout parse_header(std::string_view line, std::string_view name) {
+    Layout layout;
+    std::array<bool, col_count> seen{};
+    std::size_t field = 0;
+    std::size_t start = 0;
+    while (true) {
+        std::size_t comma = line.find(',', start);
+        const bool last = comma == std::string_view::npos;
+        if (last) comma = line.size();
+        std::string col = lower_trim(line.substr(start, comma - start));
+        if (col == "start" || col == "timestamp") col = "time";
+        std::size_t role = col_count;
+        for (std::size_t r = 0; r < col_count; ++r)
+            if (column_names[r] == col) role = r;
+        const std::string where = std::string(name) + ":1: ";
+        if (role == col_count)
+            throw CsvError(where + "unknown column '" + col + "' in header; expected time (or start),open,high,low,close,volume");
+        if (seen[role]) throw CsvError(where + "column '" + col + "' appears twice in header");
+        if (field >= col_count) throw CsvError(where + "header has more than 6 columns");
+        seen[role] = true;
+        layout.role_of_field[field++] = static_cast<std::uint8_t>(role);
+        if (last) break;
+        start = comma + 1;
+    }
+    for (std::size_t r = 0; r < col_count; ++r)
+        if (!seen[r]) throw CsvError(std::string(name) + ":1: header lacks column '" + std::string(column_names[r]) + "'");
+    return layout;
+}
+
+bool parse_time(std::string_view s, std::int64_t& out) noexcept {
+    if (!s.empty() && s.front() >= '0' && s.front() <= '9' && s.find_first_of("-T:") == std::string_view::npos) {
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+        return ec == std::errc{} && p == s.data() + s.size();
+    }
+    if (auto t = parse_rfc3339_seconds(s)) {
+        out = *t;
+        return true;
+    }
+    return false;
+}
+
+// Parses one row into c; returns the problem, or an empty view when the row is good.
+std::string_view parse_row(std::string_view line, const Layout& layout, Candle& c) noexcept {
+    std::array<double, col_count> v{};
+    const char* p = line.data();
+    const char* const end = line.data() + line.size();
+    for (std::size_t field = 0; field < col_count; ++field) {
+        const char* comma = static_cast<const char*>(std::memchr(p, ',', static_cast<std::size_t>(end - p)));
+        const char* field_end = comma ? comma : end;
+        if (field + 1 < col_count && !comma) return "too few columns (need 6)";
+        if (field + 1 == col_count && comma) return "too many columns (need 6)";
+        const std::uint8_t role = layout.role_of_field[field];
+        if (role == col_time) {
+            if (!parse_time(std::string_view(p, static_cast<std::size_t>(field_end - p)), c.time_s))
+                return "time is neither UNIX seconds nor RFC 3339";
+        } else {
+            auto [q, ec] = std::from_chars(p, field_end, v[role]);
+            if (ec != std::errc{} || q != field_end) return "a price or volume is not a number";
+        }
+        p = field_end + 1;
+    }
+    c.open = v[col_open];
+    c.high = v[col_high];
+    c.low = v[col_low];
+    c.close = v[col_close];
+    c.volume = v[col_volume];
+    if (!std::isfinite(c.open) || !std::isfinite(c.high) || !std::isfinite(c.low) || !std::isfinite(c.close) ||
+        !std::isfinite(c.volume))
+        return "NaN or infinite value";
+    if (!(c.open > 0 && c.high > 0 && c.low > 0 && c.close > 0)) return "non-positive price";
+    if (c.volume < 0) return "negative volume";
+    if (c.high < c.low) return "high < low";
+    if (c.open > c.high || c.open < c.low || c.close > c.high || c.close < c.low)
+        return "open or close outside [low, high]";
+    return {};
+}
+
+struct MappedFile {
+    int fd = -1;
+    void* data = MAP_FAILED;
+    std::size_t size = 0;
+    ~MappedFile() {
+        if (data != MAP_FAILED) munmap(data, size);
+        if (fd >= 0) close(fd);
+    }
+};
+
+}  // namespace
+
+std::optional<std::int64_t> parse_rfc3339_seconds(std::string_view s) noexcept {
+    unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+    if (s.size() < 19 || !digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+        !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, h) ||
+        s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
+        return std::nullopt;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+    std::size_t i = 19;
+    if (i < s.size() && s[i] == '.') {
+        ++i;
+        const std::size_t frac_start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+        if (i == frac_start) return std::nullopt;
+    }
+    std::int64_t offset = 0;
+    if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+        ++i;
+    } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+        unsigned oh = 0, om = 0;
+        if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(s, i + 4, 2, om) || oh > 23 ||
+            om > 59)
+            return std::nullopt;
+        offset = (s[i] == '+' ? 1 : -1) * static_cast<std::int64_t>(oh * 3600 + om * 60);
+        i += 6;
+    } else {
+        return std::nullopt;  // RFC 3339 requires a zone
+    }
+    if (i != s.size()) return std::nullopt;
+    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+}
+
+CsvCandles parse_candles_csv(std::string_view text, std::string_view name, const CsvOptions& opts) {
+    CsvCandles out;
+    if (text.empty()) throw CsvError(std::string(name) + ": file is empty");
+    std::size_t pos = text.find('\n');
+    std::string_view header = text.substr(0, pos == std::string_view::npos ? text.size() : pos);
+    if (!header.empty() && header.back() == '\r') header.remove_suffix(1);
+    const Layout layout = parse_header(header, name);
+    out.candles.reserve(text.size() / 48 + 1);
+
+    std::map<std::int64_t, std::size_t> step_counts;  // spacing -> count, to find the usual step
+    std::size_t line_no = 1;
+    std::int64_t last_time = INT64_MIN;
+    auto reject = [&](std::string_view problem) {
+        std::string msg = std::string(name) + ":" + std::to_string(line_no) + ": " + std::string(problem);
+        if (!opts.skip_bad_rows) throw CsvError(msg + " (use --skip-bad-rows to count and skip such rows)");
+        ++out.skipped_rows;
+        if (out.skip_examples.size() < max_skip_examples) out.skip_examples.push_back(std::move(msg));
+    };
+    while (pos != std::string_view::npos && pos + 1 < text.size()) {
+        const std::size_t start = pos + 1;
+        pos = text.find('\n', start);
+        std::string_view line = text.substr(start, (pos == std::string_view::npos ? text.size() : pos) - start);
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty()) continue;
+        Candle c{};
+        if (const std::string_view problem = parse_row(line, layout, c); !problem.empty()) {
+            reject(problem);
+            continue;
+        }
+        if (c.time_s == last_time) {
+            reject("duplicate timestamp " + std::to_string(c.time_s));
+            continue;
+        }
+        if (c.time_s < last_time) {
+            reject("timestamp " + std::to_string(c.time_s) + " goes backwards (previous row " +
+                   std::to_string(last_time) + ")");
+            continue;
+        }
+        if (last_time != INT64_MIN && step_counts.size() < 64) ++step_counts[c.time_s - last_time];
+        last_time = c.time_s;
+        out.candles.push_back(c);
+    }
+    if (out.candles.empty())
+        throw CsvError(std::string(name) + ": no candle rows" +
+                       (out.skipped_rows ? " (all " + std::to_string(out.skipped_rows) + " were bad)" : "") +
+                       " after the header");
+    std::size_t best = 0;
+    for (const auto& [step, count] : step_counts)
+        if (count > best) best = count, out.step_s = step;
+    if (out.step_s > 0)
+        for (std::size_t i = 1; i < out.candles.size(); ++i)
+            if (out.candles[i].time_s - out.candles[i - 1].time_s > out.step_s) ++out.time_gaps;
+    return out;
+}
+
+CsvCandles read_candles_csv(const std::string& path, const CsvOptions& opts) {
+    MappedFile f;
+    f.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (f.fd < 0) throw CsvError(path + ": cannot open: " + std::strerror(errno));
+    struct stat st {};
+    if (fstat(f.fd, &st) != 0) throw CsvError(path + ": cannot stat: " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) throw CsvError(path + ": not a regular file");
+    f.size = static_cast<std::size_t>(st.st_size);
+    if (f.size == 0) throw CsvError(path + ": file is empty");
+    f.data = mmap(nullptr, f.size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, f.fd, 0);
+    if (f.data == MAP_FAILED) throw CsvError(path + ": cannot map: " + std::strerror(errno));
+    madvise(f.data, f.size, MADV_SEQUENTIAL);
+    return parse_candles_csv(std::string_view(static_cast<const char*>(f.data), f.size), path, opts);
+}
+
+std::string candles_csv_header() { return "time,open,high,low,close,volume\n"; }
+
+void append_candle_csv(std::string& out, const Candle& c) {
+    char buf[160];
+    char* p = buf;
+    char* const end = buf + sizeof buf;
+    auto put_int = [&](std::int64_t v) { p = std::to_chars(p, end, v).ptr; };
+    auto put_fixed = [&](double v, int decimals) { p = std::to_chars(p, end, v, std::chars_format::fixed, decimals).ptr; };
+    put_int(c.time_s);
+    *p++ = ',';
+    put_fixed(c.open, 2);
+    *p++ = ',';
+    put_fixed(c.high, 2);
+    *p++ = ',';
+    put_fixed(c.low, 2);
+    *p++ = ',';
+    put_fixed(c.close, 2);
+    *p++ = ',';
+    put_fixed(c.volume, 8);
+    *p++ = '\n';
+    out.append(buf, static_cast<std::size_t>(p - buf));
+}
+
+}  // namespace cbtrade

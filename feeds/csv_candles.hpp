@@ -1,0 +1,50 @@
+// feeds/: market data in. This part reads candle CSV files for backtests.
+//
+// Header, then one candle per line. Columns are found by name in any order: time (or start, or
+// timestamp), open, high, low, close, volume, so both `time,open,high,low,close,volume` and
+// Coinbase's `start,low,high,open,close,volume` read. Time is UNIX seconds or RFC 3339 UTC
+// (`2024-01-02T03:04:05Z`, fraction and numeric offset allowed). Rows must be strictly increasing
+// in time. The file is mapped and parsed in one pass with std::from_chars.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/candle.hpp"
+
+namespace cbtrade {
+
+// Thrown for a file that cannot be used; what() is "file:line: problem".
+class CsvError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct CsvOptions {
+    bool skip_bad_rows = false;  // count and skip bad rows instead of stopping at the first
+};
+
+struct CsvCandles {
+    std::vector<Candle> candles;
+    std::size_t skipped_rows = 0;
+    std::vector<std::string> skip_examples;  // the first few skipped rows' "file:line: problem"
+    std::size_t time_gaps = 0;               // consecutive rows further apart than the most common step
+    std::int64_t step_s = 0;                 // the most common spacing between rows
+};
+
+[[nodiscard]] CsvCandles parse_candles_csv(std::string_view text, std::string_view name, const CsvOptions& opts = {});
+[[nodiscard]] CsvCandles read_candles_csv(const std::string& path, const CsvOptions& opts = {});
+
+// UNIX seconds from RFC 3339 ("2024-01-02T03:04:05.123Z", "...+02:00"; 'T' or ' '), or nullopt.
+[[nodiscard]] std::optional<std::int64_t> parse_rfc3339_seconds(std::string_view s) noexcept;
+
+// Writes the canonical header and rows (used by the generator and backfill).
+[[nodiscard]] std::string candles_csv_header();
+void append_candle_csv(std::string& out, const Candle& c);
+
+}  // namespace cbtrade

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Shared by run.sh and test.sh: installs missing Debian packages (as root, or through sudo) and
+# configures + builds a meson build directory. Source it; it defines functions only.
+
+CBTRADE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# What building and running needs.
+CBTRADE_BUILD_PACKAGES=(meson ninja-build g++ pkg-config python3 liburing-dev libsimdjson-dev libwolfssl-dev
+  libboost1.81-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev)
+# What the full test suite needs on top (promtool/amtool, a real Prometheus, clang for libFuzzer).
+CBTRADE_TEST_PACKAGES=(prometheus prometheus-alertmanager clang libclang-rt-14-dev python3-yaml)
+
+cbtrade_log() { printf 'cbtrade-setup: %s\n' "$*" >&2; }
+
+cbtrade_install() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then sudo=(sudo); fi
+  cbtrade_log "installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# cbtrade_build DIR [meson setup args...]: configures DIR once, then builds it.
+cbtrade_build() {
+  local dir=$1
+  shift
+  if [ ! -f "$CBTRADE_ROOT/$dir/build.ninja" ]; then
+    meson setup "$CBTRADE_ROOT/$dir" "$CBTRADE_ROOT" "$@" >"$CBTRADE_ROOT/$dir.setup.log" 2>&1 || {
+      cat "$CBTRADE_ROOT/$dir.setup.log" >&2
+      return 1
+    }
+  fi
+  ninja -C "$CBTRADE_ROOT/$dir" >"$CBTRADE_ROOT/$dir.ninja.log" 2>&1 || {
+    tail -n 60 "$CBTRADE_ROOT/$dir.ninja.log" >&2
+    return 1
+  }
+}

@@ -1,0 +1,210 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+
+namespace cbtrade {
+namespace {
+
+std::string data_file(const char* name) { return std::string(CBTRADE_TEST_DATA) + "/" + name; }
+
+const char* const no_environment[] = {nullptr};
+
+std::string write_temp(const std::string& text) {
+    static int counter = 0;
+    std::string path = ::testing::TempDir() + "cbtrade_cfg_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".env";
+    std::ofstream(path) << text;
+    return path;
+}
+
+std::string error_of(const std::string& env_text) {
+    try {
+        (void)apply_entries(parse_env_text(env_text, "t.env"));
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return {};
+}
+
+TEST(Config, earlier_stack_bot_env_reads_every_value) {
+    const std::vector<std::string> files{data_file("bot.env")};
+    const LoadedConfig lc = load_config(files, no_environment);
+    const Config& c = lc.config;
+    EXPECT_EQ(c.product_id, "BTC-USD");
+    EXPECT_EQ(c.granularity, Granularity::one_minute);
+    EXPECT_FALSE(c.dry_run);
+    EXPECT_TRUE(c.long_only);
+    EXPECT_DOUBLE_EQ(c.order_min_usd, 5.0);
+    EXPECT_DOUBLE_EQ(c.max_daily_loss_pct, 1.0);
+    EXPECT_DOUBLE_EQ(c.risk_per_trade_pct, 0.25);
+    EXPECT_DOUBLE_EQ(c.usd_equity, 1000.0);
+    EXPECT_DOUBLE_EQ(c.take_profit_pct, 0.20);
+    EXPECT_DOUBLE_EQ(c.stop_loss_pct, 0.20);
+    EXPECT_DOUBLE_EQ(c.buy_threshold, 0.47);
+    EXPECT_DOUBLE_EQ(c.sell_threshold, 0.50);
+    EXPECT_FALSE(c.use_ma_filter);
+    EXPECT_EQ(c.backtest_sleep_ms, 500);
+    EXPECT_EQ(c.port, 8080);
+    EXPECT_EQ(c.bridge_url, "http://bridge:8787");
+    EXPECT_TRUE(c.use_live_equity);
+    EXPECT_EQ(c.model_mode, ModelMode::extended);  // the trailing "# baseline | extended" is a comment
+    EXPECT_EQ(c.walk_forward_min, 60);
+    EXPECT_TRUE(c.vol_risk_adjust);
+    EXPECT_TRUE(c.slack_webhook.empty());  // commented out
+    EXPECT_EQ(c.coinbase_ws_products, std::vector<std::string>{"BTC-USD"});
+    EXPECT_TRUE(lc.warnings.empty()) << lc.warnings.front();
+}
+
+TEST(Config, defaults_match_the_documented_table) {
+    // Applying every key's documented default must give the same Config as no keys at all.
+    const Config plain = apply_entries({}).config;
+    ConfigEntries defaults;
+    for (const auto& k : config_keys()) {
+        if (k.default_text.empty() || k.default_text.find("...") != std::string_view::npos) continue;
+        defaults[std::string(k.name)] = {std::string(k.default_text), "table"};
+    }
+    EXPECT_EQ(describe_config(apply_entries(defaults).config), describe_config(plain));
+    EXPECT_TRUE(plain.dry_run) << "paper trading must be the default";
+}
+
+TEST(Config, env_file_syntax) {
+    const auto e = parse_env_text(
+        "# comment\n"
+        "\n"
+        "export PRODUCT_ID=ETH-USD\n"
+        "  MODEL_MODE = \"extended\"   # quoted, then a comment\n"
+        "COINBASE_API_KEY_NAME='organizations/x/apiKeys/y'\n"
+        "COINBASE_API_PRIVATE_KEY=\"-----BEGIN EC PRIVATE KEY-----\\nABC\\n-----END EC PRIVATE KEY-----\\n\"\n"
+        "SLACK_WEBHOOK=https://hooks.example/a#b\n"
+        "BRIDGE_URL=\r\n",
+        "x.env");
+    EXPECT_EQ(e.at("PRODUCT_ID").value, "ETH-USD");
+    EXPECT_EQ(e.at("PRODUCT_ID").origin, "x.env:3");
+    EXPECT_EQ(e.at("MODEL_MODE").value, "extended");
+    EXPECT_EQ(e.at("COINBASE_API_KEY_NAME").value, "organizations/x/apiKeys/y");
+    EXPECT_EQ(e.at("COINBASE_API_PRIVATE_KEY").value,
+              "-----BEGIN EC PRIVATE KEY-----\nABC\n-----END EC PRIVATE KEY-----\n");
+    EXPECT_EQ(e.at("SLACK_WEBHOOK").value, "https://hooks.example/a#b") << "# inside a word is not a comment";
+    EXPECT_EQ(e.at("BRIDGE_URL").value, "");
+}
+
+TEST(Config, single_quotes_are_literal_and_unquoted_backslash_n_is_a_newline) {
+    const auto e = parse_env_text("A='x\\ny'\nB=x\\ny\n", "q.env");
+    EXPECT_EQ(e.at("A").value, "x\\ny");
+    EXPECT_EQ(e.at("B").value, "x\ny");
+}
+
+TEST(Config, malformed_lines_name_file_and_line) {
+    EXPECT_THROW((void)parse_env_text("GOOD=1\nthis is not a setting\n", "bad.env"), ConfigError);
+    try {
+        (void)parse_env_text("GOOD=1\nthis is not a setting\n", "bad.env");
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("bad.env:2"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW((void)parse_env_text("A=\"unterminated\n", "u.env"), ConfigError);
+    EXPECT_THROW((void)parse_env_text("A=\"x\" trailing\n", "u.env"), ConfigError);
+    EXPECT_THROW((void)parse_env_text("1BAD=x\n", "u.env"), ConfigError);
+}
+
+TEST(Config, invalid_values_name_key_value_and_what_is_accepted) {
+    struct Case {
+        const char* line;
+        const char* must_contain;
+    };
+    const Case cases[] = {
+        {"MAX_DAILY_LOSS_PCT=-1", "MAX_DAILY_LOSS_PCT='-1' is invalid: expected a percentage"},
+        {"RISK_PER_TRADE_PCT=abc", "RISK_PER_TRADE_PCT='abc'"},
+        {"BUY_THRESHOLD=1.5", "BUY_THRESHOLD='1.5' is invalid: expected a probability from 0 to 1"},
+        {"SELL_THRESHOLD=nan", "SELL_THRESHOLD='nan'"},
+        {"MODEL_MODE=fancy", "expected baseline or extended"},
+        {"GRANULARITY=TEN_MINUTE", "ONE_MINUTE, FIVE_MINUTE"},
+        {"DRY_RUN=maybe", "expected true or false"},
+        {"PORT=70000", "PORT='70000'"},
+        {"PRODUCT_ID=btc_usd", "PRODUCT_ID='btc_usd'"},
+        {"USD_EQUITY=0", "USD_EQUITY='0'"},
+        {"ORDER_MIN_USD=1e400", "ORDER_MIN_USD"},
+        {"STOP_LOSS_PCT=", "STOP_LOSS_PCT=''"},
+    };
+    for (const auto& c : cases) {
+        const std::string err = error_of(std::string(c.line) + "\n");
+        EXPECT_NE(err.find(c.must_contain), std::string::npos) << c.line << " -> " << err;
+        EXPECT_NE(err.find("t.env:1"), std::string::npos) << err;
+    }
+}
+
+TEST(Config, secrets_never_appear_in_errors_or_descriptions) {
+    const std::string err = error_of("SLACK_WEBHOOK=not-a-url-but-secret\n");
+    EXPECT_NE(err.find("SLACK_WEBHOOK"), std::string::npos);
+    EXPECT_EQ(err.find("not-a-url-but-secret"), std::string::npos) << err;
+    const Config c = apply_entries(parse_env_text("SLACK_WEBHOOK=https://hooks.example/T0/B0/SECRETX\n"
+                                                  "COINBASE_API_SECRET=PRIVATEKEYMATERIAL\n",
+                                                  "s.env"))
+                         .config;
+    EXPECT_EQ(c.coinbase_api_private_key, "PRIVATEKEYMATERIAL") << "COINBASE_API_SECRET is an alias";
+    const std::string shown = describe_config(c);
+    EXPECT_EQ(shown.find("SECRETX"), std::string::npos);
+    EXPECT_EQ(shown.find("PRIVATEKEYMATERIAL"), std::string::npos);
+    EXPECT_NE(shown.find("SLACK_WEBHOOK=<set>"), std::string::npos);
+}
+
+TEST(Config, private_key_wins_over_its_alias) {
+    const Config c =
+        apply_entries(parse_env_text("COINBASE_API_SECRET=old\nCOINBASE_API_PRIVATE_KEY=new\n", "k.env")).config;
+    EXPECT_EQ(c.coinbase_api_private_key, "new");
+}
+
+TEST(Config, unknown_keys_warn_with_did_you_mean) {
+    const LoadedConfig lc = apply_entries(parse_env_text("MODEL_MOD=extended\nTOTALLY_UNRELATED=1\n", "w.env"));
+    ASSERT_EQ(lc.warnings.size(), 2u);
+    const std::string all = lc.warnings[0] + "\n" + lc.warnings[1];
+    EXPECT_NE(all.find("w.env:1: unknown key MODEL_MOD (ignored); did you mean MODEL_MODE?"), std::string::npos) << all;
+    EXPECT_NE(all.find("TOTALLY_UNRELATED"), std::string::npos);
+    EXPECT_EQ(nearest_key("stop_loss_pct"), "STOP_LOSS_PCT");
+    EXPECT_EQ(nearest_key("COMPLETELY_DIFFERENT_THING"), "");
+}
+
+TEST(Config, environment_overrides_files_and_later_files_override_earlier) {
+    const std::string a = write_temp("MODEL_MODE=extended\nPORT=9000\nUSD_EQUITY=5\n");
+    const std::string b = write_temp("PORT=9100\n");
+    const char* env[] = {"PATH=/usr/bin", "USD_EQUITY=2500", "MODEL_MOD=x", nullptr};
+    const std::vector<std::string> files{a, b};
+    const LoadedConfig lc = load_config(files, env);
+    EXPECT_EQ(lc.config.model_mode, ModelMode::extended);
+    EXPECT_EQ(lc.config.port, 9100);
+    EXPECT_DOUBLE_EQ(lc.config.usd_equity, 2500);
+    ASSERT_EQ(lc.warnings.size(), 1u) << "PATH is not warned about, the near miss MODEL_MOD is";
+    EXPECT_NE(lc.warnings[0].find("did you mean MODEL_MODE"), std::string::npos);
+}
+
+TEST(Config, invalid_value_from_environment_names_the_environment) {
+    const char* env[] = {"DRY_RUN=perhaps", nullptr};
+    try {
+        (void)load_config({}, env);
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("environment: DRY_RUN='perhaps'"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Config, missing_env_file_is_an_error_naming_it) {
+    const std::vector<std::string> files{"/nonexistent/cbtrade.env"};
+    try {
+        (void)load_config(files, no_environment);
+        FAIL();
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/cbtrade.env"), std::string::npos);
+    }
+}
+
+TEST(Config, ws_products_list) {
+    const Config c = apply_entries(parse_env_text("COINBASE_WS_PRODUCTS=BTC-USD, ETH-USD\n", "p.env")).config;
+    EXPECT_EQ(c.coinbase_ws_products, (std::vector<std::string>{"BTC-USD", "ETH-USD"}));
+    EXPECT_FALSE(error_of("COINBASE_WS_PRODUCTS=BTC-USD,,ETH-USD\n").empty());
+}
+
+}  // namespace
+}  // namespace cbtrade

@@ -1,0 +1,151 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "feeds/csv_candles.hpp"
+#include "feeds/synthetic_market.hpp"
+
+namespace cbtrade {
+namespace {
+
+std::string error_of(const std::string& text, const CsvOptions& opts = {}) {
+    try {
+        (void)parse_candles_csv(text, "c.csv", opts);
+    } catch (const CsvError& e) {
+        return e.what();
+    }
+    return {};
+}
+
+const std::string header = "time,open,high,low,close,volume\n";
+
+TEST(CsvCandles, reads_the_project_layout) {
+    const auto r = parse_candles_csv(header + "1700000000,10,12,9,11,5.5\n1700000060,11,11.5,10.5,11.2,1\n", "a.csv");
+    ASSERT_EQ(r.candles.size(), 2u);
+    const Candle& c = r.candles[0];
+    EXPECT_EQ(c.time_s, 1700000000);
+    EXPECT_EQ(c.open, 10);
+    EXPECT_EQ(c.high, 12);
+    EXPECT_EQ(c.low, 9);
+    EXPECT_EQ(c.close, 11);
+    EXPECT_EQ(c.volume, 5.5);
+    EXPECT_EQ(r.step_s, 60);
+}
+
+TEST(CsvCandles, reads_coinbase_column_order_and_rfc3339_times_with_crlf) {
+    const auto r = parse_candles_csv("start,low,high,open,close,volume\r\n"
+                                     "2024-04-04T00:00:00Z,9,12,10,11,5\r\n"
+                                     "2024-04-04T00:01:00.250Z,10,13,11,12,6\r\n",
+                                     "cb.csv");
+    ASSERT_EQ(r.candles.size(), 2u);
+    EXPECT_EQ(r.candles[0].time_s, 1712188800);
+    EXPECT_EQ(r.candles[0].low, 9);
+    EXPECT_EQ(r.candles[0].high, 12);
+    EXPECT_EQ(r.candles[0].open, 10);
+    EXPECT_EQ(r.candles[1].time_s, 1712188860);
+}
+
+TEST(CsvCandles, rfc3339_variants) {
+    EXPECT_EQ(parse_rfc3339_seconds("1970-01-01T00:00:00Z"), 0);
+    EXPECT_EQ(parse_rfc3339_seconds("2024-01-01T00:00:00.123456789Z"), 1704067200);
+    EXPECT_EQ(parse_rfc3339_seconds("2024-01-01T02:00:00+02:00"), 1704067200);
+    EXPECT_EQ(parse_rfc3339_seconds("2023-12-31T22:30:00-01:30"), 1704067200);
+    EXPECT_EQ(parse_rfc3339_seconds("2024-02-29 12:00:00Z"), 1709208000);
+    EXPECT_FALSE(parse_rfc3339_seconds("2024-01-01T00:00:00"));  // no zone
+    EXPECT_FALSE(parse_rfc3339_seconds("2024-13-01T00:00:00Z"));
+    EXPECT_FALSE(parse_rfc3339_seconds("2024-01-01T00:00:00.Z"));
+    EXPECT_FALSE(parse_rfc3339_seconds("2024-01-01T00:00:00Zjunk"));
+    EXPECT_FALSE(parse_rfc3339_seconds(""));
+}
+
+TEST(CsvCandles, each_bad_input_names_file_line_and_problem) {
+    struct Case {
+        std::string text;
+        const char* want;
+    };
+    const Case cases[] = {
+        {"", "c.csv: file is empty"},
+        {header, "c.csv: no candle rows"},
+        {"time,open,high,low,close\n1,1,1,1,1\n", "c.csv:1: header lacks column 'volume'"},
+        {"time,open,high,low,close,volume,extra\n", "c.csv:1: unknown column 'extra'"},
+        {"time,open,open,low,close,volume\n", "c.csv:1: column 'open' appears twice"},
+        {header + "1,10,12,9,11\n", "c.csv:2: too few columns"},
+        {header + "1,10,12,9,11,5,7\n", "c.csv:2: too many columns"},
+        {header + "1,10,12,9,11,5\n2,ten,12,9,11,5\n", "c.csv:3: a price or volume is not a number"},
+        {header + "1,nan,12,9,11,5\n", "c.csv:2: NaN or infinite value"},
+        {header + "1,0,12,0,11,5\n", "c.csv:2: non-positive price"},
+        {header + "1,-10,12,9,11,5\n", "c.csv:2: non-positive price"},
+        {header + "1,10,9,12,11,5\n", "c.csv:2: high < low"},
+        {header + "1,13,12,9,11,5\n", "c.csv:2: open or close outside [low, high]"},
+        {header + "1,10,12,9,11,-5\n", "c.csv:2: negative volume"},
+        {header + "1,10,12,9,11,5\n1,10,12,9,11,5\n", "c.csv:3: duplicate timestamp 1"},
+        {header + "5,10,12,9,11,5\n4,10,12,9,11,5\n", "c.csv:3: timestamp 4 goes backwards"},
+        {header + "yesterday,10,12,9,11,5\n", "c.csv:2: time is neither UNIX seconds nor RFC 3339"},
+        {header + "1,10,12,9,11,5\n\n3,10,12,9,11\n", "c.csv:4: too few columns"},
+    };
+    for (const auto& c : cases) {
+        const std::string err = error_of(c.text);
+        EXPECT_NE(err.find(c.want), std::string::npos) << "input:\n" << c.text << "\ngot: " << err;
+    }
+}
+
+TEST(CsvCandles, skip_bad_rows_counts_and_keeps_the_good_ones) {
+    const std::string text = header + "1,10,12,9,11,5\n2,10,9,12,11,5\n2,10,12,9,11\n3,10,12,9,11,5\n3,10,12,9,11,5\n";
+    const auto r = parse_candles_csv(text, "s.csv", {.skip_bad_rows = true});
+    EXPECT_EQ(r.candles.size(), 2u);
+    EXPECT_EQ(r.skipped_rows, 3u);
+    ASSERT_EQ(r.skip_examples.size(), 3u);
+    EXPECT_NE(r.skip_examples[0].find("s.csv:3: high < low"), std::string::npos);
+    EXPECT_NE(error_of(header + "1,x,1,1,1,1\n", {.skip_bad_rows = true}).find("all 1 were bad"), std::string::npos);
+}
+
+TEST(CsvCandles, counts_time_gaps) {
+    const auto r = parse_candles_csv(header + "0,1,1,1,1,1\n60,1,1,1,1,1\n120,1,1,1,1,1\n300,1,1,1,1,1\n360,1,1,1,1,1\n", "g.csv");
+    EXPECT_EQ(r.step_s, 60);
+    EXPECT_EQ(r.time_gaps, 1u);
+}
+
+TEST(CsvCandles, generated_file_round_trips) {
+    const auto candles = SyntheticMarket({.seed = 77}).take(5000);
+    std::string text = candles_csv_header();
+    for (const auto& c : candles) append_candle_csv(text, c);
+    const std::string path = ::testing::TempDir() + "cbtrade_roundtrip.csv";
+    std::ofstream(path, std::ios::binary) << text;
+    const auto r = read_candles_csv(path);
+    ASSERT_EQ(r.candles.size(), candles.size());
+    for (std::size_t i = 0; i < candles.size(); ++i) {
+        ASSERT_EQ(r.candles[i].time_s, candles[i].time_s);
+        ASSERT_DOUBLE_EQ(r.candles[i].close, candles[i].close);
+        ASSERT_DOUBLE_EQ(r.candles[i].volume, candles[i].volume);
+    }
+}
+
+TEST(CsvCandles, missing_file_names_the_path) {
+    try {
+        (void)read_candles_csv("/nonexistent/x.csv");
+        FAIL();
+    } catch (const CsvError& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/x.csv: cannot open"), std::string::npos);
+    }
+}
+
+TEST(SyntheticMarket, candles_are_valid_and_seeded) {
+    const auto a = SyntheticMarket({.seed = 3}).take(20000);
+    const auto b = SyntheticMarket({.seed = 3}).take(20000);
+    const auto c = SyntheticMarket({.seed = 4}).take(20000);
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(Candle)));
+    EXPECT_NE(0, std::memcmp(a.data(), c.data(), a.size() * sizeof(Candle)));
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        ASSERT_GT(a[i].low, 0);
+        ASSERT_LE(a[i].low, std::min(a[i].open, a[i].close));
+        ASSERT_GE(a[i].high, std::max(a[i].open, a[i].close));
+        ASSERT_GT(a[i].volume, 0);
+        if (i) {
+            ASSERT_EQ(a[i].time_s - a[i - 1].time_s, 60);
+        }
+    }
+}
+
+}  // namespace
+}  // namespace cbtrade

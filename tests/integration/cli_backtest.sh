@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# cbtrade backtest end to end: reports, determinism, pacing, and bad input.
+source "$(dirname "$0")/lib.sh"
+cd "$SCRATCH"
+DATA="$SOURCE_ROOT/data/BTC-USD.csv"
+
+expect_exit 0 "sample backtest" -- "$CBTRADE" backtest "$DATA" --json a.json --html a.html
+for field in "trades" "win rate" "total return" "max drawdown" "sharpe" "fees paid" "exposure" "buy and hold" \
+  "candles/s"; do
+  expect_grep out "$field" "report line"
+done
+expect_grep out "decisions +buy [1-9][0-9]*, sell [1-9][0-9]*, flat [1-9][0-9]*" "all three signals on the sample"
+expect_exit 0 "second run" -- "$CBTRADE" backtest "$DATA" --json b.json
+cmp -s a.json b.json || fail "JSON reports differ between identical runs"
+python3 -c 'import json,sys; r=json.load(open("a.json")); assert r["candles_total"]==6000 and r["candles_traded"]==1800, r' \
+  || fail "JSON report does not parse or has wrong counts"
+expect_grep a.html "<svg" "HTML has inline SVG"
+expect_grep a.html 'class="buy"' "HTML has trade markers"
+
+# The earlier stack's env file works as is; its sizes are below ORDER_MIN_USD, which the report shows.
+expect_exit 0 "bot.env backtest" -- env BACKTEST_SLEEP_MS=0 "$CBTRADE" backtest "$DATA" --env-file "$SOURCE_ROOT/tests/data/bot.env"
+expect_grep out "model extended" "MODEL_MODE from bot.env"
+expect_grep out "below ORDER_MIN_USD [1-9]" "entries skipped below the minimum are reported"
+expect_grep out "walk-forward fits +[1-9]" "walk-forward refits"
+
+# Pacing: --sleep-ms beats the env file; 1800 traded candles x 1 ms >= 1.8 s.
+start=$(date +%s%N)
+expect_exit 0 "paced run" -- "$CBTRADE" backtest "$DATA" --sleep-ms 1
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+[ "$elapsed_ms" -ge 1800 ] || fail "--sleep-ms 1 took only ${elapsed_ms} ms for 1800 candles"
+expect_exit 2 "bad --sleep-ms" -- "$CBTRADE" backtest "$DATA" --sleep-ms soon
+expect_grep err "BACKTEST_SLEEP_MS='soon'" "bad sleep value named"
+
+# Bad input: clear errors with file:line, non-zero exit, no report.
+printf 'time,open,high,low,close,volume\n' >header_only.csv
+expect_exit 1 "header only" -- "$CBTRADE" backtest header_only.csv
+expect_grep err "header_only.csv: no candle rows" "header-only file"
+: >empty.csv
+expect_exit 1 "empty file" -- "$CBTRADE" backtest empty.csv
+expect_grep err "empty.csv: file is empty" "empty file"
+head -n 100 "$DATA" >short.csv
+expect_exit 1 "too few rows" -- "$CBTRADE" backtest short.csv
+expect_grep err "short.csv: need at least [0-9]+ candles" "too few rows"
+{ head -n 500 "$DATA"; echo "1704097200,1,2,3"; tail -n +501 "$DATA"; } >bad_row.csv
+expect_exit 1 "short row" -- "$CBTRADE" backtest bad_row.csv
+expect_grep err "bad_row.csv:501: too few columns" "row with too few columns"
+[ ! -s out ] || fail "a report was printed for bad input"
+expect_exit 0 "skip bad rows" -- "$CBTRADE" backtest bad_row.csv --skip-bad-rows
+expect_grep out "skipped rows +1" "skipped rows reported"
+expect_exit 1 "missing file" -- "$CBTRADE" backtest nope.csv
+expect_grep err "nope.csv: cannot open" "missing file"
+expect_exit 2 "no file" -- "$CBTRADE" backtest
+expect_exit 2 "unknown option" -- "$CBTRADE" backtest "$DATA" --frobnicate
+
+# A larger generated file runs too.
+"$CBTRADE_GEN" --rows 50000 --seed 9 --out big.csv || fail "generator"
+expect_exit 0 "50k-row backtest" -- "$CBTRADE" backtest big.csv
+expect_grep out "candles +50000 \(fit 35000, traded 15000\)" "large file split"
+finish

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Configuration through the CLI: exit code 2 and one line naming key, value and what is accepted.
+source "$(dirname "$0")/lib.sh"
+cd "$SCRATCH"
+
+printf 'MAX_DAILY_LOSS_PCT=-1\n' >neg.env
+expect_exit 2 "negative percentage" -- "$CBTRADE" config --env-file neg.env
+expect_grep err "neg.env:1: MAX_DAILY_LOSS_PCT='-1' is invalid: expected a percentage" "negative percentage"
+[ "$(wc -l <err)" -eq 1 ] || fail "config error is not one line: $(cat err)"
+
+printf 'BUY_THRESHOLD=2\n' >thr.env
+expect_exit 2 "threshold outside [0,1]" -- "$CBTRADE" backtest "$SOURCE_ROOT/data/BTC-USD.csv" --env-file thr.env
+expect_grep err "BUY_THRESHOLD='2' is invalid: expected a probability from 0 to 1" "threshold"
+
+expect_exit 2 "unknown MODEL_MODE from environment" -- env MODEL_MODE=deep "$CBTRADE" config
+expect_grep err "environment: MODEL_MODE='deep' is invalid: expected baseline or extended" "env MODEL_MODE"
+expect_exit 2 "unknown GRANULARITY" -- env GRANULARITY=TEN_MINUTE "$CBTRADE" config
+expect_grep err "GRANULARITY='TEN_MINUTE'" "granularity"
+
+printf 'MODEL_MOD=extended\n' >typo.env
+expect_exit 0 "unknown key is a warning" -- "$CBTRADE" config --env-file typo.env
+expect_grep err "typo.env:1: unknown key MODEL_MOD \(ignored\); did you mean MODEL_MODE\?" "did you mean"
+
+printf 'PORT=9000\nUSD_EQUITY=10\n' >a.env
+printf 'PORT=9100\n' >b.env
+expect_exit 0 "layering" -- env USD_EQUITY=77 "$CBTRADE" config --env-file a.env --env-file b.env
+expect_grep out "^PORT=9100$" "later file wins"
+expect_grep out "^USD_EQUITY=77$" "environment wins"
+
+printf 'SLACK_WEBHOOK=https://hooks.slack.com/services/T000/B000/SECRETSECRET\nCOINBASE_API_PRIVATE_KEY="-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEE\\n-----END EC PRIVATE KEY-----"\n' >secret.env
+expect_exit 0 "secrets redacted" -- "$CBTRADE" config --env-file secret.env
+expect_grep out "^SLACK_WEBHOOK=<set>$" "webhook redacted"
+expect_grep out "^COINBASE_API_PRIVATE_KEY=<set>$" "key redacted"
+if grep -q "SECRETSECRET\|MHcCAQEE" out err; then fail "a secret was printed"; fi
+
+expect_exit 0 "key list" -- "$CBTRADE" config --keys
+for key in PRODUCT_ID GRANULARITY DRY_RUN LONG_ONLY ORDER_MIN_USD MAX_DAILY_LOSS_PCT RISK_PER_TRADE_PCT USD_EQUITY \
+  TAKE_PROFIT_PCT STOP_LOSS_PCT BUY_THRESHOLD SELL_THRESHOLD USE_MA_FILTER BACKTEST_SLEEP_MS PORT BRIDGE_URL \
+  USE_LIVE_EQUITY MODEL_MODE WALK_FORWARD_MIN VOL_RISK_ADJUST SLACK_WEBHOOK USE_TICK_PRICE COINBASE_API_KEY_NAME \
+  COINBASE_API_PRIVATE_KEY COINBASE_API_SECRET COINBASE_API_BASE COINBASE_WS_URL COINBASE_WS_PRODUCTS \
+  COINBASE_WS_STALE_SEC FEE_BPS SLIPPAGE_BPS; do
+  expect_grep out "^$key " "key $key listed"
+done
+expect_exit 2 "missing env file" -- "$CBTRADE" config --env-file /nonexistent.env
+expect_grep err "/nonexistent.env: cannot open env file" "missing env file"
+expect_exit 2 "unknown command" -- "$CBTRADE" frobnicate
+finish
