@@ -7,13 +7,16 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <system_error>
 #include <unordered_set>
 #include <utility>
 
+#include "feeds/decimal.hpp"
 #include "feeds/rfc3339.hpp"
 
 namespace cbtrade {
@@ -31,30 +34,29 @@ struct FieldText {
     std::string_view text;  // the string's bytes between the quotes (kind == string)
 };
 
+// True if the key is exactly `quoted_name` (the name followed by its closing quote). One fixed-size
+// memcmp, which the compiler turns into a couple of word compares; simdjson's unsafe_is_equal loops
+// byte by byte. Reading sizeof(quoted_name) bytes from the key start is safe: the key lies inside the
+// message and the caller guarantees 64 readable bytes after it (no key here is longer than 18).
+template <std::size_t N>
+[[gnu::always_inline]] inline bool key_is(const od::raw_json_string& key, const char (&quoted_name)[N]) noexcept {
+    static_assert(N - 1 <= coinbase_decoder_padding);
+    return std::memcmp(key.raw(), quoted_name, N - 1) == 0;
+}
+
 constexpr bool is_json_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 // raw_json_token() is O(1) (it spans to the next structural character) and does not consume the
 // value, so the object iterator still skips it normally afterwards.
-FieldText read_text(od::value& value) noexcept {
+[[gnu::always_inline]] inline FieldText read_text(od::value& value) noexcept {
     std::string_view token = value.raw_json_token();
     while (!token.empty() && is_json_space(token.back())) token.remove_suffix(1);
     if (token.size() < 2 || token.front() != '"' || token.back() != '"') return {FieldText::Kind::not_string, {}};
     return {FieldText::Kind::string, token.substr(1, token.size() - 2)};
 }
 
-// The whole of `text` as a finite decimal number (std::from_chars general format: no '+', no spaces,
-// no hex; "nan" and "inf" parse but are not finite). Overlong strings are refused unparsed.
-std::optional<double> parse_finite_decimal(std::string_view text) noexcept {
-    if (text.empty() || text.size() > coinbase_max_number_chars) return std::nullopt;
-    double value = 0.0;
-    const char* const end = text.data() + text.size();
-    const auto [stop, error] = std::from_chars(text.data(), end, value);
-    if (error != std::errc{} || stop != end || !std::isfinite(value)) return std::nullopt;
-    return value;
-}
-
 std::optional<std::uint64_t> parse_unsigned(std::string_view text) noexcept {
-    if (text.empty() || text.size() > coinbase_max_number_chars) return std::nullopt;
+    if (text.empty() || text.size() > decimal_max_chars) return std::nullopt;
     std::uint64_t value = 0;
     const char* const end = text.data() + text.size();
     const auto [stop, error] = std::from_chars(text.data(), end, value);
@@ -77,11 +79,12 @@ bool is_ticker_channel(ChannelKind kind) noexcept {
 // Outcome of one optional best_* pair member: absent (or "", as ticker_batch sends), valid, or bad.
 enum class OptionalNumber : std::uint8_t { absent, valid, bad };
 
-OptionalNumber read_optional(const FieldText& field, bool zero_allowed, double& value) noexcept {
+[[gnu::always_inline]] inline OptionalNumber read_optional(const FieldText& field, bool zero_allowed,
+                                                        double& value) noexcept {
     if (field.kind == FieldText::Kind::absent || (field.kind == FieldText::Kind::string && field.text.empty()))
         return OptionalNumber::absent;
     if (field.kind != FieldText::Kind::string) return OptionalNumber::bad;
-    const std::optional<double> parsed = parse_finite_decimal(field.text);
+    const std::optional<double> parsed = parse_decimal(field.text);
     if (!parsed || *parsed < 0.0 || (!zero_allowed && *parsed == 0.0)) return OptionalNumber::bad;
     value = *parsed;
     return OptionalNumber::valid;
@@ -143,7 +146,7 @@ struct CoinbaseDecoder::Impl {
             if (std::move(field_result).get(field) != simdjson::SUCCESS) return DecodeStatus::malformed_json;
             const od::raw_json_string key = field.key();
             od::value& value = field.value();
-            if (key.unsafe_is_equal("tickers")) {
+            if (key_is(key, "tickers\"")) {
                 od::array tickers;
                 if (value.get_array().get(tickers) != simdjson::SUCCESS) return DecodeStatus::malformed_json;
                 for (auto ticker_result : tickers) {
@@ -153,7 +156,7 @@ struct CoinbaseDecoder::Impl {
                     const DecodeStatus status = decode_ticker(ticker);
                     if (status != DecodeStatus::ok) return status;
                 }
-            } else if (key.unsafe_is_equal("type")) {
+            } else if (key_is(key, "type\"")) {
                 const FieldText type = read_text(value);
                 snapshot = type.kind == FieldText::Kind::string && type.text == "snapshot";
             }
@@ -175,14 +178,14 @@ struct CoinbaseDecoder::Impl {
             // Dispatch on the first letter first: 7 of the 13 ticker keys start with neither.
             switch (key.raw()[0]) {
             case 'p':
-                if (key.unsafe_is_equal("price")) price = read_text(value);
-                else if (key.unsafe_is_equal("product_id")) product_id = read_text(value);
+                if (key_is(key, "price\"")) price = read_text(value);
+                else if (key_is(key, "product_id\"")) product_id = read_text(value);
                 break;
             case 'b':
-                if (key.unsafe_is_equal("best_bid")) best_bid = read_text(value);
-                else if (key.unsafe_is_equal("best_ask")) best_ask = read_text(value);
-                else if (key.unsafe_is_equal("best_bid_quantity")) best_bid_qty = read_text(value);
-                else if (key.unsafe_is_equal("best_ask_quantity")) best_ask_qty = read_text(value);
+                if (key_is(key, "best_bid\"")) best_bid = read_text(value);
+                else if (key_is(key, "best_ask\"")) best_ask = read_text(value);
+                else if (key_is(key, "best_bid_quantity\"")) best_bid_qty = read_text(value);
+                else if (key_is(key, "best_ask_quantity\"")) best_ask_qty = read_text(value);
                 break;
             default:
                 break;
@@ -202,7 +205,7 @@ struct CoinbaseDecoder::Impl {
         if (price.kind == FieldText::Kind::absent) return skip(counters.missing_field);
         // A JSON number where the wire has a string is refused, not guessed at: see the corpus README.
         if (price.kind != FieldText::Kind::string) return skip(counters.bad_price);
-        const std::optional<double> last_price = parse_finite_decimal(price.text);
+        const std::optional<double> last_price = parse_decimal(price.text);
         if (!last_price || *last_price <= 0.0) return skip(counters.bad_price);
 
         double bid = 0.0, bid_qty = 0.0, ask = 0.0, ask_qty = 0.0;
@@ -244,7 +247,7 @@ struct CoinbaseDecoder::Impl {
         for (auto field_result : event) {
             od::field field;
             if (std::move(field_result).get(field) != simdjson::SUCCESS) return DecodeStatus::malformed_json;
-            if (!field.key().unsafe_is_equal("heartbeat_counter")) continue;  // current_time: not needed
+            if (!key_is(field.key(), "heartbeat_counter\"")) continue;  // current_time: not needed
             od::value& value = field.value();
             // The docs show a string, nautilus sees an integer: accept both (coinbase-api.md 1.4).
             const FieldText text = read_text(value);
@@ -336,16 +339,16 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
         od::value& value = field.value();
         switch (key.raw()[0]) {
         case 'c':
-            if (key.unsafe_is_equal("channel")) {
+            if (key_is(key, "channel\"")) {
                 const FieldText channel = read_text(value);
                 if (channel.kind != FieldText::Kind::string) return fail(DecodeStatus::missing_field);
                 if (result.channel != ChannelKind::error) result.channel = classify_channel(channel.text);
             }
             break;
         case 't':
-            if (key.unsafe_is_equal("timestamp")) {
+            if (key_is(key, "timestamp\"")) {
                 timestamp = read_text(value);
-            } else if (key.unsafe_is_equal("type")) {
+            } else if (key_is(key, "type\"")) {
                 // Control messages carry a top-level type instead of a channel (coinbase-api.md 1.7).
                 const FieldText type = read_text(value);
                 if (type.kind == FieldText::Kind::string && type.text == "error") result.channel = ChannelKind::error;
@@ -353,7 +356,7 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
             }
             break;
         case 's':
-            if (key.unsafe_is_equal("sequence_num")) {
+            if (key_is(key, "sequence_num\"")) {
                 std::uint64_t sequence_num = 0;
                 if (value.get_uint64().get(sequence_num) == simdjson::SUCCESS) {
                     result.sequence_num = sequence_num;
@@ -362,7 +365,7 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
             }
             break;
         case 'e':
-            if (key.unsafe_is_equal("events")) {
+            if (key_is(key, "events\"")) {
                 events_seen = true;
                 if (result.channel == ChannelKind::none) {
                     events_before_channel = true;  // decoded after the loop, once the channel is known
@@ -373,7 +376,7 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
             }
             break;
         case 'm':
-            if (key.unsafe_is_equal("message")) {
+            if (key_is(key, "message\"")) {
                 if (value.get_string().get(error_text) != simdjson::SUCCESS) error_text = {};
             }
             break;

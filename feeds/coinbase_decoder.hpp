@@ -33,9 +33,6 @@ inline constexpr std::size_t coinbase_decoder_padding = 64;
 // Ticker frames are < 2 KB (coinbase-api.md 1.8); this bounds the parser's one-time allocation.
 inline constexpr std::size_t coinbase_default_max_message_bytes = 64 * 1024;
 
-// Price-like strings longer than this are rejected without parsing: no real price needs it.
-inline constexpr std::size_t coinbase_max_number_chars = 64;
-
 enum class DecodeStatus : std::uint8_t {
     ok,                    // message understood (it may still have had skipped records)
     malformed_json,        // syntax error, or the wrong container shape (root, events, tickers)
