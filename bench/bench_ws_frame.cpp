@@ -51,7 +51,7 @@ void parse_batches(benchmark::State& state, const std::string& stream) {
         bytes += stream.size();
     }
     if (parser.counters().of(FrameEventKind::protocol_error) != 0) state.SkipWithError("protocol error");
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * frames_per_batch));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(frames_per_batch));
     state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
     samples.report(state);
 }
@@ -89,7 +89,7 @@ void BM_ws_ticker_text_frame_split_header(benchmark::State& state) {
         }
         samples.add(std::chrono::steady_clock::now() - start, frames_per_batch);
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * frames_per_batch));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(frames_per_batch));
     samples.report(state);
 }
 BENCHMARK(BM_ws_ticker_text_frame_split_header);
@@ -108,7 +108,7 @@ void BM_ws_encode_masked_frame(benchmark::State& state) {
         benchmark::DoNotOptimize(out.data());
         samples.add(std::chrono::steady_clock::now() - start, frames_per_batch);
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * frames_per_batch));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(frames_per_batch));
     samples.report(state);
 }
 BENCHMARK(BM_ws_encode_masked_frame);

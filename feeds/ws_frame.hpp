@@ -23,6 +23,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 namespace cbtrade::ws {
 
@@ -102,6 +103,10 @@ struct FrameEvent {
 
     [[nodiscard]] std::string_view payload() const noexcept { return {data, size}; }
 };
+
+// Returned by value on every parse() call: keep it a few registers' worth of plain data.
+static_assert(std::is_trivially_copyable_v<FrameEvent>);
+static_assert(sizeof(FrameEvent) <= 32);
 
 struct [[nodiscard]] FrameParseResult {
     FrameEvent event;

@@ -658,6 +658,29 @@ TEST(WsSession, response_and_first_frames_in_one_read_open_then_deliver) {
     EXPECT_EQ(session.state(), SessionState::open);
 }
 
+TEST(WsSession, whole_connection_in_one_byte_pieces) {
+    WsSession session;
+    ASSERT_EQ(session.connect(sample_request()), SendStatus::queued);
+    session.consume_output(session.pending_output().size());
+    const std::string wire = std::string(good_response) + server_frame(Opcode::text, "{\"a\":", false) +
+                             server_frame(Opcode::ping, "p") + server_frame(Opcode::continuation, "1}") +
+                             server_frame(Opcode::close, close_payload(1000));
+    std::vector<SessionEventKind> kinds;
+    std::string text;
+    for (char c : wire)
+        for (const SessionEvent& e : feed_session(session, std::string_view(&c, 1))) {
+            kinds.push_back(e.kind);
+            if (e.kind == SessionEventKind::text) text = std::string(e.payload());
+        }
+    EXPECT_EQ(kinds, (std::vector<SessionEventKind>{SessionEventKind::opened, SessionEventKind::ping,
+                                                    SessionEventKind::text, SessionEventKind::close_received}));
+    EXPECT_EQ(text, "{\"a\":1}");
+    const auto sent = drain_client_frames(session);
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(sent[0], message(FrameEventKind::pong, "p"));
+    EXPECT_EQ(sent[1].close_code, CloseCode::normal);
+}
+
 TEST(WsSession, refused_upgrade_closes_with_the_status) {
     WsSession session;
     ASSERT_EQ(session.connect(sample_request()), SendStatus::queued);
