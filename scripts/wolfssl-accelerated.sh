@@ -43,7 +43,7 @@ fi
 mkdir -p "$root/.deps"
 : >"$log"
 exec 3>&2 >>"$log" 2>&1   # fd 3 keeps stderr for the single warning line; stdout stays clean
-printf 'cbtrade-setup: building wolfSSL %s with AES-NI from Debian source, once (~2 min; log: %s)\n' \
+printf 'cbtrade-setup: building wolfSSL %s with AES-NI from Debian source, once (a few minutes; log: %s)\n' \
   "$upstream_version" "$log" >&3
 warn() { printf 'cbtrade-setup: WARNING: %s\n' "$*" >&3; }
 say() { printf '== %s\n' "$*" >>"$log"; }
@@ -128,29 +128,43 @@ read -r -a debian_flag_array <<<"$debian_flags"
 eval "$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"
 
 # --- configure, build, install ---------------------------------------------------------------------
+# Installed into a staging copy and swapped in at the end, so builds linking the current cache never
+# see a half-written one.
+stage=$prefix.tmp
 say "autoreconf"
 (cd "$srcdir" && autoreconf -fi) >>"$log" 2>&1 || fail "autoreconf failed"
-rm -rf "$prefix.tmp"
 say "configure ${debian_flag_array[*]} ${extra_flags[*]} --prefix=$prefix"
 (cd "$srcdir" && ./configure --prefix="$prefix" "${debian_flag_array[@]}" "${extra_flags[@]}") >>"$log" 2>&1 ||
   fail "configure failed"
 say "make -j2"
 make -C "$srcdir" -j2 >>"$log" 2>&1 || fail "make failed"
-rm -rf "$prefix"
-make -C "$srcdir" install >>"$log" 2>&1 || fail "make install failed"
-rm -f "$prefix"/lib/libwolfssl.so* "$prefix"/lib/libwolfssl.la
+make -C "$srcdir" install DESTDIR="$work/destdir" >>"$log" 2>&1 || fail "make install failed"
+rm -rf "$stage"
+cp -a "$work/destdir$prefix" "$stage"
+rm -f "$stage"/lib/libwolfssl.so* "$stage"/lib/libwolfssl.la
 # The distro build does not install the generated options.h (it is per-architecture); Debian's
 # libwolfssl-dev.install copies it from the build tree, and so do we: it must match this library,
 # or structures such as Aes (which grows with WOLFSSL_AESNI) silently disagree in size.
-install -m 644 "$srcdir/wolfssl/options.h" "$prefix/include/wolfssl/options.h"
-install -m 644 "$srcdir/cyassl/options.h" "$prefix/include/cyassl/options.h"
+install -m 644 "$srcdir/wolfssl/options.h" "$stage/include/wolfssl/options.h"
+install -m 644 "$srcdir/cyassl/options.h" "$stage/include/cyassl/options.h"
 
-# Check that what we promised is in the installed options.h (the header that must go with the lib).
+# What we promised is in the options.h that goes with the library.
 for d in WOLFSSL_AESNI WOLFSSL_SP_X86_64_ASM WOLFSSL_TLS13 HAVE_SNI HAVE_ALPN HAVE_ECC HAVE_ED25519; do
-  grep -q "#define $d\$" "$prefix/include/wolfssl/options.h" || fail "built options.h lacks $d"
+  grep -q "#define $d\$" "$stage/include/wolfssl/options.h" || fail "built options.h lacks $d"
 done
-[ -f "$prefix/lib/libwolfssl.a" ] || fail "no static libwolfssl.a was installed"
+# Only additions to Debian's feature set: every define of Debian's own options.h must be kept.
+if [ -f /usr/include/wolfssl/options.h ]; then
+  lost=$(comm -23 <(grep '^#define' /usr/include/wolfssl/options.h | sort -u) \
+    <(grep '^#define' "$stage/include/wolfssl/options.h" | sort -u) | tr '\n' ' ')
+  [ -z "$lost" ] || fail "the build lost features of Debian's: $lost"
+fi
+[ -f "$stage/lib/libwolfssl.a" ] || fail "no static libwolfssl.a was installed"
 printf 'debian_version=%s\nconfigure=%s %s\n' "$debian_version" "$debian_flags" "${extra_flags[*]}" \
-  >"$prefix/BUILD-INFO"
-printf '%s\n' "$stamp_text" >"$stamp"
+  >"$stage/BUILD-INFO"
+printf '%s\n' "$stamp_text" >"$stage/$(basename "$stamp")"
+
+rm -rf "$prefix.old"
+if [ -d "$prefix" ]; then mv "$prefix" "$prefix.old"; fi
+mv "$stage" "$prefix"
+rm -rf "$prefix.old"
 say "done: $prefix"
