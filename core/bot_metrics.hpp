@@ -1,0 +1,72 @@
+// The daemon's metrics contract (DESIGN.md section 7, monitoring/README.md): every series the
+// rules and the dashboard use, registered at start-up with every label combination, so each one
+// exists (at 0) from the first scrape. Stages keep a BotMetrics& and update the handles directly.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "core/strategy.hpp"
+
+namespace cbtrade {
+
+// Labels of bot_build_info.
+struct BuildInfo {
+    std::string version = "0.1.0";
+    std::string wolfssl = "unknown";  // e.g. "5.5.4 accelerated"
+    std::string aesni = "unknown";    // "yes" or "no"
+};
+
+enum class OrderMode : std::uint8_t { paper, live };
+enum class OrderSideIndex : std::uint8_t { buy, sell };
+enum class BlockReason : std::uint8_t { breaker, below_min, long_only, market_data };
+enum class ExitReason : std::uint8_t { signal, stop_loss, take_profit };
+enum class RingName : std::uint8_t { ticks, decisions, ops };
+enum class Stage : std::uint8_t { decode, signal, exec };
+
+struct BotMetrics {
+    BotMetrics(MetricsRegistry& registry, const BuildInfo& build);
+
+    [[nodiscard]] Counter& orders(OrderMode m, OrderSideIndex s) noexcept {
+        return *orders_[static_cast<std::size_t>(m)][static_cast<std::size_t>(s)];
+    }
+    [[nodiscard]] Counter& decisions(Signal s) noexcept { return *decisions_[static_cast<std::size_t>(s)]; }
+    [[nodiscard]] Counter& entries_blocked(BlockReason r) noexcept { return *entries_blocked_[static_cast<std::size_t>(r)]; }
+    [[nodiscard]] Counter& exits(ExitReason r) noexcept { return *exits_[static_cast<std::size_t>(r)]; }
+    [[nodiscard]] Counter& ring_full(RingName r) noexcept { return *ring_full_[static_cast<std::size_t>(r)]; }
+    [[nodiscard]] Histogram& stage_latency(Stage s) noexcept { return *stage_latency_[static_cast<std::size_t>(s)]; }
+    // bot_model_mode{mode}: 1 for the active mode, 0 for the other.
+    void set_model_mode(ModelMode m) noexcept;
+
+    Gauge& equity_usd;
+    Gauge& vol_risk_factor;
+    Counter& walk_forward_fits;
+    Gauge& build_info;
+    Counter& trades;
+    Gauge& daily_pnl_usd;
+    Gauge& position_base;
+    Gauge& circuit_breaker_tripped;
+    Counter& order_errors_none;  // bot_order_errors_total{reason="none"}: exported so the family exists
+    Counter& candles;
+    Counter& ticks;
+    Counter& feed_gaps;
+    Counter& feed_reconnects;
+    Gauge& feed_age_seconds;
+    Gauge& feed_stale;
+    Histogram& tick_to_decision;
+    Gauge& ready;
+
+private:
+    std::array<std::array<Counter*, 2>, 2> orders_{};
+    std::array<Counter*, 3> decisions_{};
+    std::array<Gauge*, 2> model_mode_{};
+    std::array<Counter*, 4> entries_blocked_{};
+    std::array<Counter*, 3> exits_{};
+    std::array<Counter*, 3> ring_full_{};
+    std::array<Histogram*, 3> stage_latency_{};
+};
+
+}  // namespace cbtrade
