@@ -52,7 +52,7 @@ constexpr bool is_json_space(char c) noexcept { return c == ' ' || c == '\t' || 
     std::string_view token = value.raw_json_token();
     while (!token.empty() && is_json_space(token.back())) token.remove_suffix(1);
     if (token.size() < 2 || token.front() != '"' || token.back() != '"') return {FieldText::Kind::not_string, {}};
-    return {FieldText::Kind::string, token.substr(1, token.size() - 2)};
+    return {FieldText::Kind::string, std::string_view(token.data() + 1, token.size() - 2)};
 }
 
 std::optional<std::uint64_t> parse_unsigned(std::string_view text) noexcept {
@@ -98,6 +98,7 @@ struct CoinbaseDecoder::Impl {
     }
 
     od::parser json;
+    Rfc3339Parser timestamps;  // remembers the last date and second: most messages share them
 
     // Per-message state, reset by begin().
     CoinbaseDecoder* owner = nullptr;
@@ -403,7 +404,7 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
     case ChannelKind::ticker:
     case ChannelKind::ticker_batch: {
         if (!events_seen || timestamp.kind != FieldText::Kind::string) return fail(DecodeStatus::missing_field);
-        const std::optional<std::int64_t> exchange_time_ns = parse_rfc3339_ns(timestamp.text);
+        const std::optional<std::int64_t> exchange_time_ns = impl.timestamps.parse_ns(timestamp.text);
         if (!exchange_time_ns) return fail(DecodeStatus::bad_timestamp);
         for (std::uint32_t i = 0; i < impl.ticks; ++i) {
             out[i].exchange_time_ns = *exchange_time_ns;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -44,17 +45,9 @@ constexpr std::int64_t days_since_epoch(int year, int month, int day) noexcept {
     return days;
 }
 
-}  // namespace rfc3339_detail
-
-// Accepts YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), 'T'/'t' and 'Z'/'z' either case.
-// More than 9 fraction digits are accepted and truncated (sub-nanosecond detail is meaningless
-// here, and rejecting them would drop every tick if the exchange ever sent more). Years 1970 to
-// 2261 only, so the result always fits in int64 nanoseconds. Second 60 (a leap second) is
-// accepted and lands on the next second, as POSIX time does. Anything else: nullopt.
-[[nodiscard]] constexpr std::optional<std::int64_t> parse_rfc3339_ns(std::string_view text) noexcept {
-    using namespace rfc3339_detail;
-    // "YYYY-MM-DDTHH:MM:SS" is 19 characters; the shortest valid form adds "Z".
-    if (text.size() < 20) return std::nullopt;
+// The date and time of day ("YYYY-MM-DDTHH:MM:SS", the first 19 characters) as seconds since the
+// epoch, ignoring any zone; nullopt if malformed or out of range. text.size() must be >= 19.
+[[nodiscard]] constexpr std::optional<std::int64_t> parse_local_seconds(std::string_view text) noexcept {
     if (text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
         text[16] != ':')
         return std::nullopt;
@@ -68,42 +61,89 @@ constexpr std::int64_t days_since_epoch(int year, int month, int day) noexcept {
         minute < 0 || minute > 59 || second < 0 || second > 60)
         return std::nullopt;
     if (day > days_in_month(year, month)) return std::nullopt;
+    return days_since_epoch(year, month, day) * 86'400 + hour * 3600 + minute * 60 + second;
+}
 
+struct FractionAndZone {
+    std::int64_t fraction_ns;
+    std::int64_t offset_s;  // to subtract from the local time
+};
+
+// What follows the seconds: [.fraction](Z|z|+HH:MM|-HH:MM), up to the end of text.
+[[nodiscard]] constexpr std::optional<FractionAndZone> parse_fraction_and_zone(std::string_view text) noexcept {
     std::size_t pos = 19;
-    std::int64_t fraction_ns = 0;
-    if (text[pos] == '.') {
+    FractionAndZone result{0, 0};
+    if (pos < text.size() && text[pos] == '.') {
         ++pos;
         std::int64_t scale = 100'000'000;
         const std::size_t first_digit = pos;
         while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-            fraction_ns += (text[pos] - '0') * scale;
+            result.fraction_ns += (text[pos] - '0') * scale;
             scale /= 10;  // reaches 0 after nine digits: further digits are truncated
             ++pos;
         }
         if (pos == first_digit) return std::nullopt;
     }
     if (pos >= text.size()) return std::nullopt;
-
-    std::int64_t offset_s = 0;
     const char zone = text[pos];
-    if (zone == 'Z' || zone == 'z') {
-        ++pos;
-    } else if (zone == '+' || zone == '-') {
-        if (text.size() - pos != 6 || text[pos + 3] != ':') return std::nullopt;
-        const int offset_hour = read_digits(text, pos + 1, 2);
-        const int offset_minute = read_digits(text, pos + 4, 2);
-        if (offset_hour < 0 || offset_hour > 23 || offset_minute < 0 || offset_minute > 59) return std::nullopt;
-        offset_s = (offset_hour * 3600 + offset_minute * 60) * (zone == '+' ? 1 : -1);
-        pos += 6;
-    } else {
-        return std::nullopt;
-    }
-    if (pos != text.size()) return std::nullopt;
-
-    const std::int64_t seconds =
-        days_since_epoch(year, month, day) * 86'400 + hour * 3600 + minute * 60 + second - offset_s;
-    if (seconds < 0) return std::nullopt;  // 1970-01-01T00:30:00+01:00 would be before the epoch
-    return seconds * 1'000'000'000 + fraction_ns;
+    if (zone == 'Z' || zone == 'z') return pos + 1 == text.size() ? std::optional(result) : std::nullopt;
+    if (zone != '+' && zone != '-') return std::nullopt;
+    if (text.size() - pos != 6 || text[pos + 3] != ':') return std::nullopt;
+    const int offset_hour = read_digits(text, pos + 1, 2);
+    const int offset_minute = read_digits(text, pos + 4, 2);
+    if (offset_hour < 0 || offset_hour > 23 || offset_minute < 0 || offset_minute > 59) return std::nullopt;
+    result.offset_s = (offset_hour * 3600 + offset_minute * 60) * (zone == '+' ? 1 : -1);
+    return result;
 }
+
+[[nodiscard]] constexpr std::optional<std::int64_t> combine(std::int64_t local_seconds, FractionAndZone tail) noexcept {
+    const std::int64_t seconds = local_seconds - tail.offset_s;
+    if (seconds < 0) return std::nullopt;  // 1970-01-01T00:30:00+01:00 would be before the epoch
+    return seconds * 1'000'000'000 + tail.fraction_ns;
+}
+
+}  // namespace rfc3339_detail
+
+// Accepts YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), 'T'/'t' and 'Z'/'z' either case.
+// More than 9 fraction digits are accepted and truncated (sub-nanosecond detail is meaningless
+// here, and rejecting them would drop every tick if the exchange ever sent more). Years 1970 to
+// 2261 only, so the result always fits in int64 nanoseconds. Second 60 (a leap second) is
+// accepted and lands on the next second, as POSIX time does. Anything else: nullopt.
+[[nodiscard]] constexpr std::optional<std::int64_t> parse_rfc3339_ns(std::string_view text) noexcept {
+    using namespace rfc3339_detail;
+    // "YYYY-MM-DDTHH:MM:SS" is 19 characters; the shortest valid form adds "Z".
+    if (text.size() < 20) return std::nullopt;
+    const std::optional<std::int64_t> local_seconds = parse_local_seconds(text);
+    if (!local_seconds) return std::nullopt;
+    const std::optional<FractionAndZone> tail = parse_fraction_and_zone(text);
+    if (!tail) return std::nullopt;
+    return combine(*local_seconds, *tail);
+}
+
+// parse_rfc3339_ns for a stream of timestamps: messages arrive many per second, so the date and time
+// of day of the previous one are remembered and only the fraction and zone are parsed again when the
+// first 19 characters repeat. Same results as parse_rfc3339_ns.
+class Rfc3339Parser {
+public:
+    [[nodiscard]] std::optional<std::int64_t> parse_ns(std::string_view text) noexcept {
+        using namespace rfc3339_detail;
+        if (text.size() < 20) return std::nullopt;
+        if (!has_cached_ || std::memcmp(text.data(), cached_prefix_, sizeof cached_prefix_) != 0) {
+            const std::optional<std::int64_t> local_seconds = parse_local_seconds(text);
+            if (!local_seconds) return std::nullopt;
+            std::memcpy(cached_prefix_, text.data(), sizeof cached_prefix_);
+            cached_seconds_ = *local_seconds;
+            has_cached_ = true;
+        }
+        const std::optional<FractionAndZone> tail = parse_fraction_and_zone(text);
+        if (!tail) return std::nullopt;
+        return combine(cached_seconds_, *tail);
+    }
+
+private:
+    char cached_prefix_[19] = {};
+    std::int64_t cached_seconds_ = 0;
+    bool has_cached_ = false;
+};
 
 }  // namespace cbtrade

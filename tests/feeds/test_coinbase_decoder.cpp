@@ -539,6 +539,16 @@ TEST(Rfc3339, bad_timestamps_are_refused) {
     }
 }
 
+TEST(Rfc3339, streaming_parser_matches_the_plain_one_across_cache_hits_and_misses) {
+    Rfc3339Parser parser;
+    for (std::string_view text : {"2025-01-15T14:03:07.4Z", "2025-01-15T14:03:07.5Z", "2025-01-15T14:03:07Z",
+                                  "2025-01-15T14:03:07.Z", "2025-01-15T14:03:07+01:00", "2025-01-15T14:03:08.1Z",
+                                  "2025-13-15T14:03:08.1Z", "2025-01-15T14:03:08.2Z", "2025-01-15T14:03:08", "",
+                                  "2025-01-15T14:03:0", "2025-01-15T14:03:08.3Z", "1970-01-01T00:30:00+01:00"}) {
+        EXPECT_EQ(parser.parse_ns(text), parse_rfc3339_ns(text)) << text;
+    }
+}
+
 // ---- sequence gaps ------------------------------------------------------------------------------
 
 TEST(SequenceTracker, contiguous_numbers_have_no_gap) {
