@@ -8,6 +8,7 @@
 #include <boost/asio/buffer.hpp>
 
 #include <cstring>
+#include <stdexcept>
 
 namespace cbtrade::ws {
 
@@ -131,6 +132,18 @@ std::string compute_accept_key(std::string_view websocket_key) {
 }
 
 std::string build_upgrade_request(const UpgradeRequest& request) {
+    // Values come from configuration (host, path, User-Agent): a stray CR/LF would split the request.
+    auto require_single_line = [](std::string_view what, std::string_view text) {
+        if (text.find_first_of("\r\n") != std::string_view::npos)
+            throw std::invalid_argument("WebSocket upgrade request: " + std::string(what) + " contains CR or LF");
+    };
+    require_single_line("host", request.host);
+    require_single_line("target", request.target);
+    for (const auto& header : request.extra_headers) {
+        require_single_line("header name", header.name);
+        require_single_line("header " + header.name, header.value);
+    }
+
     std::string out;
     out.reserve(256);
     out.append("GET ").append(request.target.empty() ? "/" : request.target).append(" HTTP/1.1\r\n");

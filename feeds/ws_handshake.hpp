@@ -48,6 +48,7 @@ struct UpgradeRequest {
 
 // The request text, ending with the blank line. No Sec-WebSocket-Extensions is offered: Coinbase
 // would otherwise compress with permessage-deflate, which costs more CPU per tick than it saves.
+// Throws std::invalid_argument when a host, target or header contains CR or LF (cold path).
 [[nodiscard]] std::string build_upgrade_request(const UpgradeRequest& request);
 
 enum class HandshakeStatus : std::uint8_t {

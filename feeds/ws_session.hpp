@@ -87,7 +87,7 @@ public:
     WsSession& operator=(const WsSession&) = delete;
 
     // Starts a (re)connection: clears all state and pending output, queues the upgrade request.
-    // Cold path: allocates the handshake parser.
+    // Cold path: allocates the handshake parser; throws what build_upgrade_request() throws.
     [[nodiscard]] SendStatus connect(const UpgradeRequest& request);
 
     // Feed decrypted bytes; loop until the input is used up, as with FrameParser::parse().

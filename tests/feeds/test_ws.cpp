@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ostream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -159,6 +160,15 @@ TEST(WsHandshake, request_has_the_rfc_headers_and_extras_without_deflate) {
               "User-Agent: cbtrade/0.1\r\n"
               "x-cb-retry-counter: 2\r\n"
               "\r\n");
+}
+
+TEST(WsHandshake, request_refuses_values_that_would_split_lines) {
+    UpgradeRequest request = sample_request();
+    request.extra_headers = {{"User-Agent", "cbtrade\r\nX-Injected: 1"}};
+    EXPECT_THROW((void)build_upgrade_request(request), std::invalid_argument);
+    request = sample_request();
+    request.host = "example.com\n";
+    EXPECT_THROW((void)build_upgrade_request(request), std::invalid_argument);
 }
 
 TEST(WsHandshake, empty_target_becomes_slash) {
