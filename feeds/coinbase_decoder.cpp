@@ -98,6 +98,34 @@ struct CoinbaseDecoder::Impl {
     }
 
     od::parser json;
+
+    // Product ids by their first 8 bytes and length: one masked 8-byte compare settles "BTC-USD".
+    struct ProductKey {
+        std::uint64_t head;  // first min(size, 8) bytes, zero-filled
+        std::size_t size;
+    };
+    std::vector<ProductKey> product_keys;
+
+    static std::uint64_t head_of(const char* bytes, std::size_t size) noexcept {
+        std::uint64_t head = 0;
+        std::memcpy(&head, bytes, size < 8 ? size : 8);
+        return head;
+    }
+
+    // Like CoinbaseDecoder::product_index, but `id` must lie in a padded message: it reads 8 bytes from
+    // id.data() whatever id.size() is (one load instead of a call to memcmp).
+    std::optional<std::uint16_t> find_product_in_message(std::string_view id) const noexcept {
+        std::uint64_t loaded = 0;
+        std::memcpy(&loaded, id.data(), 8);
+        const std::uint64_t head = id.size() >= 8 ? loaded : loaded & ((std::uint64_t{1} << (8 * id.size())) - 1);
+        for (std::size_t i = 0; i < product_keys.size(); ++i) {
+            const ProductKey& key = product_keys[i];
+            if (key.head != head || key.size != id.size()) continue;
+            if (id.size() <= 8 || std::memcmp(owner->products_[i].data() + 8, id.data() + 8, id.size() - 8) == 0)
+                return static_cast<std::uint16_t>(i);
+        }
+        return std::nullopt;
+    }
     Rfc3339Parser timestamps;  // remembers the last date and second: most messages share them
 
     // Per-message state, reset by begin().
@@ -201,7 +229,7 @@ struct CoinbaseDecoder::Impl {
 
         if (product_id.kind != FieldText::Kind::string) return skip(counters.missing_field);
         if (product_id.text.empty()) return skip(counters.empty_ticker);
-        const std::optional<std::uint16_t> product = owner->product_index(product_id.text);
+        const std::optional<std::uint16_t> product = find_product_in_message(product_id.text);
         if (!product) return skip(counters.unknown_product);
         if (price.kind == FieldText::Kind::absent) return skip(counters.missing_field);
         // A JSON number where the wire has a string is refused, not guessed at: see the corpus README.
@@ -278,6 +306,7 @@ CoinbaseDecoder::CoinbaseDecoder(std::span<const std::string_view> products, std
         if (!seen.insert(product).second)
             throw std::invalid_argument("CoinbaseDecoder: duplicate product id " + std::string(product));
         products_.emplace_back(product);
+        impl_->product_keys.push_back({Impl::head_of(product.data(), product.size()), product.size()});
     }
 }
 

@@ -421,6 +421,27 @@ TEST(CoinbaseDecoder, product_list_must_be_non_empty_and_unique) {
     EXPECT_EQ(decoder.product_id(btc), "BTC-USD");
 }
 
+TEST(CoinbaseDecoder, long_product_ids_are_matched_on_every_byte) {
+    constexpr std::array<std::string_view, 4> products = {"BTC-USD", "ADA-PERP-INTX", "ADA-PERP-INTY", "BTC-USDC"};
+    CoinbaseDecoder decoder(products);
+    auto index_of = [&](std::string_view id) -> std::optional<std::uint16_t> {
+        const std::string text = std::string(R"({"channel":"ticker","timestamp":"2025-01-15T14:03:07Z","events":[{"tickers":[{"product_id":")") +
+                                 std::string(id) + R"(","price":"1"}]}]})";
+        const Decoded d = decode_text(decoder, text);
+        if (d.ticks.size() != 1) return std::nullopt;
+        return d.ticks[0].product_index;
+    };
+    EXPECT_EQ(index_of("BTC-USD"), std::optional<std::uint16_t>(0));
+    EXPECT_EQ(index_of("ADA-PERP-INTX"), std::optional<std::uint16_t>(1));
+    EXPECT_EQ(index_of("ADA-PERP-INTY"), std::optional<std::uint16_t>(2));
+    EXPECT_EQ(index_of("BTC-USDC"), std::optional<std::uint16_t>(3));
+    EXPECT_EQ(index_of("BTC-US"), std::nullopt);
+    EXPECT_EQ(index_of("BTC-USDT"), std::nullopt);
+    EXPECT_EQ(index_of("ADA-PERP-INTZ"), std::nullopt);
+    EXPECT_EQ(index_of("ADA-PERP-INT"), std::nullopt);
+    EXPECT_EQ(decoder.counters().unknown_product, 4u);
+}
+
 // ---- zero allocations per message ---------------------------------------------------------------
 
 TEST(CoinbaseDecoder, decoding_makes_no_heap_allocation_after_construction) {
