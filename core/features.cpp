@@ -17,24 +17,29 @@ std::span<const std::string_view> feature_names(ModelMode m) noexcept {
 FeatureBuilder::FeatureBuilder(ModelMode mode) noexcept : mode_(mode) {}
 
 void FeatureBuilder::update(const Candle& c) noexcept {
+    // One log per candle: the 1-candle log return feeds ret_1, ret_5 (sum of five) and volatility.
+    const double ret1 = closes_.count() ? std::log(c.close / closes_.back(0)) : 0.0;
     closes_.push(c.close);
+    if (seen_ > 0) {
+        returns5_.push(ret1);
+        vol20_.push_return(ret1);
+    }
     rsi14_.push(c.close);
     z20_.push(c.close);
-    vol20_.push(c.close);
-    sma20_.push(c.close);
     sma50_.push(c.close);
-    volume_z20_.push(std::log1p(c.volume));
     ++seen_;
 
-    const std::size_t n = closes_.count();
+    double ret5 = 0;
+    for (std::size_t i = 0; i < returns5_.count(); ++i) ret5 += returns5_.back(i);
     auto& x = features_.x;
-    x[0] = n > 1 ? std::log(c.close / closes_.back(1)) : 0.0;
-    x[1] = std::log(c.close / closes_.back(n - 1));  // oldest held, 5 candles back once full
+    x[0] = ret1;
+    x[1] = ret5;
     x[2] = (rsi14_.value() - 50.0) / 50.0;
     x[3] = z20_.value();
     if (mode_ == ModelMode::extended) {
+        volume_z20_.push(std::log1p(c.volume));
         x[4] = vol20_.value();
-        x[5] = c.close / sma20_.value() - 1.0;
+        x[5] = c.close / z20_.mean() - 1.0;
         x[6] = c.close / sma50_.value() - 1.0;
         x[7] = volume_z20_.value();
         x[8] = (c.high - c.low) / c.close;

@@ -46,11 +46,11 @@ public:
 private:
     ModelMode mode_;
     std::size_t seen_ = 0;
-    Ring closes_{6};
+    Ring closes_{2};
+    Ring returns5_{5};  // last five 1-candle log returns: their sum is the 5-candle return
     Rsi rsi14_{14};
-    ZScore z20_{20};
+    ZScore z20_{20};  // its window mean is also SMA(20)
     Volatility vol20_{20};
-    Sma sma20_{20};
     Sma sma50_{50};
     ZScore volume_z20_{20};
     FeatureVector features_{};

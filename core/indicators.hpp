@@ -45,7 +45,8 @@ private:
 // Mean and variance of the last `window` values (Welford add / replace, exact refresh per window).
 class RollingStats {
 public:
-    explicit RollingStats(std::size_t window) noexcept : ring_(window) {}
+    explicit RollingStats(std::size_t window) noexcept
+        : ring_(window), inv_window_(1.0 / static_cast<double>(ring_.window())) {}
 
     void push(double x) noexcept {
         const bool was_full = ring_.full();
@@ -56,9 +57,8 @@ public:
             mean_ += d / n;
             m2_ += d * (x - mean_);
         } else {
-            const double n = static_cast<double>(ring_.window());
             const double old_mean = mean_;
-            mean_ += (x - old) / n;
+            mean_ += (x - old) * inv_window_;  // a multiply: this runs per candle, a divide is 4x slower
             const double change = (x - old) * (x - mean_ + old - old_mean);
             m2_ += change;
             churn_ += std::fabs(change);
@@ -99,6 +99,7 @@ private:
     }
 
     Ring ring_;
+    double inv_window_;
     double mean_ = 0;
     double m2_ = 0;
     double churn_ = 0;  // sum of |changes| to m2_ since the last exact refresh
@@ -131,6 +132,7 @@ public:
         return sd > 1e-12 * std::max(1.0, std::fabs(stats_.mean())) ? (last_ - stats_.mean()) / sd : 0.0;
     }
     [[nodiscard]] bool full() const noexcept { return stats_.full(); }
+    [[nodiscard]] double mean() const noexcept { return stats_.mean(); }  // the window's SMA
 
 private:
     RollingStats stats_;
@@ -145,6 +147,8 @@ public:
         if (prev_ > 0 && price > 0) stats_.push(std::log(price / prev_));
         prev_ = price;
     }
+    // For callers that already have the log return (saves a log per update).
+    void push_return(double log_return) noexcept { stats_.push(log_return); }
     [[nodiscard]] double value() const noexcept { return stats_.stddev_sample(); }
     [[nodiscard]] bool full() const noexcept { return stats_.full(); }
 

@@ -66,7 +66,7 @@ private:
         double peak = cfg_.usd_equity;
         double prev_equity = cfg_.usd_equity;
         double ret_mean = 0, ret_m2 = 0;
-        std::size_t ret_count = 0, exposed = 0;
+        std::size_t ret_count = 0, exposed = 0, since_point = 0;
 
         for (std::size_t i = split; i < n; ++i) {
             const Candle& c = candles_[i];
@@ -93,7 +93,10 @@ private:
             ret_mean += delta / static_cast<double>(ret_count);
             ret_m2 += delta * (r - ret_mean);
             if (trader_.position_qty() != 0) ++exposed;
-            if ((i - split) % stride == 0 || i + 1 == n) report_.curve.push_back({c.time_s, c.close, equity});
+            if (++since_point == stride || i + 1 == n || i == split) {
+                since_point = 0;
+                report_.curve.push_back({c.time_s, c.close, equity});
+            }
             if (opts_.observer) opts_.observer->on_candle_done(trader_, c.close, last_vol_factor_);
             if (opts_.sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts_.sleep_ms));
         }

@@ -41,8 +41,9 @@ double Trader::take_level() const noexcept {
 std::optional<OrderRequest> Trader::on_price(double price, std::int64_t time_s) noexcept {
     if (!usable_price(price)) return std::nullopt;
     const double equity = equity_usd(price);
-    if (const std::int64_t day = utc_day(time_s); day != day_) {
-        day_ = day;
+    // The day changes rarely: compare against its bounds instead of dividing on every price.
+    if (time_s < day_start_s_ || time_s - day_start_s_ >= seconds_per_day) {
+        day_start_s_ = utc_day(time_s) * seconds_per_day;
         day_start_equity_ = equity;
         breaker_ = false;
     }

@@ -122,7 +122,7 @@ private:
     double entry_fee_ = 0;
     double fees_ = 0;
     double day_start_equity_;
-    std::int64_t day_ = INT64_MIN;
+    std::int64_t day_start_s_ = INT64_MAX;  // current UTC day is [day_start_s_, day_start_s_ + 86400)
     bool breaker_ = false;
     bool pending_ = false;
     bool market_data_ok_ = true;

@@ -83,9 +83,13 @@ Layout parse_header(std::string_view line, std::string_view name) {
 }
 
 bool parse_time(std::string_view s, std::int64_t& out) noexcept {
-    if (!s.empty() && s.front() >= '0' && s.front() <= '9' && s.find_first_of("-T:") == std::string_view::npos) {
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-        return ec == std::errc{} && p == s.data() + s.size();
+    // UNIX seconds (the common case, digits only), else RFC 3339.
+    std::int64_t v = 0;
+    std::size_t i = 0;
+    while (i < s.size() && i < 18 && static_cast<unsigned>(s[i] - '0') < 10) v = v * 10 + (s[i++] - '0');
+    if (i > 0 && i == s.size()) {
+        out = v;
+        return true;
     }
     if (auto t = parse_rfc3339_seconds(s)) {
         out = *t;
@@ -94,26 +98,74 @@ bool parse_time(std::string_view s, std::int64_t& out) noexcept {
     return false;
 }
 
-// Parses one row into c; returns the problem, or an empty view when the row is good.
-std::string_view parse_row(std::string_view line, const Layout& layout, Candle& c) noexcept {
+constexpr double exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+bool is_field_end(char c) noexcept { return c == ',' || c == '\n' || c == '\r'; }
+
+// Parses one numeric field starting at p and leaves p on the character after it (',', '\r',
+// '\n' or end). Plain decimals with at most 15 significant digits ("42007.62", "3.5") take a
+// fast path: the digits as an integer divided by an exact power of ten, one rounding, so the
+// result is the correctly rounded double, the same std::from_chars gives. Anything else
+// (exponents, long mantissas, signs) goes to std::from_chars.
+bool parse_number_field(const char*& p, const char* end, double& out) noexcept {
+    const char* q = p;
+    std::uint64_t mantissa = 0;
+    int digits = 0, fraction = 0;
+    while (q < end && static_cast<unsigned>(*q - '0') < 10) {
+        mantissa = mantissa * 10 + static_cast<unsigned>(*q++ - '0');
+        ++digits;
+    }
+    if (q < end && *q == '.') {
+        ++q;
+        while (q < end && static_cast<unsigned>(*q - '0') < 10) {
+            mantissa = mantissa * 10 + static_cast<unsigned>(*q++ - '0');
+            ++digits;
+            ++fraction;
+        }
+    }
+    if (digits > 0 && digits <= 15 && (q == end || is_field_end(*q))) {
+        out = static_cast<double>(mantissa) / exact_pow10[fraction];
+        p = q;
+        return true;
+    }
+    const char* field_end = p;
+    while (field_end < end && !is_field_end(*field_end)) ++field_end;
+    auto [r, ec] = std::from_chars(p, field_end, out);
+    const bool ok = ec == std::errc{} && r == field_end;
+    p = field_end;
+    return ok;
+}
+
+// Parses one row starting at p into c and leaves p at the start of the next line. Returns the
+// problem, or an empty view when the row is good.
+std::string_view parse_row(const char*& p, const char* end, const Layout& layout, Candle& c) noexcept {
     std::array<double, col_count> v{};
-    const char* p = line.data();
-    const char* const end = line.data() + line.size();
-    for (std::size_t field = 0; field < col_count; ++field) {
-        const char* comma = static_cast<const char*>(std::memchr(p, ',', static_cast<std::size_t>(end - p)));
-        const char* field_end = comma ? comma : end;
-        if (field + 1 < col_count && !comma) return "too few columns (need 6)";
-        if (field + 1 == col_count && comma) return "too many columns (need 6)";
+    std::string_view problem;
+    for (std::size_t field = 0; field < col_count && problem.empty(); ++field) {
         const std::uint8_t role = layout.role_of_field[field];
         if (role == col_time) {
+            const char* field_end = p;
+            while (field_end < end && !is_field_end(*field_end)) ++field_end;
             if (!parse_time(std::string_view(p, static_cast<std::size_t>(field_end - p)), c.time_s))
-                return "time is neither UNIX seconds nor RFC 3339";
-        } else {
-            auto [q, ec] = std::from_chars(p, field_end, v[role]);
-            if (ec != std::errc{} || q != field_end) return "a price or volume is not a number";
+                problem = "time is neither UNIX seconds nor RFC 3339";
+            p = field_end;
+        } else if (!parse_number_field(p, end, v[role])) {
+            problem = "a price or volume is not a number";
         }
-        p = field_end + 1;
+        if (!problem.empty()) break;
+        const bool last = field + 1 == col_count;
+        const bool comma = p < end && *p == ',';
+        if (!last && !comma) problem = "too few columns (need 6)";
+        else if (last && comma) problem = "too many columns (need 6)";
+        else if (!last) ++p;
     }
+    // Move to the next line whatever happened. A good row ends right here (at "\n" or "\r\n").
+    if (problem.empty() && p < end && *p == '\r' && !(p + 1 < end && p[1] == '\n'))
+        problem = "unexpected text after the last column";
+    const void* nl = p < end ? std::memchr(p, '\n', static_cast<std::size_t>(end - p)) : nullptr;
+    p = nl ? static_cast<const char*>(nl) + 1 : end;
+    if (!problem.empty()) return problem;
     c.open = v[col_open];
     c.high = v[col_high];
     c.low = v[col_low];
@@ -191,15 +243,16 @@ CsvCandles parse_candles_csv(std::string_view text, std::string_view name, const
         ++out.skipped_rows;
         if (out.skip_examples.size() < max_skip_examples) out.skip_examples.push_back(std::move(msg));
     };
-    while (pos != std::string_view::npos && pos + 1 < text.size()) {
-        const std::size_t start = pos + 1;
-        pos = text.find('\n', start);
-        std::string_view line = text.substr(start, (pos == std::string_view::npos ? text.size() : pos) - start);
+    const char* p = pos == std::string_view::npos ? text.data() + text.size() : text.data() + pos + 1;
+    const char* const end = text.data() + text.size();
+    while (p < end) {
         ++line_no;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.empty()) continue;
+        if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')) {  // blank line
+            p += *p == '\n' ? 1 : 2;
+            continue;
+        }
         Candle c{};
-        if (const std::string_view problem = parse_row(line, layout, c); !problem.empty()) {
+        if (const std::string_view problem = parse_row(p, end, layout, c); !problem.empty()) {
             reject(problem);
             continue;
         }
@@ -212,7 +265,8 @@ CsvCandles parse_candles_csv(std::string_view text, std::string_view name, const
                    std::to_string(last_time) + ")");
             continue;
         }
-        if (last_time != INT64_MIN && step_counts.size() < 64) ++step_counts[c.time_s - last_time];
+        // The usual spacing is learnt from the first rows; counting every row would cost a map lookup each.
+        if (last_time != INT64_MIN && out.candles.size() < 4096) ++step_counts[c.time_s - last_time];
         last_time = c.time_s;
         out.candles.push_back(c);
     }
