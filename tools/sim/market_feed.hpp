@@ -1,0 +1,95 @@
+// tools/sim/: the simulated market behind the ticker channel. Each candle (replayed from a CSV or
+// drawn from SyntheticMarket) becomes four ticks: open, the nearer extreme, the farther extreme,
+// close, at even offsets inside the candle. Prices are whole cents so that the checksum the simulator
+// prints (price_cents_sum) is exact and a client can reproduce it from the strings it decoded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/candle.hpp"
+#include "feeds/synthetic_market.hpp"
+
+namespace cbtrade::sim {
+
+inline constexpr int ticks_per_candle = 4;
+
+// Everything one ticker object of section 1.4 carries, in exact units where the wire has decimals.
+struct TickerQuote {
+    std::int64_t time_us = 0;  // market time of the tick, UNIX microseconds
+    std::int64_t price_cents = 0;
+    std::int64_t best_bid_cents = 0;
+    std::int64_t best_ask_cents = 0;
+    double best_bid_quantity = 0;
+    double best_ask_quantity = 0;
+    double volume_24_h = 0;
+    std::int64_t low_24_h_cents = 0;
+    std::int64_t high_24_h_cents = 0;
+    std::int64_t low_52_w_cents = 0;
+    std::int64_t high_52_w_cents = 0;
+    double price_percent_chg_24_h = 0;
+};
+
+class MarketFeed {
+public:
+    // Replays candles (shared between products); with loop the replay restarts, shifted in time.
+    MarketFeed(std::shared_ptr<const std::vector<Candle>> candles, std::int64_t step_s, bool loop, std::uint64_t seed);
+    // A synthetic random walk.
+    explicit MarketFeed(const SyntheticMarketParams& params);
+
+    // The next tick, or nullopt when a non-looping replay has ended.
+    [[nodiscard]] std::optional<TickerQuote> next();
+
+    [[nodiscard]] std::int64_t step_s() const noexcept { return step_s_; }
+
+private:
+    struct WindowCandle {
+        std::int64_t time_s;
+        std::int64_t open_cents;
+        std::int64_t low_cents;
+        std::int64_t high_cents;
+        double volume;
+    };
+
+    [[nodiscard]] bool load_next_candle();
+    void close_current_candle();
+    [[nodiscard]] std::uint64_t random_u64() noexcept;
+    [[nodiscard]] double random_unit() noexcept;  // [0, 1)
+
+    std::shared_ptr<const std::vector<Candle>> candles_;
+    std::size_t csv_index_ = 0;
+    std::int64_t time_shift_s_ = 0;
+    bool loop_ = false;
+    std::optional<SyntheticMarket> synthetic_;
+    std::int64_t step_s_ = 60;
+    std::uint64_t rng_state_;
+
+    // The candle being emitted.
+    Candle current_{};
+    std::int64_t path_cents_[ticks_per_candle] = {};
+    int tick_index_ = ticks_per_candle;  // next tick of the current candle
+    bool candle_loaded_ = false;
+    std::int64_t current_low_cents_ = 0;
+    std::int64_t current_high_cents_ = 0;
+
+    // Trailing 24 h of closed candles, with monotonic deques for O(1) min and max.
+    std::deque<WindowCandle> window_;
+    std::deque<WindowCandle> window_min_;
+    std::deque<WindowCandle> window_max_;
+    double window_volume_ = 0;
+    std::int64_t low_52_w_cents_ = 0;
+    std::int64_t high_52_w_cents_ = 0;
+    bool any_tick_ = false;  // the 52-week range starts at the first tick (all-time range in practice)
+};
+
+// "97012.35" from 9701235; negative values keep their sign.
+void append_cents(std::string& out, std::int64_t cents);
+// A decimal with up to `digits` fraction digits, trailing zeros dropped ("0.41", "8123.4471", "3").
+void append_decimal(std::string& out, double value, int digits);
+
+}  // namespace cbtrade::sim

@@ -1,0 +1,52 @@
+// tools/sim/: the Coinbase Advanced Trade market-data messages the simulator sends (envelope of
+// section 1.3: channel, client_id, timestamp, sequence_num, events) and the small subset of client
+// messages it reads (subscribe/unsubscribe of section 1.2).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tools/sim/market_feed.hpp"
+
+namespace cbtrade::sim {
+
+// "2025-01-15T14:03:07.418236Z": RFC 3339 UTC, always six fraction digits.
+[[nodiscard]] std::string rfc3339_us(std::int64_t unix_us);
+
+void append_json_string(std::string& out, std::string_view s);
+
+struct ProductQuote {
+    std::string_view product_id;
+    TickerQuote quote;
+};
+
+// channel "ticker", one event of type "snapshot" or "update" holding one ticker object per quote.
+[[nodiscard]] std::string ticker_message(std::uint64_t sequence_num, std::int64_t timestamp_us, bool snapshot,
+                                         std::span<const ProductQuote> quotes);
+
+[[nodiscard]] std::string heartbeat_message(std::uint64_t sequence_num, std::int64_t now_us, std::uint64_t counter,
+                                            bool counter_as_string, double uptime_s);
+
+// channel "subscriptions": {"ticker":[...ids],"heartbeats":[]} for the channels subscribed.
+[[nodiscard]] std::string subscriptions_message(std::uint64_t sequence_num, std::int64_t now_us,
+                                                const std::vector<std::string>& ticker_products, bool heartbeats);
+
+// {"type":"error","message":"..."} (section 1.7).
+[[nodiscard]] std::string error_message(std::string_view text);
+
+struct ClientRequest {
+    std::string type;     // "subscribe" | "unsubscribe" | anything else the client sent
+    std::string channel;
+    std::vector<std::string> product_ids;
+    bool has_jwt = false;
+};
+
+// The fields above from one JSON object; other members are skipped. nullopt for malformed JSON or
+// a wrongly typed known field.
+[[nodiscard]] std::optional<ClientRequest> parse_client_request(std::string_view json);
+
+}  // namespace cbtrade::sim

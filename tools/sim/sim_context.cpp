@@ -1,0 +1,70 @@
+#include "tools/sim/sim_context.hpp"
+
+#include <cstdio>
+#include <utility>
+
+namespace cbtrade::sim {
+
+SimContext::SimContext(const SimOptions& opts, std::shared_ptr<const std::vector<Candle>> csv_candles,
+                       std::int64_t csv_step_s)
+    : options(opts), router(make_sim_router()), csv_candles_(std::move(csv_candles)),
+      step_s_(csv_candles_ ? (csv_step_s > 0 ? csv_step_s : 60) : opts.step_sec), synthetic_start_s_(0) {
+    if (opts.start_time_s) {
+        synthetic_start_s_ = *opts.start_time_s;
+    } else {
+        const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+        synthetic_start_s_ = now_s - now_s % 60;
+    }
+}
+
+MarketFeed& SimContext::feed(const std::string& product_id) {
+    auto it = feeds_.find(product_id);
+    if (it != feeds_.end()) return *it->second;
+    const std::uint64_t seed = options.seed + feeds_.size();
+    std::unique_ptr<MarketFeed> f;
+    if (csv_candles_) {
+        f = std::make_unique<MarketFeed>(csv_candles_, step_s_, options.loop, seed);
+    } else {
+        SyntheticMarketParams p;
+        p.seed = seed;
+        p.start_time_s = synthetic_start_s_;
+        p.step_s = step_s_;
+        p.start_price = options.start_price;
+        f = std::make_unique<MarketFeed>(p);
+    }
+    return *feeds_.emplace(product_id, std::move(f)).first->second;
+}
+
+std::int64_t SimContext::tick_interval_us() const noexcept {
+    const double us = static_cast<double>(step_s_) * 1e6 / ticks_per_candle / options.pace_factor;
+    return us < 1 ? 1 : static_cast<std::int64_t>(us);
+}
+
+std::uint64_t SimContext::tick_budget_left() const noexcept {
+    if (!options.max_ticks) return UINT64_MAX;
+    return ticks_reserved >= *options.max_ticks ? 0 : *options.max_ticks - ticks_reserved;
+}
+
+void SimContext::request_stop(const std::string& reason) {
+    if (stopping) return;
+    stopping = true;
+    log("stopping: " + reason);
+    if (on_stop) on_stop();
+    // wake() may end a session and erase it from the set: iterate over a copy.
+    const std::vector<SessionWaker*> live(sessions.begin(), sessions.end());
+    for (auto* s : live) s->wake();
+    if (sessions.empty() && on_idle) on_idle();
+}
+
+void SimContext::session_ended() {
+    if (stopping && sessions.empty() && on_idle) on_idle();
+}
+
+void SimContext::log(const std::string& line) const {
+    if (options.quiet) return;
+    std::fprintf(stderr, "sim: %s\n", line.c_str());
+}
+
+}  // namespace cbtrade::sim

@@ -1,0 +1,85 @@
+// tools/sim/: state shared by all connections of one simulator run. Everything runs on one
+// io_context thread, so nothing here is atomic.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/candle.hpp"
+#include "tools/sim/http_routes.hpp"
+#include "tools/sim/market_feed.hpp"
+#include "tools/sim/sim_options.hpp"
+
+namespace cbtrade::sim {
+
+struct SimStats {
+    std::uint64_t tcp_connections = 0;
+    std::uint64_t ws_sessions = 0;
+    std::uint64_t messages = 0;      // data messages written (ticker, heartbeats, subscriptions)
+    std::uint64_t heartbeats = 0;
+    std::uint64_t sent_ticks = 0;    // ticker objects written, snapshots included
+    std::int64_t price_cents_sum = 0;
+    std::uint64_t seq_skips = 0;
+    std::uint64_t drops = 0;
+    std::uint64_t stalls = 0;
+    std::uint64_t bad_frames = 0;
+    std::uint64_t bad_json = 0;
+    std::uint64_t refused_upgrades = 0;
+    std::uint64_t subscribe_timeouts = 0;
+    std::uint64_t client_errors = 0; // error messages sent for bad client requests
+};
+
+// A live WebSocket session; wake() makes it re-check the shared state (stop requested).
+class SessionWaker {
+public:
+    virtual void wake() = 0;
+
+protected:
+    ~SessionWaker() = default;
+};
+
+class SimContext {
+public:
+    SimContext(const SimOptions& options, std::shared_ptr<const std::vector<Candle>> csv_candles, std::int64_t csv_step_s);
+
+    const SimOptions& options;
+    SimStats stats;
+    HttpRouter router;
+    const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+    // The feed of one product, created on first use. Feeds are global: reconnecting clients
+    // continue the same market, and every tick is sent once.
+    [[nodiscard]] MarketFeed& feed(const std::string& product_id);
+    [[nodiscard]] std::int64_t tick_interval_us() const noexcept;
+
+    // --messages budget: ticker objects promised to writes in flight or done.
+    std::uint64_t ticks_reserved = 0;
+    [[nodiscard]] std::uint64_t tick_budget_left() const noexcept;
+
+    // The i-th WebSocket connection (0-based) and its drop point, if --drop-after scheduled one.
+    std::uint64_t next_ws_index = 0;
+
+    bool stopping = false;
+    void request_stop(const std::string& reason);
+    std::function<void()> on_stop;  // set by main: stop accepting, arm a hard deadline
+    std::function<void()> on_idle;  // set by main: called when stopping and no session is left
+
+    std::set<SessionWaker*> sessions;
+    void session_ended();
+
+    void log(const std::string& line) const;
+
+private:
+    std::shared_ptr<const std::vector<Candle>> csv_candles_;
+    std::int64_t step_s_;
+    std::int64_t synthetic_start_s_;
+    std::map<std::string, std::unique_ptr<MarketFeed>> feeds_;
+};
+
+}  // namespace cbtrade::sim

@@ -1,0 +1,202 @@
+#include "tools/sim/sim_options.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <string_view>
+#include <system_error>
+
+namespace cbtrade::sim {
+
+namespace {
+
+[[noreturn]] void bad_value(std::string_view opt, std::string_view value, std::string_view accepted) {
+    throw UsageError("invalid value '" + std::string(value) + "' for " + std::string(opt) + ": expected " +
+                     std::string(accepted));
+}
+
+std::uint64_t to_u64(std::string_view opt, std::string_view v) {
+    std::uint64_t out = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc{} || ptr != v.data() + v.size() || v.empty()) bad_value(opt, v, "a non-negative integer");
+    return out;
+}
+
+std::int64_t to_i64(std::string_view opt, std::string_view v) {
+    std::int64_t out = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc{} || ptr != v.data() + v.size() || v.empty()) bad_value(opt, v, "an integer");
+    return out;
+}
+
+double to_nonneg_double(std::string_view opt, std::string_view v) {
+    double out = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc{} || ptr != v.data() + v.size() || v.empty() || !(out >= 0))
+        bad_value(opt, v, "a non-negative number");
+    return out;
+}
+
+void parse_pace(SimOptions& o, std::string_view v) {
+    if (v == "realtime") {
+        o.pace_max = false;
+        o.pace_factor = 1.0;
+        return;
+    }
+    if (v == "max") {
+        o.pace_max = true;
+        return;
+    }
+    std::string_view n = v;
+    if (!n.empty() && (n.front() == 'x' || n.front() == 'X')) n.remove_prefix(1);
+    double f = 0;
+    auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), f);
+    if (n.empty() || ec != std::errc{} || ptr != n.data() + n.size() || !(f > 0))
+        bad_value("--pace", v, "realtime, max or xN with N > 0 (e.g. x10, x0.5)");
+    o.pace_max = false;
+    o.pace_factor = f;
+}
+
+}  // namespace
+
+std::string sim_usage() {
+    return R"(usage: cbtrade-sim [options]
+Loopback Coinbase Advanced Trade market-data simulator (WebSocket ticker + heartbeats over TLS).
+First stdout line: "listening 127.0.0.1:<port>". Stats on stderr at exit, incl.
+"sent_ticks=<n> price_cents_sum=<s>".
+
+listening and TLS
+  --port N                  TCP port on 127.0.0.1 (default 0: pick a free one)
+  --plain                   serve ws:// without TLS (debugging)
+  --cert FILE --key FILE    use this PEM certificate chain and key instead of a generated test CA
+  --ca-out FILE             write the CA certificate PEM (the chain file with --cert) for clients
+  --cert-host NAME          issue the server certificate for NAME only (hostname-verification tests)
+
+market data
+  --csv FILE                replay these candles (default: synthetic random walk)
+  --loop                    restart the CSV at its end (default: close connections and exit)
+  --seed N                  synthetic market seed (default 1; product k uses seed+k)
+  --start-price P           synthetic start price (default 42000)
+  --step-sec S              synthetic candle length (default 60)
+  --start-time T            synthetic start, UNIX seconds (default: now, whole minute)
+  --pace realtime|xN|max    real time, N times faster, or as fast as the client reads (default realtime)
+  --timestamps market|wall  ticker envelope timestamps from the market clock or the wall clock (default market)
+  --heartbeat-counter-as-string  send heartbeat_counter as "N" instead of N
+
+limits
+  --messages N              stop after N ticker objects in all, send close frames, exit
+  --exit-after-sec S        exit after S seconds
+  --subscribe-timeout-sec S disconnect clients that do not subscribe within S s (default 5, 0: never)
+
+faults ("after M" counts ticker messages on that connection)
+  --drop-after N            drop the next WebSocket connection after N ticker messages (repeatable:
+                            one value per connection, in order)
+  --drops K                 repeat the last --drop-after value for K connections in all
+  --skip-seq-every N        every N messages, skip one sequence number
+  --stall-after M --stall-sec S   send nothing for S seconds after M ticker messages
+  --bad-frame-after M       after M ticker messages send a frame with reserved bits set, then disconnect
+  --bad-json-after M        after M ticker messages send one text frame of malformed JSON
+  --fault-once              stall/bad-frame/bad-json on the first WebSocket connection only
+  --refuse-upgrade          answer WebSocket upgrades with HTTP 403
+
+  --quiet                   no event log on stderr (stats are still printed)
+  --help
+)";
+}
+
+std::optional<SimOptions> parse_sim_options(int argc, char** argv) {
+    SimOptions o;
+    std::optional<std::uint64_t> drops;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view opt = argv[i];
+        auto value = [&]() -> std::string_view {
+            if (i + 1 >= argc) throw UsageError("missing value for " + std::string(opt));
+            return argv[++i];
+        };
+        if (opt == "--help" || opt == "-h") {
+            std::fputs(sim_usage().c_str(), stdout);
+            return std::nullopt;
+        } else if (opt == "--port") {
+            const auto v = value();
+            const auto p = to_u64(opt, v);
+            if (p > 65535) bad_value(opt, v, "0..65535");
+            o.port = static_cast<std::uint16_t>(p);
+        } else if (opt == "--plain") {
+            o.plain = true;
+        } else if (opt == "--cert") {
+            o.cert_file = value();
+        } else if (opt == "--key") {
+            o.key_file = value();
+        } else if (opt == "--ca-out") {
+            o.ca_out = value();
+        } else if (opt == "--cert-host") {
+            o.cert_host = value();
+            if (o.cert_host.empty()) bad_value(opt, o.cert_host, "a host name");
+        } else if (opt == "--csv") {
+            o.csv_file = value();
+        } else if (opt == "--loop") {
+            o.loop = true;
+        } else if (opt == "--seed") {
+            o.seed = to_u64(opt, value());
+        } else if (opt == "--start-price") {
+            const auto v = value();
+            o.start_price = to_nonneg_double(opt, v);
+            if (!(o.start_price >= 0.01)) bad_value(opt, v, "a price >= 0.01");
+        } else if (opt == "--step-sec") {
+            const auto v = value();
+            o.step_sec = to_i64(opt, v);
+            if (o.step_sec <= 0) bad_value(opt, v, "a positive number of seconds");
+        } else if (opt == "--start-time") {
+            o.start_time_s = to_i64(opt, value());
+        } else if (opt == "--pace") {
+            parse_pace(o, value());
+        } else if (opt == "--timestamps") {
+            const auto v = value();
+            if (v == "market") o.timestamps = TimestampSource::market;
+            else if (v == "wall") o.timestamps = TimestampSource::wall;
+            else bad_value(opt, v, "market or wall");
+        } else if (opt == "--heartbeat-counter-as-string") {
+            o.heartbeat_counter_as_string = true;
+        } else if (opt == "--messages") {
+            o.max_ticks = to_u64(opt, value());
+        } else if (opt == "--exit-after-sec") {
+            o.exit_after_sec = to_nonneg_double(opt, value());
+        } else if (opt == "--subscribe-timeout-sec") {
+            o.subscribe_timeout_sec = to_nonneg_double(opt, value());
+        } else if (opt == "--drop-after") {
+            o.drop_after.push_back(to_u64(opt, value()));
+        } else if (opt == "--drops") {
+            drops = to_u64(opt, value());
+        } else if (opt == "--skip-seq-every") {
+            o.skip_seq_every = to_u64(opt, value());
+        } else if (opt == "--stall-after") {
+            o.stall_after = to_u64(opt, value());
+        } else if (opt == "--stall-sec") {
+            o.stall_sec = to_nonneg_double(opt, value());
+        } else if (opt == "--bad-frame-after") {
+            o.bad_frame_after = to_u64(opt, value());
+        } else if (opt == "--bad-json-after") {
+            o.bad_json_after = to_u64(opt, value());
+        } else if (opt == "--fault-once") {
+            o.fault_once = true;
+        } else if (opt == "--refuse-upgrade") {
+            o.refuse_upgrade = true;
+        } else if (opt == "--quiet") {
+            o.quiet = true;
+        } else {
+            throw UsageError("unknown option '" + std::string(opt) + "' (see --help)");
+        }
+    }
+    if (o.cert_file.empty() != o.key_file.empty()) throw UsageError("--cert and --key go together");
+    if (!o.cert_file.empty() && !o.cert_host.empty()) throw UsageError("--cert-host cannot be used with --cert");
+    if (o.plain && (!o.cert_file.empty() || !o.cert_host.empty()))
+        throw UsageError("--plain cannot be used with --cert or --cert-host");
+    if (o.stall_after && o.stall_sec <= 0) throw UsageError("--stall-after needs --stall-sec S with S > 0");
+    if (drops) {
+        if (o.drop_after.empty()) throw UsageError("--drops needs --drop-after N");
+        const std::uint64_t last = o.drop_after.back();
+        o.drop_after.resize(*drops, last);
+    }
+    return o;
+}
+
+}  // namespace cbtrade::sim
