@@ -64,14 +64,15 @@ private:
         std::int64_t last_fit_s = candles_[split].time_s;
         const std::size_t stride = std::max<std::size_t>(1, (n - split + max_curve_points - 1) / max_curve_points);
         double peak = cfg_.usd_equity;
+        double max_drop_fraction = 0;
         double prev_equity = cfg_.usd_equity;
-        double ret_mean = 0, ret_m2 = 0;
-        std::size_t ret_count = 0, exposed = 0, since_point = 0;
+        double ret_sum = 0, ret_sum_sq = 0;  // per-candle returns are ~1e-4: plain sums lose nothing
+        std::size_t exposed = 0, since_point = 0;
 
         for (std::size_t i = split; i < n; ++i) {
             const Candle& c = candles_[i];
             if (walk_forward_ && c.time_s - last_fit_s >= refit_every_s) {
-                    const std::size_t window = static_cast<std::size_t>(cfg_.walk_forward_window);
+                const std::size_t window = static_cast<std::size_t>(cfg_.walk_forward_window);
                 fit(i > window ? i - window : 0, i);
                 last_fit_s = c.time_s;
                 ++report_.walk_forward_fits;
@@ -83,15 +84,16 @@ private:
                 if (opts_.observer) opts_.observer->on_decision(*d);
                 if (const auto req = trader_.on_decision(*d)) execute(*req, d->price);
             }
+            // Divisions only when something changed: most candles leave a flat book untouched.
             const double equity = trader_.equity_usd(c.close);
             peak = std::max(peak, equity);
-            report_.max_drawdown_pct = std::max(report_.max_drawdown_pct, (peak - equity) / peak * 100);
-            const double r = equity / prev_equity - 1;
-            prev_equity = equity;
-            ++ret_count;
-            const double delta = r - ret_mean;
-            ret_mean += delta / static_cast<double>(ret_count);
-            ret_m2 += delta * (r - ret_mean);
+            if (peak - equity > max_drop_fraction * peak) max_drop_fraction = (peak - equity) / peak;
+            if (equity != prev_equity) {
+                const double r = equity / prev_equity - 1;
+                ret_sum += r;
+                ret_sum_sq += r * r;
+                prev_equity = equity;
+            }
             if (trader_.position_qty() != 0) ++exposed;
             if (++since_point == stride || i + 1 == n || i == split) {
                 since_point = 0;
@@ -110,7 +112,11 @@ private:
         report_.final_equity_usd = trader_.equity_usd(last.close);
         report_.total_return_pct = (report_.final_equity_usd / cfg_.usd_equity - 1) * 100;
         report_.buy_and_hold_return_pct = (last.close / first.open - 1) * 100;
-        const double ret_sd = ret_count > 1 ? std::sqrt(ret_m2 / static_cast<double>(ret_count - 1)) : 0;
+        report_.max_drawdown_pct = max_drop_fraction * 100;
+        const double count = static_cast<double>(n - split);
+        const double ret_mean = ret_sum / count;
+        const double ret_var = count > 1 ? (ret_sum_sq - count * ret_mean * ret_mean) / (count - 1) : 0;
+        const double ret_sd = ret_var > 0 ? std::sqrt(ret_var) : 0;
         const double periods_per_year = 365.0 * 86400.0 / static_cast<double>(granularity_seconds(cfg_.granularity));
         report_.sharpe = ret_sd > 0 ? ret_mean / ret_sd * std::sqrt(periods_per_year) : 0;
         report_.fees_usd = trader_.fees_usd();
