@@ -29,19 +29,37 @@ namespace {
 std::atomic<std::uint64_t> g_allocations{0};
 }  // namespace
 
-[[gnu::noinline]] void* operator new(std::size_t size) {
+namespace {
+void* counted_malloc(std::size_t size) noexcept {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+    return std::malloc(size == 0 ? 1 : size);
+}
+void* counted_aligned_alloc(std::size_t size, std::align_val_t alignment) noexcept {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    const auto align = static_cast<std::size_t>(alignment);
+    return std::aligned_alloc(align, (size + align - 1) / align * align);
+}
+}  // namespace
+
+// Every replaceable form, nothrow ones included: simdjson allocates with new (std::nothrow).
+[[gnu::noinline]] void* operator new(std::size_t size) {
+    if (void* p = counted_malloc(size)) return p;
     throw std::bad_alloc();
 }
 [[gnu::noinline]] void* operator new[](std::size_t size) { return ::operator new(size); }
 [[gnu::noinline]] void* operator new(std::size_t size, std::align_val_t alignment) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    const std::size_t align = static_cast<std::size_t>(alignment);
-    if (void* p = std::aligned_alloc(align, (size + align - 1) / align * align)) return p;
+    if (void* p = counted_aligned_alloc(size, alignment)) return p;
     throw std::bad_alloc();
 }
 [[gnu::noinline]] void* operator new[](std::size_t size, std::align_val_t alignment) { return ::operator new(size, alignment); }
+[[gnu::noinline]] void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
+[[gnu::noinline]] void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
+[[gnu::noinline]] void* operator new(std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
+    return counted_aligned_alloc(size, alignment);
+}
+[[gnu::noinline]] void* operator new[](std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
+    return counted_aligned_alloc(size, alignment);
+}
 [[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
@@ -50,6 +68,10 @@ std::atomic<std::uint64_t> g_allocations{0};
 [[gnu::noinline]] void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace cbtrade {
 namespace {
@@ -449,7 +471,10 @@ TEST(CoinbaseDecoder, decoding_makes_no_heap_allocation_after_construction) {
     for (std::string_view subdir : {"pass", "fail"}) {
         for (const std::string& name : corpus_files(subdir)) messages.emplace_back(read_file(corpus_dir / subdir / name));
     }
+    const std::uint64_t allocations_at_start = g_allocations.load();
     CoinbaseDecoder decoder = make_decoder();
+    // The counter sees the parser's own (nothrow) allocations, so a zero delta below means something.
+    ASSERT_GT(g_allocations.load(), allocations_at_start);
     std::array<Tick, 16> out{};
     std::uint64_t ticks = 0;
     for (const PaddedMessage& m : messages) {  // warm-up
