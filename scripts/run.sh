@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 cbtrade_install "${CBTRADE_BUILD_PACKAGES[@]}"
-cbtrade_build build
+cbtrade_build build "$(cbtrade_wolfssl_args)"
 mkdir -p "$CBTRADE_ROOT/out"
 exec "$CBTRADE_ROOT/build/cbtrade" backtest "$CBTRADE_ROOT/data/BTC-USD.csv" \
   --json "$CBTRADE_ROOT/out/backtest.json" --html "$CBTRADE_ROOT/out/backtest.html" "$@"

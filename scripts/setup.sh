@@ -40,3 +40,14 @@ cbtrade_build() {
     return 1
   }
 }
+
+# Echoes the meson argument choosing the wolfSSL to link (docs/wolfssl.md): -Dwolfssl=accelerated
+# once scripts/wolfssl-accelerated.sh has built (or finds cached) Debian's wolfSSL with AES-NI and
+# x86-64 assembly; otherwise -Dwolfssl=system (Debian's libwolfssl), after that script's one warning.
+cbtrade_wolfssl_args() {
+  if [ "$(uname -m)" = x86_64 ] && "$CBTRADE_ROOT/scripts/wolfssl-accelerated.sh"; then
+    echo -Dwolfssl=accelerated
+  else
+    echo -Dwolfssl=system
+  fi
+}
