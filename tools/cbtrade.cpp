@@ -4,17 +4,25 @@
 //   2  usage or configuration error
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "core/bot_metrics.hpp"
 #include "core/config.hpp"
 #include "exec/backtest.hpp"
+#include "exec/backtest_metrics.hpp"
 #include "exec/report.hpp"
 #include "feeds/csv_candles.hpp"
+#include "io/tls_info.hpp"
+#include "monitoring/metrics_server.hpp"
 
 extern char** environ;
 
@@ -37,6 +45,9 @@ const char* usage_text =
     "      --html FILE       also write a self-contained HTML page (price, trades, equity curve)\n"
     "      --sleep-ms N      pause N ms per traded candle (overrides BACKTEST_SLEEP_MS)\n"
     "      --skip-bad-rows   count and skip malformed CSV rows instead of stopping at the first\n"
+    "      --metrics         serve /metrics, /healthz, /readyz on METRICS_ADDR:PORT while it runs\n"
+    "                        (also on when the run is paced: --sleep-ms / BACKTEST_SLEEP_MS > 0)\n"
+    "      --hold-sec N      keep serving N seconds after the report (implies --metrics)\n"
     "  config              print the effective configuration (secrets shown as <set>/<unset>)\n"
     "      --keys            list every key with its default and meaning\n"
     "  version             print the version\n"
@@ -109,13 +120,62 @@ void write_file(const std::string& path, const std::string& content) {
 }
 
 int cmd_backtest(int argc, char** argv) {
-    const Args a = parse_args(argc, argv, 2, {"--skip-bad-rows"}, {"--json", "--html", "--sleep-ms"});
+    const Args a = parse_args(argc, argv, 2, {"--skip-bad-rows", "--metrics"},
+                              {"--json", "--html", "--sleep-ms", "--hold-sec"});
     if (a.positional.size() != 1) throw UsageError("backtest needs exactly one CSV file");
     LoadedConfig lc = load(a);
     Config& cfg = lc.config;
     if (a.flag("--sleep-ms")) {
         ConfigEntries e{{"BACKTEST_SLEEP_MS", {a.value("--sleep-ms"), "--sleep-ms"}}};
         cfg.backtest_sleep_ms = apply_entries(e).config.backtest_sleep_ms;
+    }
+    long hold_sec = 0;
+    if (a.flag("--hold-sec")) {
+        const std::string v = a.value("--hold-sec");
+        char* end = nullptr;
+        errno = 0;
+        hold_sec = std::strtol(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || errno != 0 || hold_sec < 0 || hold_sec > 86400)
+            throw UsageError("--hold-sec needs a whole number of seconds from 0 to 86400, got '" + v + "'");
+    }
+    // Asked for (--metrics, --hold-sec): a port in use is an error. Implied by pacing: a warning, and
+    // the run goes on unwatched (e.g. a paced run next to a daemon already on PORT).
+    const bool serve_asked = a.flag("--metrics") || hold_sec > 0;
+    const bool serve = serve_asked || cfg.backtest_sleep_ms > 0;
+
+    // Metrics for a watched run: the live daemon's contract, paper mode, served until the report
+    // (and --hold-sec after it). Declared in this order so the server stops before what it reads.
+    MetricsRegistry registry;
+    std::optional<BotMetrics> metrics;
+    std::optional<BacktestMetricsObserver> observer;
+    ReadyState ready;
+    std::unique_ptr<MetricsServer> server;
+    if (serve) {
+        const TlsInfo tls = tls_info();
+        metrics.emplace(registry, BuildInfo{std::string(version_text).substr(std::strlen("cbtrade ")),
+                                            tls.version + " " + tls.flavour,
+                                            tls.aesni_built && tls.aesni_cpu ? "yes" : "no"});
+        metrics->set_model_mode(cfg.model_mode);
+        metrics->equity_usd.set(cfg.usd_equity);
+        observer.emplace(*metrics);
+        ready.set_not_ready("backtest loading");
+        MetricsServerOptions mo;
+        mo.address = cfg.metrics_addr;
+        mo.port = static_cast<std::uint16_t>(cfg.port);
+        mo.readiness = readiness_of(ready);
+        server = std::make_unique<MetricsServer>(registry, std::move(mo));
+        if (const std::string err = server->start(); err.empty()) {
+            std::fprintf(stderr, "cbtrade: serving /metrics, /healthz, /readyz on %s:%u\n", cfg.metrics_addr.c_str(),
+                         static_cast<unsigned>(server->port()));
+        } else if (serve_asked) {
+            throw std::runtime_error("metrics server: " + err);
+        } else {
+            std::fprintf(stderr, "cbtrade: warning: metrics server: %s; running without it (--metrics makes this an error)\n",
+                         err.c_str());
+            server.reset();
+            observer.reset();
+            metrics.reset();
+        }
     }
     CsvOptions csv_opts;
     csv_opts.skip_bad_rows = a.flag("--skip-bad-rows");
@@ -131,17 +191,31 @@ int cmd_backtest(int argc, char** argv) {
                      static_cast<long long>(granularity_seconds(cfg.granularity)));
     BacktestOptions opts;
     opts.sleep_ms = cfg.backtest_sleep_ms;
+    if (observer) {
+        opts.observer = &*observer;
+        ready.set_ready();
+        metrics->ready.set(1);
+    }
     BacktestReport report;
     try {
         report = run_backtest(data.candles, cfg, opts);
     } catch (const BacktestError& e) {
         throw std::runtime_error(a.positional[0] + ": " + e.what());
     }
+    if (metrics) {
+        ready.set_not_ready("backtest finished");
+        metrics->ready.set(0);
+    }
     std::fputs(report_text(report).c_str(), stdout);
     if (data.skipped_rows) std::printf("  %-20s %zu\n", "skipped rows", data.skipped_rows);
     if (data.time_gaps) std::printf("  %-20s %zu (missing candles)\n", "time gaps", data.time_gaps);
     if (const std::string p = a.value("--json"); !p.empty()) write_file(p, report_json(report));
     if (const std::string p = a.value("--html"); !p.empty()) write_file(p, report_html(report));
+    if (server && hold_sec > 0) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "cbtrade: still serving /metrics for %ld s\n", hold_sec);
+        std::this_thread::sleep_for(std::chrono::seconds(hold_sec));
+    }
     return 0;
 }
 
