@@ -1,0 +1,169 @@
+// The feed stage (DESIGN.md section 2): Coinbase Advanced Trade market data over
+// io_uring -> TLS -> WebSocket -> simdjson, as one non-blocking poll() object on the feed thread.
+//
+// It connects (DNS resolved once, in start(), before the loop), upgrades to WebSocket, subscribes to
+// `heartbeats` and `ticker` for the configured products right after the upgrade (Coinbase drops
+// clients that have not subscribed within 5 s), decodes ticks into the caller's span, counts
+// sequence gaps, declares the feed stale after stale_sec without any message (heartbeats count),
+// and reconnects with capped exponential backoff and jitter. After any disconnect the feed is not
+// fresh until a new ticker snapshot arrived on the new connection (DESIGN.md section 5: no entry on
+// a feed that has just reconnected).
+//
+// Hot path (poll): no allocation, no locks, no exceptions, no logging; only a reconnect allocates
+// (the wolfSSL session and the upgrade request). Counters are relaxed atomics for the ops thread.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "feeds/coinbase_decoder.hpp"
+#include "feeds/sequence_tracker.hpp"
+#include "feeds/tick.hpp"
+#include "feeds/ws_session.hpp"
+#include "io/tls_client.hpp"
+#include "io/uring_loop.hpp"
+
+namespace cbtrade {
+
+// The seam for authenticated subscriptions: when set, every subscribe message carries
+// "jwt": ws_jwt() (a fresh token per message, coinbase-api.md 1.2). Called once per subscribe
+// message, i.e. per connection; an empty string means "send without a jwt".
+class WsJwtSource {
+public:
+    virtual ~WsJwtSource() = default;
+    [[nodiscard]] virtual std::string ws_jwt() = 0;
+};
+
+struct FeedOptions {
+    std::string url = "wss://advanced-trade-ws.coinbase.com";  // COINBASE_WS_URL
+    std::vector<std::string> products;                          // COINBASE_WS_PRODUCTS
+    std::string ca_file;                                        // TLS_CA_FILE (empty: system bundle)
+    std::string ciphers;                                        // TLS_CIPHERS
+    std::int64_t stale_sec = 10;                                // COINBASE_WS_STALE_SEC
+    std::uint32_t connect_timeout_ms = 5000;
+    std::uint32_t handshake_timeout_ms = 10000;  // TLS + upgrade, after TCP connect
+    std::uint32_t backoff_initial_ms = 100;
+    std::uint32_t backoff_max_ms = 15000;
+    WsJwtSource* jwt_source = nullptr;  // optional, not owned
+};
+
+// Builds FeedOptions from the configuration keys above.
+struct Config;
+[[nodiscard]] FeedOptions feed_options_from(const Config& config);
+
+struct WsUrl {
+    std::string host;
+    std::uint16_t port = 443;
+    std::string target = "/";
+};
+// Parses wss://host[:port][/path]. Returns false with a one-line reason naming COINBASE_WS_URL.
+[[nodiscard]] bool parse_ws_url(std::string_view url, WsUrl& out, std::string& error);
+
+// Written by the feed thread only; read by the ops thread (relaxed: independent values, readers need
+// only an untorn recent value, see ws::RelaxedCounter).
+struct FeedCounters {
+    ws::RelaxedCounter ticks;           // Ticks written to the output
+    ws::RelaxedCounter gaps;            // sequence_num jumps
+    ws::RelaxedCounter messages_missed; // numbers skipped by those jumps
+    ws::RelaxedCounter reconnects;      // WebSocket sessions opened after the first
+    ws::RelaxedCounter stale_events;    // connections dropped for silence longer than stale_sec
+    ws::RelaxedCounter bytes;           // decrypted bytes received
+    ws::RelaxedCounter wire_bytes;      // TCP bytes received (TLS records)
+    ws::RelaxedCounter frames;          // WebSocket data messages
+    ws::RelaxedCounter decode_errors;   // messages the decoder refused (malformed, missing field...)
+    ws::RelaxedCounter heartbeats;
+    ws::RelaxedCounter error_messages;  // {"type":"error"} from the server
+    ws::RelaxedCounter connect_failures;  // TCP, TLS or upgrade failures
+    ws::RelaxedCounter output_full;     // ticks dropped because the caller's span was full
+};
+
+class CoinbaseFeed {
+public:
+    enum class Phase : std::uint8_t { idle, backoff, connecting, tls, upgrading, live, closing, failed };
+
+    // Throws std::invalid_argument for an empty or duplicate product list (cold).
+    CoinbaseFeed(io::UringLoop& loop, FeedOptions options);
+    ~CoinbaseFeed();
+    CoinbaseFeed(const CoinbaseFeed&) = delete;
+    CoinbaseFeed& operator=(const CoinbaseFeed&) = delete;
+
+    // Cold: parses the URL, resolves the host (blocking getaddrinfo), loads the CA and ciphers,
+    // allocates buffers. The first connect starts on the first poll(). 0, or a negative errno with
+    // a one-line reason in `error`.
+    [[nodiscard]] int start(std::string& error);
+
+    // Does all pending work without blocking and writes decoded Ticks to out[0, n); returns n.
+    // now_ns: a monotonic clock (steady_clock). Give `out` room for at least 64 Ticks.
+    [[nodiscard]] std::size_t poll(std::int64_t now_ns, std::span<Tick> out) noexcept;
+
+    // Sends a WebSocket close and shuts the connection (cold; poll() a little more to let it leave).
+    void stop() noexcept;
+
+    [[nodiscard]] Phase phase() const noexcept { return phase_.load(std::memory_order_relaxed); }
+    // True once a ticker snapshot arrived on the current connection; false after any disconnect or
+    // staleness until the next snapshot.
+    [[nodiscard]] bool fresh() const noexcept { return fresh_.load(std::memory_order_relaxed); }
+    // Monotonic ns of the last message of any kind (0 before the first).
+    [[nodiscard]] std::int64_t last_message_ns() const noexcept { return last_message_ns_.load(std::memory_order_relaxed); }
+    [[nodiscard]] const FeedCounters& counters() const noexcept { return counters_; }
+    [[nodiscard]] const DecoderCounters& decoder_counters() const noexcept { return decoder_.counters(); }
+    [[nodiscard]] const CoinbaseDecoder& decoder() const noexcept { return decoder_; }
+    // The most recent failure (connect, TLS, upgrade, server error), for the CLI; feed thread only.
+    [[nodiscard]] const char* last_error() const noexcept { return last_error_; }
+    // Failed for good (a certificate was refused: retrying cannot help). last_error() says why.
+    [[nodiscard]] bool failed() const noexcept { return phase() == Phase::failed; }
+    [[nodiscard]] const WsUrl& url() const noexcept { return url_; }
+
+private:
+    void begin_connect(std::int64_t now_ns) noexcept;
+    void lose_connection(std::int64_t now_ns, bool count_failure) noexcept;
+    void set_error(const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
+    std::size_t pump_input(std::int64_t now_ns, std::span<Tick> out) noexcept;
+    void handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, std::span<Tick> out, std::size_t& n) noexcept;
+    void pump_output() noexcept;
+    void send_subscriptions(std::int64_t now_ns);
+    [[nodiscard]] std::int64_t next_backoff_ns() noexcept;
+    [[nodiscard]] std::uint64_t random() noexcept;
+    void set_phase(Phase p) noexcept { phase_.store(p, std::memory_order_relaxed); }
+
+    io::UringLoop& loop_;
+    FeedOptions options_;
+    WsUrl url_;
+    io::ResolvedAddress address_{};
+    io::TlsContext tls_context_;
+    io::TcpStream stream_;
+    io::TlsSession tls_;
+    ws::WsSession ws_;
+    CoinbaseDecoder decoder_;
+    SequenceTracker sequence_;
+
+    // Decrypted bytes not yet given to the WebSocket session.
+    std::unique_ptr<std::byte[]> rx_buf_;
+    std::size_t rx_pos_ = 0;
+    std::size_t rx_len_ = 0;
+    std::uint64_t rx_tsc_ = 0;
+    std::uint64_t wire_bytes_seen_ = 0;
+
+    std::int64_t phase_deadline_ns_ = 0;  // connect/handshake/upgrade deadline, or next attempt time
+    std::uint32_t backoff_attempt_ = 0;
+    std::uint64_t rng_state_ = 0;
+    std::uint64_t sessions_opened_ = 0;
+    bool started_ = false;
+
+    // Feed thread writes; ops thread reads (relaxed: each is an independent status value).
+    std::atomic<Phase> phase_{Phase::idle};
+    std::atomic<bool> fresh_{false};
+    std::atomic<std::int64_t> last_message_ns_{0};
+    FeedCounters counters_;
+    char last_error_[768] = {};
+};
+
+[[nodiscard]] std::string_view to_string(CoinbaseFeed::Phase phase) noexcept;
+
+}  // namespace cbtrade

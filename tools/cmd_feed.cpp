@@ -1,0 +1,196 @@
+// cbtrade feed: the live feed stage on its own. Connects to COINBASE_WS_URL (TLS verified against
+// the system CA bundle or TLS_CA_FILE), subscribes to heartbeats and ticker for
+// COINBASE_WS_PRODUCTS, and prints one line per decoded tick, or with --summary one line per second.
+// On exit it prints a totals line on stderr that integration tests compare with cbtrade-sim's
+// "sent_ticks=<n> price_cents_sum=<s>":
+//   feed: ticks=<n> price_cents_sum=<s> gaps=<g> reconnects=<r> stale_events=<k> decode_errors=<e> ...
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.hpp"
+#include "feeds/coinbase_feed.hpp"
+#include "io/uring_loop.hpp"
+#include "tools/commands.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace cbtrade;
+
+volatile std::sig_atomic_t stop_requested = 0;
+void on_signal(int) { stop_requested = 1; }
+
+constexpr const char* feed_usage =
+    "usage: cbtrade feed [--summary] [--max-ticks N] [--duration-sec S] [--env-file FILE]...\n"
+    "  connect to COINBASE_WS_URL, subscribe to heartbeats and ticker for COINBASE_WS_PRODUCTS and\n"
+    "  print each decoded tick (product price bid ask seq exchange_time_ns), or with --summary one\n"
+    "  line per second (ticks/s, gaps, feed age, reconnects). Stops at N ticks, after S seconds, or on\n"
+    "  SIGINT/SIGTERM; then prints the totals on stderr.\n";
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+bool parse_u64(std::string_view text, std::uint64_t& out) {
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && ptr == text.data() + text.size() && !text.empty();
+}
+
+void print_tick(const CoinbaseFeed& feed, const Tick& t) {
+    char price[32], bid[32], ask[32];
+    *std::to_chars(price, price + sizeof price - 1, t.price).ptr = '\0';
+    *std::to_chars(bid, bid + sizeof bid - 1, t.best_bid).ptr = '\0';
+    *std::to_chars(ask, ask + sizeof ask - 1, t.best_ask).ptr = '\0';
+    const std::string_view product = feed.decoder().product_id(t.product_index);
+    std::printf("%.*s %s bid=%s ask=%s seq=%llu time_ns=%lld%s\n", static_cast<int>(product.size()), product.data(),
+                price, bid, ask, static_cast<unsigned long long>(t.sequence_num), static_cast<long long>(t.exchange_time_ns),
+                (t.flags & tick_flag_snapshot) != 0 ? " snapshot" : "");
+}
+
+int run(int argc, char** argv) {
+    std::vector<std::string> env_files;
+    bool summary = false;
+    std::uint64_t max_ticks = 0;
+    double duration_sec = 0;
+    for (int i = 2; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        auto value = [&]() -> std::string_view {
+            if (i + 1 >= argc) throw std::invalid_argument(std::string(arg) + " needs a value");
+            return argv[++i];
+        };
+        if (arg == "--summary") {
+            summary = true;
+        } else if (arg == "--max-ticks") {
+            const auto v = value();
+            if (!parse_u64(v, max_ticks)) throw std::invalid_argument("--max-ticks: '" + std::string(v) + "' is not a count");
+        } else if (arg == "--duration-sec") {
+            const std::string v(value());
+            char* end = nullptr;
+            duration_sec = std::strtod(v.c_str(), &end);
+            if (end == v.c_str() || *end != '\0' || !(duration_sec > 0))
+                throw std::invalid_argument("--duration-sec: '" + v + "' is not a positive number of seconds");
+        } else if (arg == "--env-file") {
+            env_files.emplace_back(value());
+        } else if (arg == "--help" || arg == "-h") {
+            std::fputs(feed_usage, stdout);
+            return 0;
+        } else {
+            throw std::invalid_argument("unknown option " + std::string(arg));
+        }
+    }
+
+    const LoadedConfig lc = load_config(env_files, environ);
+    for (const auto& w : lc.warnings) std::fprintf(stderr, "cbtrade: warning: %s\n", w.c_str());
+
+    io::UringLoop loop;
+    if (const int rc = loop.init(256); rc < 0) {
+        std::fprintf(stderr, "cbtrade feed: %s\n", io::uring_unavailable_message(rc).c_str());
+        return 1;
+    }
+    CoinbaseFeed feed(loop, feed_options_from(lc.config));
+    std::string error;
+    if (feed.start(error) < 0) {
+        std::fprintf(stderr, "cbtrade feed: %s\n", error.c_str());
+        return 1;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::fprintf(stderr, "cbtrade feed: connecting to %s:%u\n", feed.url().host.c_str(), feed.url().port);
+
+    std::vector<Tick> ticks(256);
+    std::uint64_t total_ticks = 0;
+    long long price_cents_sum = 0;
+    const std::int64_t start = now_ns();
+    const std::int64_t end = duration_sec > 0 ? start + static_cast<std::int64_t>(duration_sec * 1e9) : 0;
+    std::int64_t next_summary = start + 1'000'000'000;
+    std::uint64_t ticks_at_last_summary = 0;
+    int exit_code = 0;
+    const char* last_printed_error = nullptr;
+    std::string last_error_text;
+
+    while (stop_requested == 0) {
+        const std::int64_t now = now_ns();
+        if (end != 0 && now >= end) break;
+        const std::size_t n = feed.poll(now, ticks);
+        for (std::size_t i = 0; i < n; ++i) {
+            const Tick& t = ticks[i];
+            if (max_ticks != 0 && total_ticks >= max_ticks) break;
+            ++total_ticks;
+            price_cents_sum += std::llround(t.price * 100.0);
+            if (!summary) print_tick(feed, t);
+        }
+        if (feed.last_error()[0] != '\0' && last_error_text != feed.last_error()) {
+            last_error_text = feed.last_error();
+            last_printed_error = last_error_text.c_str();
+            std::fprintf(stderr, "cbtrade feed: %s\n", last_printed_error);
+        }
+        if (feed.failed()) {
+            exit_code = 1;
+            break;
+        }
+        if (max_ticks != 0 && total_ticks >= max_ticks) break;
+        if (summary && now >= next_summary) {
+            const std::int64_t last = feed.last_message_ns();
+            const FeedCounters& c = feed.counters();
+            std::printf("ticks/s=%llu ticks=%llu gaps=%llu feed_age_ms=%lld reconnects=%llu stale_events=%llu fresh=%d "
+                        "phase=%s\n",
+                        static_cast<unsigned long long>(total_ticks - ticks_at_last_summary),
+                        static_cast<unsigned long long>(total_ticks), static_cast<unsigned long long>(c.gaps.value()),
+                        last == 0 ? -1LL : static_cast<long long>((now - last) / 1'000'000),
+                        static_cast<unsigned long long>(c.reconnects.value()),
+                        static_cast<unsigned long long>(c.stale_events.value()), feed.fresh() ? 1 : 0,
+                        to_string(feed.phase()).data());
+            std::fflush(stdout);
+            ticks_at_last_summary = total_ticks;
+            next_summary += 1'000'000'000;
+        }
+        // Nothing decoded: sleep in io_uring until something arrives (at most 1 ms, so the backoff
+        // and staleness clocks keep running). A pinned daemon spins on poll() instead.
+        if (n == 0) (void)loop.wait(1'000'000);
+    }
+    feed.stop();
+    for (int i = 0; i < 50 && feed.phase() != CoinbaseFeed::Phase::idle; ++i) (void)loop.wait(1'000'000);
+    for (int i = 0; i < 20; ++i) (void)loop.wait(1'000'000);  // let the close frame leave
+    std::fflush(stdout);
+
+    const FeedCounters& c = feed.counters();
+    std::fprintf(stderr,
+                 "feed: ticks=%llu price_cents_sum=%lld gaps=%llu messages_missed=%llu reconnects=%llu "
+                 "stale_events=%llu decode_errors=%llu frames=%llu bytes=%llu heartbeats=%llu connect_failures=%llu\n",
+                 static_cast<unsigned long long>(total_ticks), price_cents_sum,
+                 static_cast<unsigned long long>(c.gaps.value()), static_cast<unsigned long long>(c.messages_missed.value()),
+                 static_cast<unsigned long long>(c.reconnects.value()),
+                 static_cast<unsigned long long>(c.stale_events.value()),
+                 static_cast<unsigned long long>(c.decode_errors.value()),
+                 static_cast<unsigned long long>(c.frames.value()), static_cast<unsigned long long>(c.bytes.value()),
+                 static_cast<unsigned long long>(c.heartbeats.value()),
+                 static_cast<unsigned long long>(c.connect_failures.value()));
+    return exit_code;
+}
+
+}  // namespace
+
+int cmd_feed(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "cbtrade feed: %s\n%s", e.what(), feed_usage);
+        return 2;
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "cbtrade: config error: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "cbtrade feed: error: %s\n", e.what());
+        return 1;
+    }
+}
