@@ -102,7 +102,7 @@ struct CoinbaseDecoder::Impl {
         if (json.allocate(max_message_bytes) != simdjson::SUCCESS) throw std::bad_alloc();
     }
 
-    od::parser json;
+    od::parser json;  // allocated once for max_message_bytes; iterate() then never allocates
 
     // Product ids by their first 8 bytes and length: one masked 8-byte compare settles "BTC-USD".
     struct ProductKey {
@@ -131,6 +131,7 @@ struct CoinbaseDecoder::Impl {
         }
         return std::nullopt;
     }
+
     Rfc3339Parser timestamps;  // remembers the last date and second: most messages share them
 
     // Per-message state, reset by begin().
