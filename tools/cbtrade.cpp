@@ -21,6 +21,7 @@
 #include "exec/backtest_metrics.hpp"
 #include "exec/report.hpp"
 #include "feeds/csv_candles.hpp"
+#include "tools/commands.hpp"
 #include "io/tls_info.hpp"
 #include "monitoring/metrics_server.hpp"
 
@@ -50,6 +51,7 @@ const char* usage_text =
     "      --hold-sec N      keep serving N seconds after the report (implies --metrics)\n"
     "  config              print the effective configuration (secrets shown as <set>/<unset>)\n"
     "      --keys            list every key with its default and meaning\n"
+    "  feed                print live ticks from COINBASE_WS_URL (--summary, --max-ticks N, --duration-sec S)\n"
     "  version             print the version\n"
     "\n"
     "options for every command:\n"
@@ -245,6 +247,7 @@ int main(int argc, char** argv) {
     try {
         if (cmd == "backtest") return cmd_backtest(argc, argv);
         if (cmd == "config") return cmd_config(argc, argv);
+        if (cmd == "feed") return cmd_feed(argc, argv);
         if (cmd == "version" || cmd == "--version") {
             std::printf("%s\n", version_text);
             return 0;
