@@ -29,7 +29,7 @@ stamp_text="wolfssl $upstream_version debian-source ${extra_flags[*]} v1"
 
 warn() { printf 'cbtrade-setup: WARNING: %s\n' "$*" >&2; }
 fail() {
-  warn "accelerated wolfSSL not built ($*; see $log); falling back to Debian's libwolfssl (-Dwolfssl=system)"
+  warn "accelerated wolfSSL not built: $*; falling back to Debian's libwolfssl (-Dwolfssl=system); log: $log"
   exit 1
 }
 
@@ -43,8 +43,6 @@ fi
 mkdir -p "$root/.deps"
 : >"$log"
 exec 3>&2 >>"$log" 2>&1   # fd 3 keeps stderr for the single warning line; stdout stays clean
-printf 'cbtrade-setup: building wolfSSL %s with AES-NI from Debian source, once (a few minutes; log: %s)\n' \
-  "$upstream_version" "$log" >&3
 warn() { printf 'cbtrade-setup: WARNING: %s\n' "$*" >&3; }
 say() { printf '== %s\n' "$*" >>"$log"; }
 trap 'fail "unexpected error at line $LINENO"' ERR
@@ -113,6 +111,8 @@ srcdir=$(find "$work/src" -mindepth 1 -maxdepth 1 -type d -name 'wolfssl-*' | he
   fail "Debian's source is $(basename "$srcdir"), expected wolfssl-$upstream_version"
 debian_version=$(cd "$srcdir" && dpkg-parsechangelog -S Version)
 say "source: $srcdir (Debian $debian_version)"
+printf 'cbtrade-setup: building wolfSSL %s with AES-NI from its Debian source (%s), once (a few minutes; log: %s)\n' \
+  "$upstream_version" "$debian_version" "$log" >&3
 
 # --- Debian's configure flags, read from debian/rules ----------------------------------------------
 # debian/rules passes them as `dh_auto_configure -- <flags>` (possibly continued with backslashes).
