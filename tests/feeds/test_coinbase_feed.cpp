@@ -1,0 +1,449 @@
+// CoinbaseFeed against a scripted in-process exchange: a wolfSSL server on a loopback socket that
+// speaks just enough WebSocket. Each test drives the feed's poll() on the test thread while the
+// server thread plays one script per connection.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/config.hpp"
+#include "feeds/coinbase_feed.hpp"
+#include "feeds/ws_frame.hpp"
+#include "feeds/ws_handshake.hpp"
+#include "io/tls_client.hpp"
+#include "io/uring_loop.hpp"
+#include "tests/io/test_pki.hpp"
+
+namespace {
+
+using namespace cbtrade;
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string ticker(std::uint64_t seq, bool snapshot, double price) {
+    char buf[512];
+    const int n = std::snprintf(buf, sizeof buf,
+                                R"({"channel":"ticker","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z",)"
+                                R"("sequence_num":%llu,"events":[{"type":"%s","tickers":[{"type":"ticker",)"
+                                R"("product_id":"BTC-USD","price":"%.2f","best_bid":"%.2f","best_bid_quantity":"1",)"
+                                R"("best_ask":"%.2f","best_ask_quantity":"1"}]}]})",
+                                static_cast<unsigned long long>(seq), snapshot ? "snapshot" : "update", price,
+                                price - 0.01, price);
+    return {buf, static_cast<std::size_t>(n)};
+}
+
+std::string heartbeat(std::uint64_t seq, std::uint64_t counter) {
+    return R"({"channel":"heartbeats","client_id":"","timestamp":"2025-01-15T14:03:08.000112Z","sequence_num":)" +
+           std::to_string(seq) + R"(,"events":[{"current_time":"2025-01-15 14:03:08 +0000 UTC","heartbeat_counter":)" +
+           std::to_string(counter) + "}]}";
+}
+
+// One accepted connection on the server side: blocking socket, wolfSSL server, WebSocket framing.
+class ServerConn final : public io::ByteTransport {
+public:
+    ServerConn(int fd, const io::TlsContext& ctx) : fd_(fd), parser_({ws::default_max_message_bytes, ws::FrameRole::server}) {
+        (void)tls_.start(ctx, *this, "");
+    }
+    ~ServerConn() override {
+        tls_.reset();
+        ::close(fd_);
+    }
+    std::span<const std::byte> rx_peek() noexcept override {
+        return {reinterpret_cast<const std::byte*>(rx_.data()) + off_, rx_.size() - off_};
+    }
+    void rx_consume(std::size_t n) noexcept override {
+        off_ += n;
+        if (off_ >= rx_.size()) {
+            rx_.clear();
+            off_ = 0;
+        }
+    }
+    int rx_status() const noexcept override { return status_; }
+    int tx_append(std::span<const std::byte> b) noexcept override {
+        tx_.append(reinterpret_cast<const char*>(b.data()), b.size());
+        return 0;
+    }
+
+    // TLS handshake and WebSocket upgrade; false on any failure.
+    bool accept_websocket() {
+        int rc;
+        while ((rc = tls_.handshake()) == -EAGAIN)
+            if (!flush() || !fill(3000)) return false;
+        if (rc != 0 || !flush()) return false;
+        std::string req;
+        while (req.find("\r\n\r\n") == std::string::npos) {
+            char buf[4096];
+            const long n = tls_.read({reinterpret_cast<std::byte*>(buf), sizeof buf});
+            if (n > 0) req.append(buf, static_cast<std::size_t>(n));
+            else if (n != -EAGAIN || !fill(3000)) return false;
+        }
+        request = req;
+        const auto at = req.find("Sec-WebSocket-Key: ");
+        if (at == std::string::npos) return false;
+        const std::string key = req.substr(at + 19, req.find("\r\n", at) - at - 19);
+        return send_raw("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        "Sec-WebSocket-Accept: " + ws::compute_accept_key(key) + "\r\n\r\n");
+    }
+    // The next text message from the client (masked frames), or "" on timeout/error.
+    std::string read_text(int timeout_ms = 3000) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        while (std::chrono::steady_clock::now() < until) {
+            while (pending_pos_ < pending_.size()) {
+                const auto r = parser_.parse({pending_.data() + pending_pos_, pending_.size() - pending_pos_});
+                pending_pos_ += r.consumed;
+                if (r.event.kind == ws::FrameEventKind::text) return std::string(r.event.payload());
+                if (r.event.kind == ws::FrameEventKind::protocol_error) return "";
+            }
+            pending_.clear();
+            pending_pos_ = 0;
+            char buf[4096];
+            const long n = tls_.read({reinterpret_cast<std::byte*>(buf), sizeof buf});
+            if (n > 0) pending_.append(buf, static_cast<std::size_t>(n));
+            else if (n != -EAGAIN || !fill(100)) {
+                if (status_ != 0) return "";
+            }
+        }
+        return "";
+    }
+    bool send_text(const std::string& payload) {
+        std::string out(ws::frame_size(payload.size(), false), '\0');
+        ws::FrameSpec spec;
+        spec.masked = false;
+        out.resize(ws::encode_frame({out.data(), out.size()}, spec, {payload.data(), payload.size()}));
+        return send_raw(out);
+    }
+    void drop() { ::shutdown(fd_, SHUT_RDWR); }
+
+    std::string request;
+
+private:
+    bool send_raw(const std::string& s) {
+        return tls_.write({reinterpret_cast<const std::byte*>(s.data()), s.size()}) == static_cast<long>(s.size()) &&
+               flush();
+    }
+    bool flush() {
+        std::size_t sent = 0;
+        while (sent < tx_.size()) {
+            const ssize_t n = ::send(fd_, tx_.data() + sent, tx_.size() - sent, MSG_NOSIGNAL);
+            if (n <= 0) return false;
+            sent += static_cast<std::size_t>(n);
+        }
+        tx_.clear();
+        return true;
+    }
+    bool fill(int timeout_ms) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, timeout_ms) <= 0) return false;
+        char buf[16384];
+        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) {
+            status_ = -ECONNRESET;
+            return false;
+        }
+        rx_.append(buf, static_cast<std::size_t>(n));
+        return true;
+    }
+
+    int fd_;
+    io::TlsSession tls_;
+    ws::FrameParser parser_;
+    std::string rx_;
+    std::size_t off_ = 0;
+    std::string tx_;
+    std::string pending_;
+    std::size_t pending_pos_ = 0;
+    int status_ = 0;
+};
+
+class FakeExchange {
+public:
+    using Script = std::function<void(ServerConn&, int connection_index)>;
+
+    explicit FakeExchange(const cbtrade::testing::TestPki& pki) {
+        std::string error;
+        ok_ = ctx_.init_server(pki.server_pem, pki.server_key, error) == 0;
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        ok_ = ok_ && ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 8) == 0 &&
+              ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+        port_ = ntohs(a.sin_port);
+    }
+    ~FakeExchange() {
+        stop_ = true;
+        ::shutdown(fd_, SHUT_RDWR);
+        if (thread_.joinable()) thread_.join();
+        ::close(fd_);
+    }
+    void run(int connections, Script script) {
+        thread_ = std::thread([this, connections, script = std::move(script)] {
+            for (int i = 0; i < connections && !stop_; ++i) {
+                pollfd p{fd_, POLLIN, 0};
+                if (::poll(&p, 1, 10'000) <= 0) return;
+                const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+                if (c < 0) return;
+                ServerConn conn(c, ctx_);
+                if (!conn.accept_websocket()) {
+                    record("connection " + std::to_string(i) + ": TLS or upgrade failed");
+                    continue;
+                }
+                script(conn, i);
+            }
+            done_ = true;
+        });
+    }
+    void record(const std::string& s) {
+        std::lock_guard lock(mu_);
+        log_.push_back(s);
+    }
+    std::vector<std::string> log() {
+        std::lock_guard lock(mu_);
+        return log_;
+    }
+    [[nodiscard]] bool ok() const { return ok_; }
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] bool done() const { return done_; }
+
+private:
+    io::TlsContext ctx_;
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    bool ok_ = false;
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> done_{false};
+    std::thread thread_;
+    std::mutex mu_;
+    std::vector<std::string> log_;
+};
+
+class StaticJwt final : public WsJwtSource {
+public:
+    std::string ws_jwt() override {
+        ++calls;
+        return "header.payload.signature";
+    }
+    int calls = 0;
+};
+
+class Feed : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() { pki_ = new cbtrade::testing::TestPki(cbtrade::testing::make_test_pki()); }
+    static void TearDownTestSuite() {
+        pki_->remove();
+        delete pki_;
+    }
+    void SetUp() override {
+        if (!pki_->ok()) GTEST_SKIP() << pki_->error;
+        const int rc = loop_.init();
+        if (rc < 0) GTEST_SKIP() << io::uring_unavailable_message(rc);
+    }
+    FeedOptions options(std::uint16_t port) {
+        FeedOptions o;
+        o.url = "wss://localhost:" + std::to_string(port) + "/ws";
+        o.products = {"BTC-USD"};
+        o.ca_file = pki_->ca_pem;
+        o.stale_sec = 1;
+        o.backoff_initial_ms = 20;
+        return o;
+    }
+    // Polls until `done` or timeout; collects ticks.
+    template <class Pred>
+    bool poll_until(CoinbaseFeed& feed, Pred done, int timeout_ms = 8000) {
+        const std::int64_t until = now_ns() + static_cast<std::int64_t>(timeout_ms) * 1'000'000;
+        while (now_ns() < until) {
+            const std::size_t n = feed.poll(now_ns(), out_);
+            ticks_.insert(ticks_.end(), out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(n));
+            if (done()) return true;
+            if (n == 0) (void)loop_.wait(1'000'000);
+        }
+        return done();
+    }
+
+    static cbtrade::testing::TestPki* pki_;
+    io::UringLoop loop_;
+    std::vector<Tick> out_ = std::vector<Tick>(128);
+    std::vector<Tick> ticks_;
+};
+cbtrade::testing::TestPki* Feed::pki_ = nullptr;
+
+TEST(WsUrl, parses_host_port_and_path) {
+    WsUrl u;
+    std::string error;
+    ASSERT_TRUE(parse_ws_url("wss://advanced-trade-ws.coinbase.com", u, error)) << error;
+    EXPECT_EQ(u.host, "advanced-trade-ws.coinbase.com");
+    EXPECT_EQ(u.port, 443);
+    EXPECT_EQ(u.target, "/");
+    ASSERT_TRUE(parse_ws_url("wss://localhost:8443/feed?x=1", u, error)) << error;
+    EXPECT_EQ(u.host, "localhost");
+    EXPECT_EQ(u.port, 8443);
+    EXPECT_EQ(u.target, "/feed?x=1");
+}
+
+TEST(WsUrl, refuses_plain_ws_bad_ports_and_empty_hosts_naming_the_key) {
+    WsUrl u;
+    std::string error;
+    EXPECT_FALSE(parse_ws_url("ws://localhost:80", u, error));
+    EXPECT_NE(error.find("COINBASE_WS_URL"), std::string::npos);
+    EXPECT_NE(error.find("TLS"), std::string::npos);
+    EXPECT_FALSE(parse_ws_url("wss://localhost:99999", u, error));
+    EXPECT_NE(error.find("99999"), std::string::npos);
+    EXPECT_FALSE(parse_ws_url("wss://:443", u, error));
+}
+
+TEST(FeedOptions, come_from_the_configuration_keys) {
+    Config c;
+    c.product_id = "ETH-USD";
+    c.coinbase_ws_stale_sec = 7;
+    c.tls_ca_file = "/tmp/ca.pem";
+    FeedOptions o = feed_options_from(c);
+    EXPECT_EQ(o.products, std::vector<std::string>{"ETH-USD"});  // COINBASE_WS_PRODUCTS empty: PRODUCT_ID
+    EXPECT_EQ(o.stale_sec, 7);
+    EXPECT_EQ(o.ca_file, "/tmp/ca.pem");
+    EXPECT_EQ(o.ciphers, c.tls_ciphers);
+    EXPECT_EQ(o.url, c.coinbase_ws_url);
+    c.coinbase_ws_products = {"BTC-USD", "SOL-USD"};
+    EXPECT_EQ(feed_options_from(c).products, (std::vector<std::string>{"BTC-USD", "SOL-USD"}));
+}
+
+TEST_F(Feed, subscribes_to_heartbeats_and_ticker_with_jwt_and_decodes_ticks) {
+    FakeExchange ex(*pki_);
+    ASSERT_TRUE(ex.ok());
+    ex.run(1, [&](ServerConn& c, int) {
+        ex.record("request " + c.request.substr(0, c.request.find("\r\n")));
+        ex.record(c.read_text());
+        ex.record(c.read_text());
+        c.send_text(ticker(1, true, 100.25));
+        c.send_text(heartbeat(2, 1));
+        c.send_text(ticker(3, false, 100.50));
+        c.read_text(2000);  // hold the connection until the client goes
+    });
+    StaticJwt jwt;
+    FeedOptions o = options(ex.port());
+    o.jwt_source = &jwt;
+    CoinbaseFeed feed(loop_, o);
+    std::string error;
+    ASSERT_EQ(feed.start(error), 0) << error;
+    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 2; })) << feed.last_error();
+    EXPECT_TRUE(feed.fresh());
+    EXPECT_EQ(feed.phase(), CoinbaseFeed::Phase::live);
+    EXPECT_DOUBLE_EQ(ticks_[0].price, 100.25);
+    EXPECT_NE(ticks_[0].flags & tick_flag_snapshot, 0);
+    EXPECT_DOUBLE_EQ(ticks_[1].price, 100.50);
+    EXPECT_NE(ticks_[1].receive_tsc, 0u);
+    EXPECT_EQ(feed.counters().ticks.value(), 2u);
+    EXPECT_EQ(feed.counters().gaps.value(), 0u);
+    EXPECT_EQ(feed.counters().heartbeats.value(), 1u);
+    feed.stop();
+    const auto log = ex.log();
+    ASSERT_GE(log.size(), 3u);
+    EXPECT_EQ(log[0], "request GET /ws HTTP/1.1");
+    EXPECT_EQ(log[1], R"({"type":"subscribe","channel":"heartbeats","product_ids":["BTC-USD"],"jwt":"header.payload.signature"})");
+    EXPECT_EQ(log[2], R"({"type":"subscribe","channel":"ticker","product_ids":["BTC-USD"],"jwt":"header.payload.signature"})");
+    EXPECT_EQ(jwt.calls, 2);
+}
+
+TEST_F(Feed, counts_gaps_reconnects_after_a_drop_and_is_fresh_only_after_a_new_snapshot) {
+    FakeExchange ex(*pki_);
+    ASSERT_TRUE(ex.ok());
+    std::atomic<bool> saw_unfresh_update{false};
+    ex.run(2, [&](ServerConn& c, int i) {
+        (void)c.read_text();
+        (void)c.read_text();
+        if (i == 0) {
+            c.send_text(ticker(1, true, 10.0));
+            c.send_text(ticker(2, false, 11.0));
+            c.send_text(ticker(5, false, 12.0));  // 3 and 4 missing: one gap of two
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            c.drop();
+        } else {
+            c.send_text(ticker(1, false, 13.0));  // an update before the snapshot: not fresh yet
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            c.send_text(ticker(2, true, 14.0));
+            c.read_text(2000);
+        }
+    });
+    CoinbaseFeed feed(loop_, options(ex.port()));
+    std::string error;
+    ASSERT_EQ(feed.start(error), 0) << error;
+    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 3; })) << feed.last_error();
+    EXPECT_EQ(feed.counters().gaps.value(), 1u);
+    EXPECT_EQ(feed.counters().messages_missed.value(), 2u);
+    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 4; })) << feed.last_error();
+    EXPECT_DOUBLE_EQ(ticks_[3].price, 13.0);
+    EXPECT_FALSE(feed.fresh()) << "an update after a reconnect must not make the feed fresh";
+    EXPECT_EQ(feed.counters().reconnects.value(), 1u);
+    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 5; })) << feed.last_error();
+    EXPECT_TRUE(feed.fresh());
+    EXPECT_EQ(feed.counters().gaps.value(), 1u) << "sequence numbers restart per connection";
+    feed.stop();
+}
+
+TEST_F(Feed, silence_longer_than_stale_sec_is_a_stale_event_and_a_reconnect) {
+    FakeExchange ex(*pki_);
+    ASSERT_TRUE(ex.ok());
+    ex.run(2, [&](ServerConn& c, int i) {
+        (void)c.read_text();
+        (void)c.read_text();
+        c.send_text(ticker(1, true, 20.0 + i));
+        c.read_text(i == 0 ? 2500 : 2000);  // then silence (stale_sec is 1)
+    });
+    CoinbaseFeed feed(loop_, options(ex.port()));
+    std::string error;
+    ASSERT_EQ(feed.start(error), 0) << error;
+    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 1; })) << feed.last_error();
+    EXPECT_TRUE(feed.fresh());
+    ASSERT_TRUE(poll_until(feed, [&] { return feed.counters().stale_events.value() >= 1; }, 4000));
+    EXPECT_FALSE(feed.fresh());
+    EXPECT_NE(std::string(feed.last_error()).find("stale"), std::string::npos) << feed.last_error();
+    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 2; })) << feed.last_error();
+    EXPECT_TRUE(feed.fresh());
+    EXPECT_EQ(feed.counters().reconnects.value(), 1u);
+    feed.stop();
+}
+
+TEST_F(Feed, untrusted_certificate_fails_for_good_with_the_reason) {
+    FakeExchange ex(*pki_);
+    ASSERT_TRUE(ex.ok());
+    ex.run(1, [](ServerConn&, int) {});
+    FeedOptions o = options(ex.port());
+    o.ca_file = pki_->other_ca_pem;
+    CoinbaseFeed feed(loop_, o);
+    std::string error;
+    ASSERT_EQ(feed.start(error), 0) << error;
+    ASSERT_TRUE(poll_until(feed, [&] { return feed.failed(); }, 5000)) << feed.last_error();
+    EXPECT_NE(std::string(feed.last_error()).find("TLS to localhost: certificate refused"), std::string::npos)
+        << feed.last_error();
+    EXPECT_TRUE(ticks_.empty());
+}
+
+TEST_F(Feed, refused_connection_is_retried_with_backoff) {
+    std::uint16_t port = 0;
+    {
+        FakeExchange ex(*pki_);  // a port that was free a moment ago, now closed
+        port = ex.port();
+    }
+    CoinbaseFeed feed(loop_, options(port));
+    std::string error;
+    ASSERT_EQ(feed.start(error), 0) << error;
+    ASSERT_TRUE(poll_until(feed, [&] { return feed.counters().connect_failures.value() >= 3; }, 5000));
+    EXPECT_NE(std::string(feed.last_error()).find("Connection refused"), std::string::npos) << feed.last_error();
+    EXPECT_FALSE(feed.failed());
+}
+
+}  // namespace
