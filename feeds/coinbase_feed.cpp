@@ -183,7 +183,10 @@ void CoinbaseFeed::stop() noexcept {
         pump_output();
     }
     fresh_.store(false, std::memory_order_relaxed);
-    tls_.reset();
+    tls_.reset();  // queues close_notify
+    // Cold path: let the close frame and close_notify leave before the socket goes (bounded).
+    for (int i = 0; i < 100 && stream_.state() == io::TcpStream::State::open && !stream_.tx_idle(); ++i)
+        (void)loop_.wait(1'000'000);
     stream_.close();
     set_phase(Phase::idle);
 }

@@ -4,6 +4,11 @@
 // A client always verifies the certificate chain (against the system CA bundle or the PEM file the
 // user names, TLS_CA_FILE) and the host name; there is deliberately no way to turn that off.
 // wolfSSL headers stay in io/*.cpp: this header forward-declares its types.
+//
+// Allocation: our side allocates nothing after start(). wolfSSL itself, built without
+// LARGE_STATIC_BUFFERS (Debian's flags), grows its input buffer with malloc for every record larger
+// than its small static buffer and frees it afterwards: one malloc/free per received record
+// (measured). Building wolfSSL with -DLARGE_STATIC_BUFFERS removes it.
 #pragma once
 
 #include <cerrno>

@@ -124,6 +124,13 @@ void UringLoop::mark_dirty(TcpStream* s) noexcept {
     }
 }
 
+void UringLoop::forget(TcpStream* s) noexcept {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < dirty_count_; ++i)
+        if (dirty_[i] != s) dirty_[kept++] = dirty_[i];
+    dirty_count_ = kept;
+}
+
 void UringLoop::flush_dirty() noexcept {
     for (std::size_t i = 0; i < dirty_count_; ++i) dirty_[i]->flush();
     dirty_count_ = 0;
@@ -188,6 +195,7 @@ TcpStream::~TcpStream() {
         for (int i = 0; i < 200 && !idle(); ++i) (void)loop_.wait(5'000'000);
     }
     if (fd_ >= 0) ::close(fd_);
+    loop_.forget(this);
     free_buffers();
 }
 

@@ -75,6 +75,7 @@ public:
     [[nodiscard]] io_uring* ring() noexcept { return ring_; }
     // Streams with bytes to send register here; poll() prepares their sends before submitting.
     void mark_dirty(TcpStream* s) noexcept;
+    void forget(TcpStream* s) noexcept;  // a stream going away leaves the dirty list
     [[nodiscard]] std::uint16_t next_buffer_group() noexcept { return next_bgid_++; }
 
 private:

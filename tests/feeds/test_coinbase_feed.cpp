@@ -106,16 +106,16 @@ public:
                 const auto r = parser_.parse({pending_.data() + pending_pos_, pending_.size() - pending_pos_});
                 pending_pos_ += r.consumed;
                 if (r.event.kind == ws::FrameEventKind::text) return std::string(r.event.payload());
-                if (r.event.kind == ws::FrameEventKind::protocol_error) return "";
+                if (r.event.kind == ws::FrameEventKind::protocol_error || r.event.kind == ws::FrameEventKind::close)
+                    return "";
             }
             pending_.clear();
             pending_pos_ = 0;
             char buf[4096];
             const long n = tls_.read({reinterpret_cast<std::byte*>(buf), sizeof buf});
             if (n > 0) pending_.append(buf, static_cast<std::size_t>(n));
-            else if (n != -EAGAIN || !fill(100)) {
-                if (status_ != 0) return "";
-            }
+            else if (n != -EAGAIN) return "";  // close_notify or a TLS failure
+            else if (!fill(100) && status_ != 0) return "";
         }
         return "";
     }
