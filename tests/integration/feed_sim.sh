@@ -74,6 +74,9 @@ run_feed() {
   PIDS+=("$pid")
   wait "$pid"
   FEED_RC=$?
+  if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$name.feed.err"; then
+    fail "$name: sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$name.feed.err")"
+  fi
 }
 
 field() {  # FILE KEY: value of KEY=<v> on the last line that has it
@@ -114,6 +117,7 @@ if start_sim gaps --pace max --messages 200 --skip-seq-every 25; then
   run_feed gaps gaps.ca.pem --max-ticks 200 --duration-sec 20
   stop_sim
   check_totals gaps
+  [ "$FEED_RC" = 0 ] || fail "gaps: exit $FEED_RC: $(tail -c 400 gaps.feed.err)"
   skips=$(grep -oE 'seq_skips=[0-9]+' gaps.err | sed 's/.*=//')
   [ -n "$skips" ] && [ "$skips" -gt 0 ] || fail "gaps: the sim skipped nothing ($(tail -c 300 gaps.err))"
   [ "$(field gaps.feed.err gaps)" = "$skips" ] || fail "gaps: feed counted $(field gaps.feed.err gaps) gaps, sim skipped $skips"
@@ -124,6 +128,7 @@ if start_sim drops --pace max --messages 250 --drop-after 40 --drops 3; then
   run_feed drops drops.ca.pem --max-ticks 250 --duration-sec 25
   stop_sim
   check_totals drops
+  [ "$FEED_RC" = 0 ] || fail "drops: exit $FEED_RC: $(tail -c 400 drops.feed.err)"
   [ "$(field drops.feed.err reconnects)" = 3 ] || fail "drops: $(field drops.feed.err reconnects) reconnects, want 3"
   dup=$(grep '^BTC-USD ' drops.feed.out | awk '{print $5}' | sort | uniq -d | head -n 1)
   # Sequence numbers restart per connection, so duplicates of seq alone are fine; whole lines are not.
@@ -137,6 +142,7 @@ if start_sim stall --pace max --messages 120 --stall-after 30 --stall-sec 3 --fa
   COINBASE_WS_STALE_SEC=1 run_feed stall stall.ca.pem --max-ticks 120 --duration-sec 25
   stop_sim
   check_totals stall
+  [ "$FEED_RC" = 0 ] || fail "stall: exit $FEED_RC: $(tail -c 400 stall.feed.err)"
   stale=$(field stall.feed.err stale_events)
   [ -n "$stale" ] && [ "$stale" -ge 1 ] || fail "stall: no stale event counted"
   expect_grep stall.feed.err 'feed stale: no message from localhost' "stall: stale reported"
