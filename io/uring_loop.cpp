@@ -240,6 +240,7 @@ int TcpStream::init() noexcept {
             } else {
                 ::munmap(mem, buf_ring_bytes_);
                 buf_ring_ = nullptr;
+                loop_.disable_multishot_receive();  // kernel before 5.19: no provided-buffer rings
             }
         }
     }
@@ -429,8 +430,9 @@ void TcpStream::on_recv(int res, unsigned flags) noexcept {
     } else if (res == -ENOBUFS) {
         // All provided buffers are unread; the receive re-arms when one is returned.
     } else if (res == -EINVAL && multishot_ && recv_completions_ == 0) {
-        // The kernel refuses multishot receive: fall back to one plain receive at a time.
+        // The kernel refuses multishot receive (before 6.0): fall back to one plain receive at a time.
         multishot_ = false;
+        loop_.disable_multishot_receive();
         if (buf_ring_ != nullptr) {
             (void)io_uring_unregister_buf_ring(loop_.ring(), bgid_);
             ::munmap(buf_ring_, buf_ring_bytes_);

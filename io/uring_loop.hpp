@@ -68,8 +68,10 @@ public:
     // Like poll(), but sleeps in io_uring_enter until a completion arrives or timeout_ns passes.
     [[nodiscard]] int wait(std::int64_t timeout_ns) noexcept;
 
-    // Whether multishot receive with a provided-buffer ring works on this kernel (probed in init).
+    // Whether multishot receive with a provided-buffer ring may be tried: cleared by the first stream
+    // whose buffer-ring registration or multishot receive the kernel refuses (fallback: plain recv).
     [[nodiscard]] bool multishot_receive() const noexcept { return multishot_receive_; }
+    void disable_multishot_receive() noexcept { multishot_receive_ = false; }
 
     // The io_uring itself, for io/*.cpp.
     [[nodiscard]] io_uring* ring() noexcept { return ring_; }

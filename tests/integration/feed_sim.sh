@@ -68,7 +68,7 @@ stop_sim() {
 run_feed() {
   local name=$1 ca=$2
   shift 2
-  COINBASE_WS_URL="wss://localhost:$PORT" TLS_CA_FILE="$ca" COINBASE_WS_PRODUCTS=BTC-USD \
+  COINBASE_WS_URL="wss://localhost:$PORT" TLS_CA_FILE="$ca" COINBASE_WS_PRODUCTS="${PRODUCTS:-BTC-USD}" \
     timeout -k 2 30 "$FEED" feed "$@" >"$name.feed.out" 2>"$name.feed.err" &
   local pid=$!
   PIDS+=("$pid")
@@ -95,7 +95,7 @@ check_totals() {
   [ "$got" = "$sent" ] || fail "$name: feed decoded '$got' ticks, sim sent '$sent'"
   [ "$gotsum" = "$sum" ] || fail "$name: price_cents_sum feed '$gotsum' != sim '$sum'"
   local lines
-  lines=$(grep -c '^BTC-USD ' "$name.feed.out")
+  lines=$(grep -cE '^[A-Z]+-[A-Z]+ ' "$name.feed.out")
   [ "$lines" = "$sent" ] || fail "$name: $lines tick lines printed, sim sent $sent"
 }
 
@@ -110,6 +110,16 @@ if start_sim plain --pace max --messages 300; then
   [ "$(field plain.feed.err decode_errors)" = 0 ] || fail "plain: decode errors"
   expect_grep plain.feed.out '^BTC-USD [0-9.]+ bid=[0-9.]+ ask=[0-9.]+ seq=[0-9]+ time_ns=[0-9]+ snapshot$' \
     "plain: the first tick is the snapshot"
+fi
+
+# 1b. Two products on one connection: each ticker object becomes one tick of its product.
+if start_sim two --pace max --messages 200; then
+  PRODUCTS=BTC-USD,ETH-USD run_feed two two.ca.pem --max-ticks 200 --duration-sec 20
+  stop_sim
+  [ "$FEED_RC" = 0 ] || fail "two products: exit $FEED_RC: $(tail -c 400 two.feed.err)"
+  check_totals two
+  [ "$(grep -c '^ETH-USD ' two.feed.out)" -gt 0 ] || fail "two products: no ETH-USD tick"
+  [ "$(grep -c '^BTC-USD ' two.feed.out)" -gt 0 ] || fail "two products: no BTC-USD tick"
 fi
 
 # 2. Sequence gaps: the sim skips one number every 25 messages.
