@@ -145,7 +145,10 @@ def run(args):
             stats["close_code"] = code
             try:
                 frames.send(8, struct.pack(">H", 1000))
-            except OSError:
+                sock.settimeout(2)
+                while sock.recv(4096):  # the server closes the TCP connection after the handshake
+                    pass
+            except (OSError, ssl.SSLError):
                 pass
             break
         if opcode == 9:
