@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
         if (cmd == "config") return cmd_config(argc, argv);
         if (cmd == "feed") return cmd_feed(argc, argv);
         if (cmd == "version" || cmd == "--version") {
-            std::printf("%s\n", version_text);
+            std::printf("%s\n%s\n", version_text, describe(tls_info()).c_str());
             return 0;
         }
         if (cmd == "help" || cmd == "--help" || cmd == "-h") {

@@ -18,6 +18,7 @@
 #include "core/config.hpp"
 #include "feeds/coinbase_feed.hpp"
 #include "io/uring_loop.hpp"
+#include "io/tls_info.hpp"
 #include "tools/commands.hpp"
 
 extern char** environ;
@@ -105,7 +106,8 @@ int run(int argc, char** argv) {
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    std::fprintf(stderr, "cbtrade feed: connecting to %s:%u\n", feed.url().host.c_str(), feed.url().port);
+    std::fprintf(stderr, "cbtrade feed: connecting to %s:%u with %s\n", feed.url().host.c_str(), feed.url().port,
+                 describe(tls_info()).c_str());
 
     std::vector<Tick> ticks(256);
     std::uint64_t total_ticks = 0;

@@ -44,4 +44,7 @@ done
 expect_exit 2 "missing env file" -- "$CBTRADE" config --env-file /nonexistent.env
 expect_grep err "/nonexistent.env: cannot open env file" "missing env file"
 expect_exit 2 "unknown command" -- "$CBTRADE" frobnicate
+expect_exit 0 "version" -- "$CBTRADE" --version
+expect_grep out "^cbtrade [0-9]+\.[0-9]+\.[0-9]+$" "version line"
+expect_grep out "^wolfSSL [0-9.]+ \((accelerated|system); .*AES-NI" "linked wolfSSL and AES-NI state"
 finish
