@@ -272,6 +272,9 @@ std::size_t CoinbaseFeed::pump_input(std::int64_t now_ns, std::span<Tick> out) n
     std::size_t n = 0;
     for (;;) {
         if (rx_pos_ == rx_len_) {
+            // Nothing new to decrypt: skip wolfSSL_read, whose WANT_READ path formats an error
+            // string (snprintf, ~150 ns) on every call in this wolfSSL build.
+            if (stream_.rx_peek().empty() && stream_.rx_status() == 0 && tls_.pending() == 0) break;
             // The completion that brought the oldest unread ciphertext is where this data's latency starts.
             const std::uint64_t front = stream_.rx_front_tsc();
             const long r = tls_.read({rx_buf_.get(), rx_buffer_bytes});

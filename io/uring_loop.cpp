@@ -102,9 +102,12 @@ int UringLoop::init(unsigned sq_entries) noexcept {
     if (ring_ != nullptr) return 0;
     auto* ring = new (std::nothrow) io_uring{};
     if (ring == nullptr) return -ENOMEM;
-    // No COOP_TASKRUN: completions must appear in the CQ ring while the thread spins in poll()
-    // without entering the kernel.
-    const int rc = io_uring_queue_init(sq_entries, ring, 0);
+    // Cooperative task running: the kernel does not interrupt this thread to post completions; it
+    // raises IORING_SQ_TASKRUN in the shared ring instead, and poll() enters the kernel only then.
+    // Without it, completions would wait for the next interrupt of a spinning thread (up to a
+    // timer tick). Kernels before 5.19 refuse the flags: plain set-up, where they are not needed.
+    int rc = io_uring_queue_init(sq_entries, ring, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
+    if (rc == -EINVAL) rc = io_uring_queue_init(sq_entries, ring, 0);
     if (rc < 0) {
         delete ring;
         return rc;
@@ -150,20 +153,27 @@ int UringLoop::reap() noexcept {
     return static_cast<int>(count);
 }
 
+// Enters the kernel only when there is something to submit, task work to run (completions the
+// kernel holds for us) or overflowed completions to flush; otherwise poll() makes no syscall.
+int UringLoop::submit_if_needed() noexcept {
+    const unsigned kernel_flags = IO_URING_READ_ONCE(*ring_->sq.kflags);
+    const bool must_enter = (kernel_flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
+    if (io_uring_sq_ready(ring_) == 0 && !must_enter) return 0;
+    const int rc = must_enter ? io_uring_submit_and_get_events(ring_) : io_uring_submit(ring_);
+    return rc < 0 && rc != -EBUSY && rc != -EAGAIN && rc != -EINTR ? rc : 0;
+}
+
 int UringLoop::poll() noexcept {
     if (ring_ == nullptr) return -EBADF;
     flush_dirty();
-    if (io_uring_sq_ready(ring_) > 0) {
-        const int rc = io_uring_submit(ring_);
-        if (rc < 0 && rc != -EBUSY && rc != -EAGAIN) return rc;
-    }
+    if (const int rc = submit_if_needed(); rc < 0) return rc;
     int handled = 0;
     // Handlers may queue new work (re-armed receives, follow-up sends); submit it in the same turn.
     for (int round = 0; round < 4; ++round) {
         const int n = reap();
         handled += n;
         flush_dirty();
-        if (io_uring_sq_ready(ring_) > 0) (void)io_uring_submit(ring_);
+        (void)submit_if_needed();
         if (n == 0) break;
     }
     return handled;

@@ -82,6 +82,7 @@ public:
 
 private:
     int reap() noexcept;
+    int submit_if_needed() noexcept;
     void flush_dirty() noexcept;
 
     io_uring* ring_ = nullptr;
