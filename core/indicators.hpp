@@ -108,16 +108,34 @@ private:
     std::size_t since_refresh_ = 0;
 };
 
-// Simple moving average; before the window fills, the mean of what has been seen.
+// Simple moving average; before the window fills, the mean of what has been seen. A running sum
+// (no variance to keep), recomputed exactly once per window length.
 class Sma {
 public:
-    explicit Sma(std::size_t window) noexcept : stats_(window) {}
-    void push(double x) noexcept { stats_.push(x); }
-    [[nodiscard]] double value() const noexcept { return stats_.mean(); }
-    [[nodiscard]] bool full() const noexcept { return stats_.full(); }
+    explicit Sma(std::size_t window) noexcept
+        : ring_(window), inv_window_(1.0 / static_cast<double>(ring_.window())) {}
+    void push(double x) noexcept {
+        const bool was_full = ring_.full();
+        const double old = ring_.push(x);
+        sum_ += was_full ? x - old : x;
+        if (++since_refresh_ >= ring_.window()) {
+            since_refresh_ = 0;
+            double exact = 0;
+            for (std::size_t i = 0; i < ring_.count(); ++i) exact += ring_.back(i);
+            sum_ = exact;
+        }
+    }
+    [[nodiscard]] double value() const noexcept {
+        if (ring_.full()) return sum_ * inv_window_;
+        return ring_.count() ? sum_ / static_cast<double>(ring_.count()) : 0.0;
+    }
+    [[nodiscard]] bool full() const noexcept { return ring_.full(); }
 
 private:
-    RollingStats stats_;
+    Ring ring_;
+    double inv_window_;
+    double sum_ = 0;
+    std::size_t since_refresh_ = 0;
 };
 
 // z-score of the newest value against the window that includes it (population stddev);

@@ -190,6 +190,9 @@ private:
         const double first = low_first ? c.low : c.high;
         const double second = low_first ? c.high : c.low;
         step(c.open, c.time_s);  // a gap through a level fills at the open
+        // A flat book's equity does not move with the price and has no exit levels: the open
+        // alone rolls the day and checks the breaker.
+        if (trader_.position_qty() == 0 && !trader_.pending()) return;
         walk(c.open, first, c.time_s);
         walk(first, second, c.time_s);
         walk(second, c.close, c.time_s);

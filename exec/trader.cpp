@@ -28,14 +28,11 @@ TraderParams TraderParams::from(const Config& c) noexcept {
 Trader::Trader(const TraderParams& p, double starting_equity_usd) noexcept
     : p_(p), cash_(starting_equity_usd), day_start_equity_(starting_equity_usd) {}
 
-double Trader::stop_level() const noexcept {
-    if (qty_ == 0 || p_.stop_loss_pct <= 0) return 0;
-    return qty_ > 0 ? entry_price_ * (1 - p_.stop_loss_pct / 100) : entry_price_ * (1 + p_.stop_loss_pct / 100);
-}
-
-double Trader::take_level() const noexcept {
-    if (qty_ == 0 || p_.take_profit_pct <= 0) return 0;
-    return qty_ > 0 ? entry_price_ * (1 + p_.take_profit_pct / 100) : entry_price_ * (1 - p_.take_profit_pct / 100);
+void Trader::set_exit_levels() noexcept {
+    // Computed once per entry: on_price compares against them on every price.
+    const double sl = p_.stop_loss_pct / 100, tp = p_.take_profit_pct / 100;
+    stop_level_ = qty_ == 0 || sl <= 0 ? 0 : entry_price_ * (qty_ > 0 ? 1 - sl : 1 + sl);
+    take_level_ = qty_ == 0 || tp <= 0 ? 0 : entry_price_ * (qty_ > 0 ? 1 + tp : 1 - tp);
 }
 
 std::optional<OrderRequest> Trader::on_price(double price, std::int64_t time_s) noexcept {
@@ -45,15 +42,16 @@ std::optional<OrderRequest> Trader::on_price(double price, std::int64_t time_s) 
     if (time_s < day_start_s_ || time_s - day_start_s_ >= seconds_per_day) {
         day_start_s_ = utc_day(time_s) * seconds_per_day;
         day_start_equity_ = equity;
+        daily_loss_limit_usd_ = p_.max_daily_loss_pct / 100 * equity;
         breaker_ = false;
     }
-    if (!breaker_ && day_start_equity_ - equity >= p_.max_daily_loss_pct / 100 * day_start_equity_) {
+    if (!breaker_ && day_start_equity_ - equity >= daily_loss_limit_usd_) {
         breaker_ = true;
         ++counters_.breaker_trips;
     }
     if (pending_ || qty_ == 0) return std::nullopt;
-    const double stop = stop_level();
-    const double take = take_level();
+    const double stop = stop_level_;
+    const double take = take_level_;
     if (qty_ > 0) {
         if (stop > 0 && price <= stop) return exit(Side::sell, price, time_s, OrderReason::stop_loss);
         if (take > 0 && price >= take) return exit(Side::sell, price, time_s, OrderReason::take_profit);
@@ -125,6 +123,7 @@ void Trader::on_fill(const Fill& f) noexcept {
         entry_price_ = f.price;
         entry_fee_ = f.fee_usd;
         ++counters_.entries;
+        set_exit_levels();
         return;
     }
     const double gross = qty_ > 0 ? (f.price - entry_price_) * f.qty : (entry_price_ - f.price) * f.qty;
@@ -141,6 +140,7 @@ void Trader::on_fill(const Fill& f) noexcept {
         entry_price_ = 0;
         entry_fee_ = 0;
     }
+    set_exit_levels();
 }
 
 Fill PaperBroker::fill(const OrderRequest& r, double market_price) const noexcept {

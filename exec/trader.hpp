@@ -107,13 +107,14 @@ public:
     [[nodiscard]] bool pending() const noexcept { return pending_; }
     [[nodiscard]] double day_start_equity_usd() const noexcept { return day_start_equity_; }
     // Exit levels of the open position (0 when none or disabled).
-    [[nodiscard]] double stop_level() const noexcept;
-    [[nodiscard]] double take_level() const noexcept;
+    [[nodiscard]] double stop_level() const noexcept { return stop_level_; }
+    [[nodiscard]] double take_level() const noexcept { return take_level_; }
     [[nodiscard]] const TraderCounters& counters() const noexcept { return counters_; }
 
 private:
     [[nodiscard]] std::optional<OrderRequest> exit(Side side, double price, std::int64_t t, OrderReason r) noexcept;
     [[nodiscard]] std::optional<OrderRequest> entry(Side side, const Decision& d) noexcept;
+    void set_exit_levels() noexcept;
 
     TraderParams p_;
     double cash_;
@@ -122,6 +123,9 @@ private:
     double entry_fee_ = 0;
     double fees_ = 0;
     double day_start_equity_;
+    double daily_loss_limit_usd_ = 0;  // MAX_DAILY_LOSS_PCT of day_start_equity_
+    double stop_level_ = 0;            // exit levels of the open position, 0 when none or disabled
+    double take_level_ = 0;
     std::int64_t day_start_s_ = INT64_MAX;  // current UTC day is [day_start_s_, day_start_s_ + 86400)
     bool breaker_ = false;
     bool pending_ = false;
