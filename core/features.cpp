@@ -14,7 +14,8 @@ std::span<const std::string_view> feature_names(ModelMode m) noexcept {
     return std::span<const std::string_view>(names.data(), feature_count(m));
 }
 
-FeatureBuilder::FeatureBuilder(ModelMode mode) noexcept : mode_(mode) {}
+FeatureBuilder::FeatureBuilder(ModelMode mode, bool need_volatility) noexcept
+    : mode_(mode), track_volatility_(need_volatility || mode == ModelMode::extended) {}
 
 void FeatureBuilder::update(const Candle& c) noexcept {
     // One log per candle: the 1-candle log return feeds ret_1, ret_5 (sum of five) and volatility.
@@ -22,7 +23,7 @@ void FeatureBuilder::update(const Candle& c) noexcept {
     closes_.push(c.close);
     if (seen_ > 0) {
         returns5_.push(ret1);
-        vol20_.push_return(ret1);
+        if (track_volatility_) vol20_.push_return(ret1);
     }
     rsi14_.push(c.close);
     z20_.push(c.close);

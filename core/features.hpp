@@ -30,7 +30,8 @@ static_assert(std::is_trivially_copyable_v<FeatureVector>);
 
 class FeatureBuilder {
 public:
-    explicit FeatureBuilder(ModelMode mode) noexcept;
+    // need_volatility: baseline features do not use it; only VOL_RISK_ADJUST does.
+    explicit FeatureBuilder(ModelMode mode, bool need_volatility = true) noexcept;
 
     // Feed each closed candle once, in time order.
     void update(const Candle& c) noexcept;
@@ -45,6 +46,7 @@ public:
 
 private:
     ModelMode mode_;
+    bool track_volatility_;
     std::size_t seen_ = 0;
     Ring closes_{2};
     Ring returns5_{5};  // last five 1-candle log returns: their sum is the 5-candle return

@@ -10,7 +10,7 @@ double vol_risk_factor(double volatility, double ref_volatility) noexcept {
 }
 
 SignalEngine::SignalEngine(const Config& c) noexcept
-    : features_(c.model_mode),
+    : features_(c.model_mode, c.vol_risk_adjust),
       params_(StrategyParams::from(c)),
       vol_risk_adjust_(c.vol_risk_adjust),
       candle_seconds_(granularity_seconds(c.granularity)) {}
