@@ -229,10 +229,10 @@ const std::array key_table{
            std::to_string(c.coinbase_ws_stale_sec)),
     CB_KEY("TLS_CA_FILE", "", "PEM file of trusted CAs; empty means the system bundle", false,
            c.tls_ca_file = std::string(v), c.tls_ca_file),
-    CB_KEY("TLS_CIPHERS", "TLS13-AES128-GCM-SHA256:TLS13-CHACHA20-POLY1305-SHA256:...",
-           "wolfSSL cipher list, most preferred first", false,
+    CB_KEY("TLS_CIPHERS", "auto",
+           "wolfSSL cipher list, most preferred first; auto = AES-GCM first with AES-NI, ChaCha20 without", false,
            {
-               if (v.empty()) throw Invalid{"a non-empty wolfSSL cipher list such as TLS13-AES128-GCM-SHA256"};
+               if (v.empty()) throw Invalid{"auto or a wolfSSL cipher list such as TLS13-AES128-GCM-SHA256"};
                c.tls_ciphers = std::string(v);
            },
            c.tls_ciphers),

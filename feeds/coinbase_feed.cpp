@@ -1,6 +1,8 @@
 // The Coinbase feed stage. See coinbase_feed.hpp.
 #include "feeds/coinbase_feed.hpp"
 
+#include "io/tls_info.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <cstdarg>
@@ -49,7 +51,7 @@ FeedOptions feed_options_from(const Config& config) {
     o.products = config.coinbase_ws_products.empty() ? std::vector<std::string>{config.product_id}
                                                      : config.coinbase_ws_products;
     o.ca_file = config.tls_ca_file;
-    o.ciphers = config.tls_ciphers;
+    o.ciphers = resolve_cipher_list(config.tls_ciphers, tls_info());
     o.stale_sec = config.coinbase_ws_stale_sec;
     return o;
 }

@@ -54,4 +54,15 @@ std::string describe(const TlsInfo& info) {
     return line;
 }
 
+std::string resolve_cipher_list(const std::string& configured, const TlsInfo& info) {
+    if (configured != "auto") return configured;
+    const bool fast_aes = info.aesni_built && info.aesni_cpu;
+    const std::string aes = "TLS13-AES128-GCM-SHA256";
+    const std::string chacha = "TLS13-CHACHA20-POLY1305-SHA256";
+    const std::string tls12_aes = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
+    const std::string tls12_chacha = "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+    return fast_aes ? aes + ":" + chacha + ":TLS13-AES256-GCM-SHA384:" + tls12_aes + ":" + tls12_chacha
+                    : chacha + ":" + aes + ":TLS13-AES256-GCM-SHA384:" + tls12_chacha + ":" + tls12_aes;
+}
+
 }  // namespace cbtrade

@@ -19,6 +19,7 @@
 
 #include "core/config.hpp"
 #include "feeds/coinbase_feed.hpp"
+#include "io/tls_info.hpp"
 #include "feeds/ws_frame.hpp"
 #include "feeds/ws_handshake.hpp"
 #include "io/tls_client.hpp"
@@ -315,7 +316,8 @@ TEST(FeedOptions, come_from_the_configuration_keys) {
     EXPECT_EQ(o.products, std::vector<std::string>{"ETH-USD"});  // COINBASE_WS_PRODUCTS empty: PRODUCT_ID
     EXPECT_EQ(o.stale_sec, 7);
     EXPECT_EQ(o.ca_file, "/tmp/ca.pem");
-    EXPECT_EQ(o.ciphers, c.tls_ciphers);
+    EXPECT_EQ(o.ciphers, resolve_cipher_list(c.tls_ciphers, tls_info()));
+    EXPECT_NE(o.ciphers, "auto");
     EXPECT_EQ(o.url, c.coinbase_ws_url);
     c.coinbase_ws_products = {"BTC-USD", "SOL-USD"};
     EXPECT_EQ(feed_options_from(c).products, (std::vector<std::string>{"BTC-USD", "SOL-USD"}));

@@ -9,6 +9,7 @@
 
 #include "core/config.hpp"
 #include "io/tls_client.hpp"
+#include "io/tls_info.hpp"
 #include "tests/io/test_pki.hpp"
 
 namespace {
@@ -73,7 +74,7 @@ TEST_F(Tls, handshake_completes_with_tls13_and_data_round_trips_both_ways) {
     MemoryPipe pipe(1 << 18);
     TlsContext client_ctx;
     std::string error;
-    ASSERT_EQ(client_ctx.init_client({pki_->ca_pem, cbtrade::Config{}.tls_ciphers}, error), 0) << error;
+    ASSERT_EQ(client_ctx.init_client({pki_->ca_pem, cbtrade::resolve_cipher_list(cbtrade::Config{}.tls_ciphers, cbtrade::tls_info())}, error), 0) << error;
     TlsSession client;
     TlsSession server;
     ASSERT_EQ(client.start(client_ctx, pipe.a(), "localhost"), 0) << client.error();
@@ -193,3 +194,13 @@ TEST_F(Tls, peer_closing_mid_handshake_is_reported_as_reset) {
 }
 
 }  // namespace
+
+TEST(TlsCiphers, auto_orders_suites_by_the_measured_decryption_cost) {
+    cbtrade::TlsInfo fast{"5.5.4", "accelerated", true, true};
+    cbtrade::TlsInfo soft{"5.5.4", "system", false, true};
+    EXPECT_EQ(cbtrade::resolve_cipher_list("auto", fast).rfind("TLS13-AES128-GCM-SHA256:", 0), 0u);
+    EXPECT_EQ(cbtrade::resolve_cipher_list("auto", soft).rfind("TLS13-CHACHA20-POLY1305-SHA256:", 0), 0u);
+    cbtrade::TlsInfo no_cpu{"5.5.4", "accelerated", true, false};
+    EXPECT_EQ(cbtrade::resolve_cipher_list("auto", no_cpu).rfind("TLS13-CHACHA20", 0), 0u) << "AES-NI built but absent";
+    EXPECT_EQ(cbtrade::resolve_cipher_list("TLS13-AES256-GCM-SHA384", fast), "TLS13-AES256-GCM-SHA384");
+}
