@@ -8,7 +8,8 @@
 // Allocation: our side allocates nothing after start(). wolfSSL itself, built without
 // LARGE_STATIC_BUFFERS (Debian's flags), grows its input buffer with malloc for every record larger
 // than its small static buffer and frees it afterwards: one malloc/free per received record
-// (measured). Building wolfSSL with -DLARGE_STATIC_BUFFERS removes it.
+// (measured). The accelerated build (scripts/wolfssl-accelerated.sh) defines LARGE_STATIC_BUFFERS,
+// which removes it: tests/feeds/test_feed_allocations.cpp counts zero mallocs over 10,000 messages.
 #pragma once
 
 #include <cerrno>

@@ -25,7 +25,11 @@ stamp=$prefix/.cbtrade-stamp
 extra_flags=(--enable-aesni --enable-intelasm --enable-sp --enable-sp-asm
   --enable-static --disable-shared --with-pic --disable-dependency-tracking)
 # The stamp records what was built; changing this script's flags rebuilds.
-stamp_text="wolfssl $upstream_version debian-source ${extra_flags[*]} v1"
+# LARGE_STATIC_BUFFERS: each TLS session keeps a record-sized input buffer instead of malloc'ing
+# and freeing one per received record (the feed's hot path must not allocate). It goes through
+# CPPFLAGS so that configure writes it into options.h, which our code includes.
+extra_defines=(-DLARGE_STATIC_BUFFERS)
+stamp_text="wolfssl $upstream_version debian-source ${extra_flags[*]} ${extra_defines[*]} v2"
 
 warn() { printf 'cbtrade-setup: WARNING: %s\n' "$*" >&2; }
 fail() {
@@ -134,7 +138,8 @@ stage=$prefix.tmp
 say "autoreconf"
 (cd "$srcdir" && autoreconf -fi) >>"$log" 2>&1 || fail "autoreconf failed"
 say "configure ${debian_flag_array[*]} ${extra_flags[*]} --prefix=$prefix"
-(cd "$srcdir" && ./configure --prefix="$prefix" "${debian_flag_array[@]}" "${extra_flags[@]}") >>"$log" 2>&1 ||
+(cd "$srcdir" && ./configure --prefix="$prefix" "${debian_flag_array[@]}" "${extra_flags[@]}" \
+  "CPPFLAGS=${CPPFLAGS:-} ${extra_defines[*]}") >>"$log" 2>&1 ||
   fail "configure failed"
 say "make -j2"
 make -C "$srcdir" -j2 >>"$log" 2>&1 || fail "make failed"
@@ -149,7 +154,7 @@ install -m 644 "$srcdir/wolfssl/options.h" "$stage/include/wolfssl/options.h"
 install -m 644 "$srcdir/cyassl/options.h" "$stage/include/cyassl/options.h"
 
 # What we promised is in the options.h that goes with the library.
-for d in WOLFSSL_AESNI WOLFSSL_SP_X86_64_ASM WOLFSSL_TLS13 HAVE_SNI HAVE_ALPN HAVE_ECC HAVE_ED25519; do
+for d in WOLFSSL_AESNI WOLFSSL_SP_X86_64_ASM WOLFSSL_TLS13 HAVE_SNI HAVE_ALPN HAVE_ECC HAVE_ED25519 LARGE_STATIC_BUFFERS; do
   grep -q "#define $d\$" "$stage/include/wolfssl/options.h" || fail "built options.h lacks $d"
 done
 # Only additions to Debian's feature set: every define of Debian's own options.h must be kept.

@@ -1,0 +1,127 @@
+// The feed's receive path, ciphertext to Tick (TLS record decryption, WebSocket framing, decoding),
+// makes no heap allocation per message after warm-up. A counting malloc sees every allocation in
+// the process; the server side encrypts outside the counted window.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "feeds/coinbase_decoder.hpp"
+#include "feeds/ws_frame.hpp"
+#include "io/tls_client.hpp"
+#include "io/tls_info.hpp"
+#include "tests/io/test_pki.hpp"
+
+namespace {
+std::atomic<std::uint64_t> g_allocations{0};
+}  // namespace
+
+// Counts malloc itself, not only operator new: wolfSSL allocates with malloc (XMALLOC), and
+// libstdc++'s operator new ends in malloc too. The definitions here interpose glibc's for the whole
+// process. Under ASan the sanitizer owns malloc: no interposition there (the test skips).
+#if !defined(__SANITIZE_ADDRESS__)
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* malloc(std::size_t n) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    return __libc_malloc(n);
+}
+void* calloc(std::size_t n, std::size_t size) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t n) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    return __libc_realloc(p, n);
+}
+}
+#endif
+
+namespace cbtrade {
+namespace {
+
+std::string ticker_frame(std::uint64_t seq, double price) {
+    char json[1024];
+    const int n = std::snprintf(
+        json, sizeof json,
+        R"({"channel":"ticker","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z","sequence_num":%llu,)"
+        R"("events":[{"type":"update","tickers":[{"type":"ticker","product_id":"BTC-USD","price":"%.2f",)"
+        R"("volume_24_h":"8123.4471","low_24_h":"95110","high_24_h":"97890.01","low_52_w":"38501.02",)"
+        R"("high_52_w":"108268.45","price_percent_chg_24_h":"1.23451","best_bid":"%.2f",)"
+        R"("best_bid_quantity":"0.41","best_ask":"%.2f","best_ask_quantity":"0.0203"}]}]})",
+        static_cast<unsigned long long>(seq), price, price - 0.01, price);
+    std::string frame(ws::frame_size(static_cast<std::size_t>(n), false), '\0');
+    ws::FrameSpec spec;
+    spec.opcode = ws::Opcode::text;
+    spec.masked = false;
+    frame.resize(ws::encode_frame({frame.data(), frame.size()}, spec, {json, static_cast<std::size_t>(n)}));
+    return frame;
+}
+
+TEST(FeedReceivePath, no_heap_allocation_per_message_after_warm_up) {
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "ASan replaces the allocator; the release build runs this test";
+#endif
+    if (tls_info().flavour != "accelerated")
+        GTEST_SKIP() << "Debian's libwolfssl is built without LARGE_STATIC_BUFFERS and mallocs once per received "
+                        "record; the accelerated build (the default) is not";
+    const testing::TestPki pki = testing::make_test_pki();
+    ASSERT_TRUE(pki.ok()) << pki.error;
+    io::MemoryPipe pipe(1 << 20);
+    io::TlsContext server_ctx, client_ctx;
+    std::string error;
+    ASSERT_EQ(server_ctx.init_server(pki.server_pem, pki.server_key, error), 0) << error;
+    ASSERT_EQ(client_ctx.init_client({pki.ca_pem, resolve_cipher_list("auto", tls_info())}, error), 0) << error;
+    io::TlsSession server, client;
+    ASSERT_EQ(server.start(server_ctx, pipe.b(), ""), 0);
+    ASSERT_EQ(client.start(client_ctx, pipe.a(), "localhost"), 0);
+    int c = -EAGAIN, s = -EAGAIN;
+    for (int i = 0; i < 50 && (c != 0 || s != 0); ++i) {
+        c = client.handshake();
+        s = server.handshake();
+    }
+    ASSERT_EQ(c, 0) << client.error();
+    ASSERT_EQ(s, 0);
+
+    ws::FrameParser parser;
+    const std::string_view products[] = {"BTC-USD"};
+    CoinbaseDecoder decoder(products);
+    std::vector<Tick> ticks(64);
+    std::vector<std::byte> plain(16384);
+    std::vector<std::string> frames;
+    for (std::uint64_t i = 0; i < 50; ++i) frames.push_back(ticker_frame(i, 42000.0 + static_cast<double>(i)));
+
+    std::uint64_t seq_base = 0, decoded = 0, counted_allocations = 0;
+    auto batch = [&](bool count) {
+        for (const auto& f : frames) ASSERT_GT(server.write({reinterpret_cast<const std::byte*>(f.data()), f.size()}), 0);
+        const std::uint64_t before = g_allocations.load();
+        for (long n; (n = client.read(plain)) > 0;) {
+            std::span<const char> in(reinterpret_cast<const char*>(plain.data()), static_cast<std::size_t>(n));
+            while (!in.empty()) {
+                const ws::FrameParseResult r = parser.parse(in);
+                in = in.subspan(r.consumed);
+                if (r.event.kind == ws::FrameEventKind::text) {
+                    const DecodeResult d =
+                        decoder.decode(r.event.data, r.event.size, r.event.size + ws::message_padding_bytes, 0, ticks);
+                    decoded += d.ticks_emitted;
+                }
+            }
+        }
+        if (count) counted_allocations += g_allocations.load() - before;
+        seq_base += frames.size();
+    };
+    for (int i = 0; i < 4; ++i) batch(false);  // warm-up
+    const std::uint64_t warm = decoded;
+    for (int i = 0; i < 200; ++i) batch(true);  // 10,000 messages
+    EXPECT_EQ(decoded - warm, 10000u) << "every message decoded";
+    EXPECT_EQ(counted_allocations, 0u) << "heap allocations on the receive path over 10,000 messages";
+}
+
+}  // namespace
+}  // namespace cbtrade
