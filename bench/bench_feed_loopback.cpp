@@ -35,6 +35,7 @@
 #include "feeds/ws_session.hpp"
 #include "io/tls_client.hpp"
 #include "io/uring_loop.hpp"
+#include "tests/feeds/ticker_messages.hpp"
 #include "tests/io/test_pki.hpp"
 
 namespace {
@@ -59,28 +60,8 @@ const testing::TestPki& pki() {
     return p;
 }
 
-std::string ticker_json(std::uint64_t seq, bool snapshot, double price) {
-    char buf[1024];
-    const int n = std::snprintf(
-        buf, sizeof buf,
-        R"({"channel":"ticker","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z","sequence_num":%llu,)"
-        R"("events":[{"type":"%s","tickers":[{"type":"ticker","product_id":"BTC-USD","price":"%.2f",)"
-        R"("volume_24_h":"8123.4471","low_24_h":"95110","high_24_h":"97890.01","low_52_w":"38501.02",)"
-        R"("high_52_w":"108268.45","price_percent_chg_24_h":"1.23451","best_bid":"%.2f",)"
-        R"("best_bid_quantity":"0.41","best_ask":"%.2f","best_ask_quantity":"0.0203"}]}]})",
-        static_cast<unsigned long long>(seq), snapshot ? "snapshot" : "update", price, price - 0.01, price);
-    return {buf, static_cast<std::size_t>(n)};
-}
-
-std::string server_frame(std::string_view payload) {
-    std::string out(ws::frame_size(payload.size(), false), '\0');
-    ws::FrameSpec spec;
-    spec.opcode = ws::Opcode::text;
-    spec.masked = false;
-    const std::size_t n = ws::encode_frame({out.data(), out.size()}, spec, {payload.data(), payload.size()});
-    out.resize(n);
-    return out;
-}
+using testing::server_frame;
+using testing::ticker_json;
 
 // A blocking socket as a ByteTransport, for the server thread.
 class SocketEnd final : public io::ByteTransport {

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "feeds/ws_frame.hpp"
 #include "io/tls_client.hpp"
 #include "io/tls_info.hpp"
+#include "tests/feeds/ticker_messages.hpp"
 #include "tests/io/test_pki.hpp"
 
 namespace {
@@ -47,21 +47,7 @@ namespace cbtrade {
 namespace {
 
 std::string ticker_frame(std::uint64_t seq, double price) {
-    char json[1024];
-    const int n = std::snprintf(
-        json, sizeof json,
-        R"({"channel":"ticker","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z","sequence_num":%llu,)"
-        R"("events":[{"type":"update","tickers":[{"type":"ticker","product_id":"BTC-USD","price":"%.2f",)"
-        R"("volume_24_h":"8123.4471","low_24_h":"95110","high_24_h":"97890.01","low_52_w":"38501.02",)"
-        R"("high_52_w":"108268.45","price_percent_chg_24_h":"1.23451","best_bid":"%.2f",)"
-        R"("best_bid_quantity":"0.41","best_ask":"%.2f","best_ask_quantity":"0.0203"}]}]})",
-        static_cast<unsigned long long>(seq), price, price - 0.01, price);
-    std::string frame(ws::frame_size(static_cast<std::size_t>(n), false), '\0');
-    ws::FrameSpec spec;
-    spec.opcode = ws::Opcode::text;
-    spec.masked = false;
-    frame.resize(ws::encode_frame({frame.data(), frame.size()}, spec, {json, static_cast<std::size_t>(n)}));
-    return frame;
+    return testing::server_frame(testing::ticker_json(seq, false, price));
 }
 
 TEST(FeedReceivePath, no_heap_allocation_per_message_after_warm_up) {
