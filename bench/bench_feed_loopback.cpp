@@ -36,6 +36,7 @@
 #include "io/tls_client.hpp"
 #include "io/uring_loop.hpp"
 #include "tests/feeds/ticker_messages.hpp"
+#include "tests/io/blocking_socket_transport.hpp"
 #include "tests/io/test_pki.hpp"
 
 namespace {
@@ -63,58 +64,7 @@ const testing::TestPki& pki() {
 using testing::server_frame;
 using testing::ticker_json;
 
-// A blocking socket as a ByteTransport, for the server thread.
-class SocketEnd final : public io::ByteTransport {
-public:
-    explicit SocketEnd(int fd) : fd_(fd) {
-        rx_.reserve(1 << 16);
-        tx_.reserve(1 << 16);
-    }
-    std::span<const std::byte> rx_peek() noexcept override {
-        return {reinterpret_cast<const std::byte*>(rx_.data()) + off_, rx_.size() - off_};
-    }
-    void rx_consume(std::size_t n) noexcept override {
-        off_ += n;
-        if (off_ >= rx_.size()) {
-            rx_.clear();
-            off_ = 0;
-        }
-    }
-    int rx_status() const noexcept override { return status_; }
-    int tx_append(std::span<const std::byte> b) noexcept override {
-        tx_.append(reinterpret_cast<const char*>(b.data()), b.size());
-        return 0;
-    }
-    bool flush() {
-        std::size_t sent = 0;
-        while (sent < tx_.size()) {
-            const ssize_t n = ::send(fd_, tx_.data() + sent, tx_.size() - sent, MSG_NOSIGNAL);
-            if (n <= 0) return false;
-            sent += static_cast<std::size_t>(n);
-        }
-        tx_.clear();
-        return true;
-    }
-    bool fill(int timeout_ms) {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, timeout_ms) <= 0) return false;
-        char buf[16384];
-        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-        if (n <= 0) {
-            status_ = -ECONNRESET;
-            return false;
-        }
-        rx_.append(buf, static_cast<std::size_t>(n));
-        return true;
-    }
-
-private:
-    int fd_;
-    std::string rx_;
-    std::size_t off_ = 0;
-    std::string tx_;
-    int status_ = 0;
-};
+using SocketEnd = testing::BlockingSocketTransport;
 
 // One connection: TLS accept, WebSocket upgrade, then paced ticker messages until `stop`.
 void serve(int listen_fd, const std::atomic<bool>& stop, std::chrono::nanoseconds pace) {

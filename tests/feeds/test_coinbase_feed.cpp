@@ -24,6 +24,7 @@
 #include "feeds/ws_handshake.hpp"
 #include "io/tls_client.hpp"
 #include "io/uring_loop.hpp"
+#include "tests/io/blocking_socket_transport.hpp"
 #include "tests/io/test_pki.hpp"
 
 namespace {
@@ -54,29 +55,14 @@ std::string heartbeat(std::uint64_t seq, std::uint64_t counter) {
 }
 
 // One accepted connection on the server side: blocking socket, wolfSSL server, WebSocket framing.
-class ServerConn final : public io::ByteTransport {
+class ServerConn final : public cbtrade::testing::BlockingSocketTransport {
 public:
-    ServerConn(int fd, const io::TlsContext& ctx) : fd_(fd), parser_({ws::default_max_message_bytes, ws::FrameRole::server}) {
+    ServerConn(int fd, const io::TlsContext& ctx) : BlockingSocketTransport(fd), parser_({ws::default_max_message_bytes, ws::FrameRole::server}) {
         (void)tls_.start(ctx, *this, "");
     }
     ~ServerConn() override {
         tls_.reset();
-        ::close(fd_);
-    }
-    std::span<const std::byte> rx_peek() noexcept override {
-        return {reinterpret_cast<const std::byte*>(rx_.data()) + off_, rx_.size() - off_};
-    }
-    void rx_consume(std::size_t n) noexcept override {
-        off_ += n;
-        if (off_ >= rx_.size()) {
-            rx_.clear();
-            off_ = 0;
-        }
-    }
-    int rx_status() const noexcept override { return status_; }
-    int tx_append(std::span<const std::byte> b) noexcept override {
-        tx_.append(reinterpret_cast<const char*>(b.data()), b.size());
-        return 0;
+        ::close(fd());
     }
 
     // TLS handshake and WebSocket upgrade; false on any failure.
@@ -116,7 +102,7 @@ public:
             const long n = tls_.read({reinterpret_cast<std::byte*>(buf), sizeof buf});
             if (n > 0) pending_.append(buf, static_cast<std::size_t>(n));
             else if (n != -EAGAIN) return "";  // close_notify or a TLS failure
-            else if (!fill(100) && status_ != 0) return "";
+            else if (!fill(100) && rx_status() != 0) return "";
         }
         return "";
     }
@@ -127,7 +113,7 @@ public:
         out.resize(ws::encode_frame({out.data(), out.size()}, spec, {payload.data(), payload.size()}));
         return send_raw(out);
     }
-    void drop() { ::shutdown(fd_, SHUT_RDWR); }
+    void drop() { ::shutdown(fd(), SHUT_RDWR); }
 
     std::string request;
 
@@ -136,38 +122,10 @@ private:
         return tls_.write({reinterpret_cast<const std::byte*>(s.data()), s.size()}) == static_cast<long>(s.size()) &&
                flush();
     }
-    bool flush() {
-        std::size_t sent = 0;
-        while (sent < tx_.size()) {
-            const ssize_t n = ::send(fd_, tx_.data() + sent, tx_.size() - sent, MSG_NOSIGNAL);
-            if (n <= 0) return false;
-            sent += static_cast<std::size_t>(n);
-        }
-        tx_.clear();
-        return true;
-    }
-    bool fill(int timeout_ms) {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, timeout_ms) <= 0) return false;
-        char buf[16384];
-        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-        if (n <= 0) {
-            status_ = -ECONNRESET;
-            return false;
-        }
-        rx_.append(buf, static_cast<std::size_t>(n));
-        return true;
-    }
-
-    int fd_;
     io::TlsSession tls_;
     ws::FrameParser parser_;
-    std::string rx_;
-    std::size_t off_ = 0;
-    std::string tx_;
     std::string pending_;
     std::size_t pending_pos_ = 0;
-    int status_ = 0;
 };
 
 class FakeExchange {
