@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "bench/percentiles.hpp"
+#include "core/cpu.hpp"
 #include "feeds/coinbase_decoder.hpp"
 #include "feeds/coinbase_feed.hpp"
 #include "feeds/ws_frame.hpp"
@@ -153,10 +154,6 @@ void BM_feed_loopback_tls(benchmark::State& state) {
         return;
     }
     std::vector<Tick> ticks(256);
-    auto now_ns = [] {
-        return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-            .count();
-    };
     // Warm-up: connect, handshake, first snapshot.
     const std::int64_t deadline = now_ns() + 5'000'000'000;
     while (!feed.fresh() && now_ns() < deadline && !feed.failed()) (void)feed.poll(now_ns(), ticks);

@@ -147,7 +147,7 @@ void trader_per_price(benchmark::State& state) {
     p.take_profit_pct = 50;
     Trader trader(p, 1e6);
     const PaperBroker broker(60, 2);
-    const auto req = trader.on_decision(Decision{1704067200, 40000, 0.9, 1.0, Signal::buy});
+    const auto req = trader.on_decision(Decision{1704067200, 40000, 0.9, 1.0, Signal::buy, 0});
     trader.on_fill(broker.fill(*req, 40000));
     bench::LatencySamples samples;
     double price = 40000;

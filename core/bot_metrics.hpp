@@ -24,8 +24,8 @@ enum class OrderMode : std::uint8_t { paper, live };
 enum class OrderSideIndex : std::uint8_t { buy, sell };
 enum class BlockReason : std::uint8_t { breaker, below_min, long_only, market_data };
 enum class ExitReason : std::uint8_t { signal, stop_loss, take_profit };
-enum class RingName : std::uint8_t { ticks, decisions, ops };
-enum class Stage : std::uint8_t { decode, signal, exec };
+enum class RingLabel : std::uint8_t { ticks, decisions, ops };
+enum class StageLabel : std::uint8_t { decode, signal, exec };
 
 struct BotMetrics {
     BotMetrics(MetricsRegistry& registry, const BuildInfo& build);
@@ -36,8 +36,8 @@ struct BotMetrics {
     [[nodiscard]] Counter& decisions(Signal s) noexcept { return *decisions_[static_cast<std::size_t>(s)]; }
     [[nodiscard]] Counter& entries_blocked(BlockReason r) noexcept { return *entries_blocked_[static_cast<std::size_t>(r)]; }
     [[nodiscard]] Counter& exits(ExitReason r) noexcept { return *exits_[static_cast<std::size_t>(r)]; }
-    [[nodiscard]] Counter& ring_full(RingName r) noexcept { return *ring_full_[static_cast<std::size_t>(r)]; }
-    [[nodiscard]] Histogram& stage_latency(Stage s) noexcept { return *stage_latency_[static_cast<std::size_t>(s)]; }
+    [[nodiscard]] Counter& ring_full(RingLabel r) noexcept { return *ring_full_[static_cast<std::size_t>(r)]; }
+    [[nodiscard]] Histogram& stage_latency(StageLabel s) noexcept { return *stage_latency_[static_cast<std::size_t>(s)]; }
     // bot_model_mode{mode}: 1 for the active mode, 0 for the other.
     void set_model_mode(ModelMode m) noexcept;
 

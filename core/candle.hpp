@@ -1,14 +1,10 @@
-// core/: the strategy core shared by live trading and backtests. No third-party network, TLS or
-// JSON headers here (DESIGN.md section 1).
+// Candle: one OHLCV bar, the unit of history (CSV, REST candles) and of the live candle builder.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
 namespace cbtrade {
-
-inline constexpr std::size_t cache_line = 64;
 
 // One OHLCV bar. time_s is the bar's start, UNIX seconds UTC.
 struct Candle {

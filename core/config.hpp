@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
+
 namespace cbtrade {
 
 enum class Granularity : std::uint8_t {
@@ -75,11 +77,7 @@ struct Config {
     std::string tls_ciphers = "auto";
 };
 
-// Thrown for any configuration problem; what() is one line naming the key, value and origin.
-class ConfigError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+// Every configuration problem throws ConfigError (core/error.hpp): one line naming key, value, origin.
 
 // One KEY=VALUE as read, with where it came from ("bot.env:12" or "environment").
 struct ConfigEntry {

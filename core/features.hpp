@@ -48,8 +48,8 @@ private:
     ModelMode mode_;
     bool track_volatility_;
     std::size_t seen_ = 0;
-    Ring closes_{2};
-    Ring returns5_{5};  // last five 1-candle log returns: their sum is the 5-candle return
+    RollingWindow closes_{2};
+    RollingWindow returns5_{5};  // last five 1-candle log returns: their sum is the 5-candle return
     Rsi rsi14_{14};
     ZScore z20_{20};  // its window mean is also SMA(20)
     Volatility vol20_{20};

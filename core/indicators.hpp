@@ -13,10 +13,10 @@ namespace cbtrade {
 
 inline constexpr std::size_t max_indicator_window = 256;
 
-// Fixed-capacity ring of the last `window` values.
-class Ring {
+// The last `window` values (fixed capacity, no allocation), oldest overwritten first.
+class RollingWindow {
 public:
-    explicit Ring(std::size_t window) noexcept : window_(std::clamp<std::size_t>(window, 1, max_indicator_window)) {}
+    explicit RollingWindow(std::size_t window) noexcept : window_(std::clamp<std::size_t>(window, 1, max_indicator_window)) {}
 
     // Pushes x; returns the value that fell out (valid only when full() was true before the push).
     double push(double x) noexcept {
@@ -48,13 +48,13 @@ private:
 class RollingStats {
 public:
     explicit RollingStats(std::size_t window) noexcept
-        : ring_(window), inv_window_(1.0 / static_cast<double>(ring_.window())) {}
+        : recent_(window), inv_window_(1.0 / static_cast<double>(recent_.window())) {}
 
     void push(double x) noexcept {
-        const bool was_full = ring_.full();
-        const double old = ring_.push(x);
+        const bool was_full = recent_.full();
+        const double old = recent_.push(x);
         if (!was_full) {
-            const double n = static_cast<double>(ring_.count());
+            const double n = static_cast<double>(recent_.count());
             const double d = x - mean_;
             mean_ += d / n;
             m2_ += d * (x - mean_);
@@ -67,40 +67,40 @@ public:
         }
         // Refresh once per window length, and also when the spread has shrunk so far below what
         // was added and removed since the last refresh that rounding could dominate it.
-        if (++since_refresh_ >= ring_.window() || m2_ < churn_ * 1e-3) refresh();
+        if (++since_refresh_ >= recent_.window() || m2_ < churn_ * 1e-3) refresh();
     }
 
-    [[nodiscard]] std::size_t count() const noexcept { return ring_.count(); }
-    [[nodiscard]] bool full() const noexcept { return ring_.full(); }
+    [[nodiscard]] std::size_t count() const noexcept { return recent_.count(); }
+    [[nodiscard]] bool full() const noexcept { return recent_.full(); }
     [[nodiscard]] double mean() const noexcept { return mean_; }
     [[nodiscard]] double variance_population() const noexcept {
-        return ring_.count() ? m2_ / static_cast<double>(ring_.count()) : 0.0;
+        return recent_.count() ? m2_ / static_cast<double>(recent_.count()) : 0.0;
     }
     [[nodiscard]] double variance_sample() const noexcept {
-        return ring_.count() > 1 ? m2_ / static_cast<double>(ring_.count() - 1) : 0.0;
+        return recent_.count() > 1 ? m2_ / static_cast<double>(recent_.count() - 1) : 0.0;
     }
     [[nodiscard]] double stddev_population() const noexcept { return std::sqrt(variance_population()); }
     [[nodiscard]] double stddev_sample() const noexcept { return std::sqrt(variance_sample()); }
-    [[nodiscard]] const Ring& values() const noexcept { return ring_; }
+    [[nodiscard]] const RollingWindow& values() const noexcept { return recent_; }
 
 private:
     void refresh() noexcept {
         since_refresh_ = 0;
         churn_ = 0;
-        const std::size_t n = ring_.count();
+        const std::size_t n = recent_.count();
         double sum = 0;
-        for (std::size_t i = 0; i < n; ++i) sum += ring_.back(i);
+        for (std::size_t i = 0; i < n; ++i) sum += recent_.back(i);
         const double mean = sum / static_cast<double>(n);
         double m2 = 0;
         for (std::size_t i = 0; i < n; ++i) {
-            const double d = ring_.back(i) - mean;
+            const double d = recent_.back(i) - mean;
             m2 += d * d;
         }
         mean_ = mean;
         m2_ = m2;
     }
 
-    Ring ring_;
+    RollingWindow recent_;
     double inv_window_;
     double mean_ = 0;
     double m2_ = 0;
@@ -113,26 +113,26 @@ private:
 class Sma {
 public:
     explicit Sma(std::size_t window) noexcept
-        : ring_(window), inv_window_(1.0 / static_cast<double>(ring_.window())) {}
+        : recent_(window), inv_window_(1.0 / static_cast<double>(recent_.window())) {}
     void push(double x) noexcept {
-        const bool was_full = ring_.full();
-        const double old = ring_.push(x);
+        const bool was_full = recent_.full();
+        const double old = recent_.push(x);
         sum_ += was_full ? x - old : x;
-        if (++since_refresh_ >= ring_.window()) {
+        if (++since_refresh_ >= recent_.window()) {
             since_refresh_ = 0;
             double exact = 0;
-            for (std::size_t i = 0; i < ring_.count(); ++i) exact += ring_.back(i);
+            for (std::size_t i = 0; i < recent_.count(); ++i) exact += recent_.back(i);
             sum_ = exact;
         }
     }
     [[nodiscard]] double value() const noexcept {
-        if (ring_.full()) return sum_ * inv_window_;
-        return ring_.count() ? sum_ / static_cast<double>(ring_.count()) : 0.0;
+        if (recent_.full()) return sum_ * inv_window_;
+        return recent_.count() ? sum_ / static_cast<double>(recent_.count()) : 0.0;
     }
-    [[nodiscard]] bool full() const noexcept { return ring_.full(); }
+    [[nodiscard]] bool full() const noexcept { return recent_.full(); }
 
 private:
-    Ring ring_;
+    RollingWindow recent_;
     double inv_window_;
     double sum_ = 0;
     std::size_t since_refresh_ = 0;

@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/candle.hpp"  // cache_line
+#include "core/cpu.hpp"  // cache_line
 
 namespace cbtrade {
 

@@ -10,19 +10,10 @@
 #include "core/config.hpp"
 #include "core/features.hpp"
 #include "core/model.hpp"
+#include "core/records.hpp"
 #include "core/strategy.hpp"
 
 namespace cbtrade {
-
-struct Decision {
-    std::int64_t time_s;  // close time of the candle that produced it
-    double price;         // price the decision was made at (the close)
-    double p_up;
-    double vol_factor;    // size multiplier in (0, 1]; 1 unless VOL_RISK_ADJUST
-    Signal signal;
-};
-static_assert(std::is_trivially_copyable_v<Decision>);
-static_assert(sizeof(Decision) <= cache_line);
 
 // Size multiplier: 1 when volatility is at or below the training median, shrinking in proportion
 // above it, never below min_vol_factor.

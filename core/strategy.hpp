@@ -12,14 +12,9 @@
 #include <string_view>
 
 #include "core/config.hpp"
+#include "core/records.hpp"
 
 namespace cbtrade {
-
-enum class Signal : std::uint8_t { flat, buy, sell };
-
-[[nodiscard]] constexpr std::string_view signal_name(Signal s) noexcept {
-    return s == Signal::buy ? "buy" : s == Signal::sell ? "sell" : "flat";
-}
 
 struct StrategyParams {
     double buy_threshold = 0.47;

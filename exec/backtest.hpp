@@ -20,6 +20,7 @@
 
 #include "core/candle.hpp"
 #include "core/config.hpp"
+#include "core/error.hpp"
 #include "core/model.hpp"
 #include "exec/trader.hpp"
 
@@ -31,9 +32,9 @@ inline constexpr std::size_t min_fit_samples = 100;
 // The fewest candles a backtest accepts: warm-up plus min_fit_samples inside the fit share.
 [[nodiscard]] std::size_t min_backtest_candles() noexcept;
 
-class BacktestError : public std::runtime_error {
+class BacktestError : public DataError {
 public:
-    using std::runtime_error::runtime_error;
+    using DataError::DataError;
 };
 
 // Optional live view of a running backtest (metrics). Called on the backtest thread.

@@ -12,42 +12,10 @@
 #include <type_traits>
 
 #include "core/config.hpp"
+#include "core/records.hpp"
 #include "core/signal_engine.hpp"
 
 namespace cbtrade {
-
-enum class Side : std::uint8_t { buy, sell };
-[[nodiscard]] constexpr std::string_view side_name(Side s) noexcept { return s == Side::buy ? "BUY" : "SELL"; }
-
-enum class OrderReason : std::uint8_t { entry, signal_exit, stop_loss, take_profit };
-[[nodiscard]] constexpr std::string_view reason_name(OrderReason r) noexcept {
-    switch (r) {
-        case OrderReason::entry: return "entry";
-        case OrderReason::signal_exit: return "signal_exit";
-        case OrderReason::stop_loss: return "stop_loss";
-        case OrderReason::take_profit: return "take_profit";
-    }
-    return "?";
-}
-
-struct OrderRequest {
-    std::int64_t time_s;
-    double qty;        // base units, > 0, floored to the product's base increment
-    double ref_price;  // price the request was made at
-    Side side;
-    OrderReason reason;
-};
-static_assert(std::is_trivially_copyable_v<OrderRequest>);
-
-struct Fill {
-    std::int64_t time_s;
-    double qty;
-    double price;
-    double fee_usd;
-    Side side;
-    OrderReason reason;
-};
-static_assert(std::is_trivially_copyable_v<Fill>);
 
 struct TraderParams {
     bool long_only = true;

@@ -13,7 +13,7 @@
 // Bad records are counted by reason and skipped; they never become a Tick.
 #pragma once
 
-#include "feeds/tick.hpp"
+#include "core/records.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -8,7 +8,6 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <stdexcept>
 
 #include "core/config.hpp"
@@ -94,7 +93,7 @@ CoinbaseFeed::CoinbaseFeed(io::UringLoop& loop, FeedOptions options)
       ws_([] {
           ws::SessionOptions so;
           so.max_message_bytes = coinbase_default_max_message_bytes;
-          so.mask_seed = (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+          so.mask_seed = SplitMix64::entropy_seed();
           return so;
       }()),
       decoder_([this] {
@@ -102,8 +101,8 @@ CoinbaseFeed::CoinbaseFeed(io::UringLoop& loop, FeedOptions options)
           const auto views = views_of(products);
           return CoinbaseDecoder(views);
       }()),
-      rx_buf_(new std::byte[rx_buffer_bytes]) {
-    rng_state_ = (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}() ^ 0x9e3779b97f4a7c15ull;
+      rx_buf_(new std::byte[rx_buffer_bytes]),
+      random_(SplitMix64::entropy_seed()) {
 }
 
 CoinbaseFeed::~CoinbaseFeed() = default;
@@ -137,11 +136,8 @@ int CoinbaseFeed::start(std::string& error) {
 }
 
 std::uint64_t CoinbaseFeed::random() noexcept {
-    // splitmix64: jitter only needs to de-synchronise clients, not to be unpredictable.
-    std::uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    // Jitter only needs to de-synchronise clients, not to be unpredictable.
+    return random_.next();
 }
 
 std::int64_t CoinbaseFeed::next_backoff_ns() noexcept {

@@ -24,7 +24,8 @@
 
 #include "feeds/coinbase_decoder.hpp"
 #include "feeds/sequence_tracker.hpp"
-#include "feeds/tick.hpp"
+#include "core/random.hpp"
+#include "core/records.hpp"
 #include "feeds/ws_session.hpp"
 #include "io/tls_client.hpp"
 #include "io/uring_loop.hpp"
@@ -152,7 +153,7 @@ private:
 
     std::int64_t phase_deadline_ns_ = 0;  // connect/handshake/upgrade deadline, or next attempt time
     std::uint32_t backoff_attempt_ = 0;
-    std::uint64_t rng_state_ = 0;
+    SplitMix64 random_;
     std::uint64_t sessions_opened_ = 0;
     bool started_ = false;
 

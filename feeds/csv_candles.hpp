@@ -16,13 +16,14 @@
 #include <vector>
 
 #include "core/candle.hpp"
+#include "core/error.hpp"
 
 namespace cbtrade {
 
 // Thrown for a file that cannot be used; what() is "file:line: problem".
-class CsvError : public std::runtime_error {
+class CsvError : public DataError {
 public:
-    using std::runtime_error::runtime_error;
+    using DataError::DataError;
 };
 
 struct CsvOptions {

@@ -20,16 +20,11 @@ constexpr int substeps = 12;
 }  // namespace
 
 SyntheticMarket::SyntheticMarket(const SyntheticMarketParams& p) noexcept
-    : p_(p), state_(p.seed * 0x9E3779B97F4A7C15ull + 1), time_s_(p.start_time_s), price_(p.start_price),
+    : p_(p), random_(p.seed * 0x9E3779B97F4A7C15ull + 1), time_s_(p.start_time_s), price_(p.start_price),
       variance_(base_variance) {}
 
 double SyntheticMarket::uniform() noexcept {
-    // splitmix64: tiny, fast, and fully specified.
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (static_cast<double>(z >> 11) + 0.5) * 0x1.0p-53;
+    return random_.next_open_unit();
 }
 
 double SyntheticMarket::normal() noexcept {

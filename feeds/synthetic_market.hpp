@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/candle.hpp"
+#include "core/random.hpp"
 
 namespace cbtrade {
 
@@ -31,7 +32,7 @@ private:
     [[nodiscard]] double normal() noexcept;
 
     SyntheticMarketParams p_;
-    std::uint64_t state_;
+    SplitMix64 random_;
     std::int64_t time_s_;
     double price_;
     double variance_;

@@ -311,11 +311,7 @@ std::size_t encode_client_close(std::span<char> out, CloseCode code, std::string
 }
 
 MaskKey MaskKeyGenerator::next() noexcept {
-    state_ += 0x9E3779B97F4A7C15ull;
-    std::uint64_t z = state_;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
+    const std::uint64_t z = random_.next();
     return {static_cast<std::uint8_t>(z), static_cast<std::uint8_t>(z >> 8), static_cast<std::uint8_t>(z >> 16),
             static_cast<std::uint8_t>(z >> 24)};
 }

@@ -25,9 +25,11 @@
 #include <string_view>
 #include <type_traits>
 
+#include "core/cpu.hpp"
+#include "core/random.hpp"
+
 namespace cbtrade::ws {
 
-inline constexpr std::size_t cache_line = 64;
 // Bytes readable past the end of every message: simdjson::SIMDJSON_PADDING (64), the padding the
 // ticker decoder requires (coinbase_decoder_padding), kept as a literal so no simdjson include is needed.
 inline constexpr std::size_t message_padding_bytes = 64;
@@ -244,11 +246,11 @@ struct FrameSpec {
 // real random source once per connection is enough.
 class MaskKeyGenerator {
 public:
-    explicit MaskKeyGenerator(std::uint64_t seed) noexcept : state_(seed) {}
+    explicit MaskKeyGenerator(std::uint64_t seed) noexcept : random_(seed) {}
     [[nodiscard]] MaskKey next() noexcept;
 
 private:
-    std::uint64_t state_;
+    SplitMix64 random_;
 };
 
 }  // namespace cbtrade::ws

@@ -6,7 +6,6 @@
 #include <netinet/tcp.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <x86intrin.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -46,7 +45,6 @@ io_uring_sqe* get_sqe(io_uring* ring) noexcept {
 
 }  // namespace
 
-std::uint64_t read_tsc() noexcept { return __rdtsc(); }
 
 int resolve_tcp(std::string_view host, std::uint16_t port, ResolvedAddress& out, std::string& error) {
     addrinfo hints{};

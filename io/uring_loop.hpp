@@ -16,14 +16,13 @@
 #include <string>
 #include <string_view>
 
+#include "core/cpu.hpp"
+
 struct io_uring;
 struct io_uring_buf_ring;
 struct io_uring_cqe;
 
 namespace cbtrade::io {
-
-// Raw CPU timestamp counter: where tick-to-decision latency starts. Converted off the hot path.
-[[nodiscard]] std::uint64_t read_tsc() noexcept;
 
 // A resolved TCP peer. resolve_tcp runs getaddrinfo (blocking: call it before connecting, outside
 // the loop). Returns 0, or a negative errno (-EHOSTUNREACH for a name that does not resolve), with

@@ -33,10 +33,6 @@ using namespace cbtrade;
 
 constexpr const char* version_text = "cbtrade 0.1.0";
 
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
 const char* usage_text =
     "usage: cbtrade <command> [options]\n"
     "\n"
@@ -263,6 +259,9 @@ int main(int argc, char** argv) {
     } catch (const ConfigError& e) {
         std::fprintf(stderr, "cbtrade: config error: %s\n", e.what());
         return 2;
+    } catch (const Error& e) {
+        std::fprintf(stderr, "cbtrade: error: %s\n", e.what());
+        return static_cast<int>(e.exit_code());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cbtrade: error: %s\n", e.what());
         return 1;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/cpu.hpp"
 #include "feeds/coinbase_feed.hpp"
 #include "io/uring_loop.hpp"
 #include "io/tls_info.hpp"
@@ -36,11 +37,6 @@ constexpr const char* feed_usage =
     "  print each decoded tick (product price bid ask seq exchange_time_ns), or with --summary one\n"
     "  line per second (ticks/s, gaps, feed age, reconnects). Stops at N ticks, after S seconds, or on\n"
     "  SIGINT/SIGTERM; then prints the totals on stderr.\n";
-
-std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 bool parse_u64(std::string_view text, std::uint64_t& out) {
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);

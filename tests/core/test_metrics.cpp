@@ -173,7 +173,7 @@ TEST(Metrics, bot_metrics_export_the_whole_contract_from_the_start) {
     BotMetrics m(r, BuildInfo{"0.1.0", "5.5.4 system", "no"});
     m.set_model_mode(ModelMode::extended);
     m.orders(OrderMode::paper, OrderSideIndex::sell).inc();
-    m.stage_latency(Stage::exec).observe_ns(700);
+    m.stage_latency(StageLabel::exec).observe_ns(700);
     const std::string out = render(r);
     for (const char* s : {"bot_orders_total{mode=\"paper\",side=\"BUY\"} 0", "bot_orders_total{mode=\"paper\",side=\"SELL\"} 1",
                           "bot_orders_total{mode=\"live\",side=\"BUY\"} 0", "bot_orders_total{mode=\"live\",side=\"SELL\"} 0",

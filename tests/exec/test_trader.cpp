@@ -13,7 +13,7 @@ namespace {
 constexpr std::int64_t day0 = 1704067200;  // 2024-01-01T00:00:00Z
 
 Decision decision(Signal s, double price, std::int64_t t, double vol_factor = 1.0) {
-    return Decision{t, price, s == Signal::buy ? 0.9 : 0.1, vol_factor, s};
+    return Decision{t, price, s == Signal::buy ? 0.9 : 0.1, vol_factor, s, 0};
 }
 
 TraderParams params() {

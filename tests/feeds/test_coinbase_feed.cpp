@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/cpu.hpp"
 #include "feeds/coinbase_feed.hpp"
 #include "io/tls_info.hpp"
 #include "feeds/ws_frame.hpp"
@@ -31,10 +32,6 @@ namespace {
 
 using namespace cbtrade;
 
-std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string ticker(std::uint64_t seq, bool snapshot, double price) {
     char buf[512];

@@ -46,21 +46,11 @@ void append_decimal(std::string& out, double value, int digits) {
 MarketFeed::MarketFeed(std::shared_ptr<const std::vector<Candle>> candles, std::int64_t step_s, bool loop,
                        std::uint64_t seed)
     : candles_(std::move(candles)), loop_(loop), step_s_(step_s > 0 ? step_s : 60),
-      rng_state_(seed * 0x9E3779B97F4A7C15ull + 7) {}
+      random_(seed * 0x9E3779B97F4A7C15ull + 7) {}
 
 MarketFeed::MarketFeed(const SyntheticMarketParams& params)
     : synthetic_(std::in_place, params), step_s_(params.step_s > 0 ? params.step_s : 60),
-      rng_state_(params.seed * 0x9E3779B97F4A7C15ull + 7) {}
-
-std::uint64_t MarketFeed::random_u64() noexcept {
-    // splitmix64, like SyntheticMarket: deterministic on every machine.
-    std::uint64_t z = (rng_state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-double MarketFeed::random_unit() noexcept { return static_cast<double>(random_u64() >> 11) * 0x1.0p-53; }
+      random_(params.seed * 0x9E3779B97F4A7C15ull + 7) {}
 
 bool MarketFeed::load_next_candle() {
     if (synthetic_) {
@@ -134,12 +124,12 @@ std::optional<TickerQuote> MarketFeed::next() {
     q.time_us = current_.time_s * 1'000'000 + static_cast<std::int64_t>(k) * step_s_ * 1'000'000 / ticks_per_candle;
     q.price_cents = price;
     // A one to three cent spread around the trade, the trade at one side or inside.
-    const auto below = static_cast<std::int64_t>(random_u64() % 3);
-    const auto above = static_cast<std::int64_t>(random_u64() % 3);
+    const auto below = static_cast<std::int64_t>(random_.next() % 3);
+    const auto above = static_cast<std::int64_t>(random_.next() % 3);
     q.best_bid_cents = std::max<std::int64_t>(1, price - below - (below + above == 0 ? 1 : 0));
     q.best_ask_cents = price + above;
-    q.best_bid_quantity = 0.0001 + std::floor(random_unit() * 2e4) / 1e4;
-    q.best_ask_quantity = 0.0001 + std::floor(random_unit() * 2e4) / 1e4;
+    q.best_bid_quantity = 0.0001 + std::floor(random_.next_unit() * 2e4) / 1e4;
+    q.best_ask_quantity = 0.0001 + std::floor(random_.next_unit() * 2e4) / 1e4;
     q.volume_24_h = std::max(0.0, window_volume_ + current_.volume * (k + 1) / ticks_per_candle);
     q.low_24_h_cents = current_low_cents_;
     q.high_24_h_cents = current_high_cents_;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/random.hpp"
+
 #include "core/candle.hpp"
 #include "feeds/synthetic_market.hpp"
 
@@ -58,8 +60,6 @@ private:
 
     [[nodiscard]] bool load_next_candle();
     void close_current_candle();
-    [[nodiscard]] std::uint64_t random_u64() noexcept;
-    [[nodiscard]] double random_unit() noexcept;  // [0, 1)
 
     std::shared_ptr<const std::vector<Candle>> candles_;
     std::size_t csv_index_ = 0;
@@ -67,7 +67,7 @@ private:
     bool loop_ = false;
     std::optional<SyntheticMarket> synthetic_;
     std::int64_t step_s_ = 60;
-    std::uint64_t rng_state_;
+    SplitMix64 random_;
 
     // The candle being emitted.
     Candle current_{};

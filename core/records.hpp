@@ -1,0 +1,106 @@
+// core/records: the records that cross stages (DESIGN.md section 2). The feed stage writes Ticks,
+// the signal stage reads them and writes Decisions, the exec stage turns Decisions into
+// OrderRequests and receives Fills. Each record is trivially copyable and at most one cache line,
+// so a ring slot is one line and a copy is a few vector moves. Nothing here includes features,
+// indicators, the model or any third-party header: a ring or a stage can carry these alone.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#include "core/cpu.hpp"
+
+namespace cbtrade {
+
+// ---- market data ---------------------------------------------------------------------------------
+
+// Bits of Tick::flags.
+inline constexpr std::uint8_t tick_flag_snapshot = 1u << 0;      // from a "snapshot" event, else "update"
+inline constexpr std::uint8_t tick_flag_has_best_bid = 1u << 1;  // best_bid and best_bid_qty are valid
+inline constexpr std::uint8_t tick_flag_has_best_ask = 1u << 2;  // best_ask and best_ask_qty are valid
+inline constexpr std::uint8_t tick_flag_batch = 1u << 3;         // from the ticker_batch channel
+
+// The envelope sequence number is 64 bits on the wire, but five doubles, two 64-bit times, the
+// product index and the flags leave 40 bits in one line. 2^40 messages is decades of one
+// connection (numbers restart per connection); the decoder result and SequenceTracker keep the
+// full 64-bit value, so gap detection never depends on this field.
+inline constexpr unsigned tick_sequence_bits = 40;
+
+// One top-of-book observation for one product (the `ticker` channel).
+struct alignas(cache_line) Tick {
+    double price;           // last trade price, always finite and > 0
+    double best_bid;        // 0 unless flags & tick_flag_has_best_bid
+    double best_ask;        // 0 unless flags & tick_flag_has_best_ask
+    double best_bid_qty;    // base units; 0 unless flags & tick_flag_has_best_bid
+    double best_ask_qty;    // base units; 0 unless flags & tick_flag_has_best_ask
+    std::int64_t exchange_time_ns;  // envelope timestamp, ns since the UNIX epoch (UTC)
+    std::uint64_t receive_tsc;      // read_tsc() of the io_uring completion that brought the bytes
+    std::uint16_t product_index;    // index into the product list the decoder was built with
+    std::uint8_t flags;             // tick_flag_*
+    std::uint64_t sequence_num : tick_sequence_bits;  // low 40 bits of the envelope sequence_num
+};
+static_assert(std::is_trivially_copyable_v<Tick>);
+static_assert(sizeof(Tick) == cache_line, "the bit-field must share the last word with index and flags");
+
+// ---- decisions -----------------------------------------------------------------------------------
+
+enum class Signal : std::uint8_t { flat, buy, sell };
+
+[[nodiscard]] constexpr std::string_view signal_name(Signal s) noexcept {
+    return s == Signal::buy ? "buy" : s == Signal::sell ? "sell" : "flat";
+}
+
+// What the signal stage concluded from one candle close (or one trade price, with USE_TICK_PRICE).
+struct Decision {
+    std::int64_t time_s;       // close time of the candle (or time of the trade) that produced it
+    double price;              // price the decision was made at
+    double p_up;
+    double vol_factor;         // size multiplier in (0, 1]; 1 unless VOL_RISK_ADJUST
+    Signal signal;
+    std::uint64_t receive_tsc; // read_tsc() when the bytes that caused it arrived (0 in backtests):
+                               // tick-to-decision is measured from here
+};
+static_assert(std::is_trivially_copyable_v<Decision>);
+static_assert(sizeof(Decision) <= cache_line);
+
+// ---- orders and fills ----------------------------------------------------------------------------
+
+enum class Side : std::uint8_t { buy, sell };
+[[nodiscard]] constexpr std::string_view side_name(Side s) noexcept { return s == Side::buy ? "BUY" : "SELL"; }
+
+enum class OrderReason : std::uint8_t { entry, signal_exit, stop_loss, take_profit };
+[[nodiscard]] constexpr std::string_view reason_name(OrderReason r) noexcept {
+    switch (r) {
+        case OrderReason::entry: return "entry";
+        case OrderReason::signal_exit: return "signal_exit";
+        case OrderReason::stop_loss: return "stop_loss";
+        case OrderReason::take_profit: return "take_profit";
+    }
+    return "?";
+}
+
+// What the trader asks a broker to do: one market order.
+struct OrderRequest {
+    std::int64_t time_s;
+    double qty;        // base units, > 0, floored to the product's base increment
+    double ref_price;  // price the request was made at
+    Side side;
+    OrderReason reason;
+};
+static_assert(std::is_trivially_copyable_v<OrderRequest>);
+static_assert(sizeof(OrderRequest) <= cache_line);
+
+// What a broker reports back: the (possibly partial) execution of one order.
+struct Fill {
+    std::int64_t time_s;
+    double qty;
+    double price;
+    double fee_usd;
+    Side side;
+    OrderReason reason;
+};
+static_assert(std::is_trivially_copyable_v<Fill>);
+static_assert(sizeof(Fill) <= cache_line);
+
+}  // namespace cbtrade
