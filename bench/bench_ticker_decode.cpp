@@ -5,7 +5,7 @@
 //   ninja -C build-decoder bench/bench_ticker_decode && build-decoder/bench/bench_ticker_decode
 #include "bench/percentiles.hpp"
 #include "feeds/coinbase_decoder.hpp"
-#include "feeds/rfc3339.hpp"
+#include "core/rfc3339.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "core/rfc3339.hpp"
 #include "core/strategy.hpp"
 
 namespace cbtrade {
@@ -39,25 +40,6 @@ struct Row {
 
 }  // namespace
 
-std::string format_utc(std::int64_t t) {
-    const std::int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-    std::int64_t secs = t - days * 86400;
-    // civil_from_days (H. Hinnant)
-    const std::int64_t z = days + 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04" PRId64 "-%02u-%02uT%02" PRId64 ":%02" PRId64 ":%02" PRId64 "Z", y, m, d,
-                  secs / 3600, (secs / 60) % 60, secs % 60);
-    return buf;
-}
-
 std::string report_text(const BacktestReport& r) {
     const double cps = r.replay_seconds > 0 ? static_cast<double>(r.candles_traded) / r.replay_seconds : 0;
     const auto& c = r.counters;
@@ -65,7 +47,7 @@ std::string report_text(const BacktestReport& r) {
         {"product", r.product_id + " " + r.granularity + ", model " + r.model_mode},
         {"candles", std::to_string(r.candles_total) + " (fit " + std::to_string(r.candles_fit) + ", traded " +
                         std::to_string(r.candles_traded) + ")"},
-        {"traded period", format_utc(r.trade_start_time_s) + " .. " + format_utc(r.last_time_s)},
+        {"traded period", format_rfc3339_s(r.trade_start_time_s) + " .. " + format_rfc3339_s(r.last_time_s)},
         {"trades", std::to_string(r.trades) + " round trips, " + std::to_string(r.wins) + " won"},
         {"win rate", num(r.win_rate_pct, 2) + " %"},
         {"total return", num(r.total_return_pct, 4) + " %  (" + num(r.start_equity_usd, 2) + " -> " +
@@ -114,9 +96,9 @@ std::string report_json(const BacktestReport& r) {
     field("candles_total", std::to_string(r.candles_total), false);
     field("candles_fit", std::to_string(r.candles_fit), false);
     field("candles_traded", std::to_string(r.candles_traded), false);
-    field("first_time", format_utc(r.first_time_s), true);
-    field("trade_start_time", format_utc(r.trade_start_time_s), true);
-    field("last_time", format_utc(r.last_time_s), true);
+    field("first_time", format_rfc3339_s(r.first_time_s), true);
+    field("trade_start_time", format_rfc3339_s(r.trade_start_time_s), true);
+    field("last_time", format_rfc3339_s(r.last_time_s), true);
     field("model_converged", r.model_converged ? "true" : "false", false);
     field("walk_forward_fits", std::to_string(r.walk_forward_fits), false);
     field("start_equity_usd", num(r.start_equity_usd, 6), false);
@@ -145,7 +127,7 @@ std::string report_json(const BacktestReport& r) {
     for (std::size_t i = 0; i < r.fills.size(); ++i) {
         const Fill& f = r.fills[i];
         fills += i ? ",\n    " : "\n    ";
-        fills += "{\"time\": \"" + format_utc(f.time_s) + "\", \"side\": \"" + std::string(side_name(f.side)) +
+        fills += "{\"time\": \"" + format_rfc3339_s(f.time_s) + "\", \"side\": \"" + std::string(side_name(f.side)) +
                  "\", \"reason\": \"" + std::string(reason_name(f.reason)) + "\", \"qty\": " + num(f.qty, 8) +
                  ", \"price\": " + num(f.price, 6) + ", \"fee_usd\": " + num(f.fee_usd, 6) + "}";
     }
@@ -188,8 +170,8 @@ std::string report_html(const BacktestReport& r) {
         return "<text x=\"2\" y=\"" + num(pad, 0) + "\" font-size=\"11\">" + num(hi, decimals) +
                "</text><text x=\"2\" y=\"" + num(h - pad, 0) + "\" font-size=\"11\">" + num(lo, decimals) +
                "</text><text x=\"" + num(pad, 0) + "\" y=\"" + num(h - 8, 0) + "\" font-size=\"11\">" +
-               format_utc(t0) + "</text><text x=\"" + num(width - pad - 150, 0) + "\" y=\"" + num(h - 8, 0) +
-               "\" font-size=\"11\">" + format_utc(t1) + "</text>\n";
+               format_rfc3339_s(t0) + "</text><text x=\"" + num(width - pad - 150, 0) + "\" y=\"" + num(h - 8, 0) +
+               "\" font-size=\"11\">" + format_rfc3339_s(t1) + "</text>\n";
     };
 
     std::string h = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>cbtrade backtest " +
@@ -214,7 +196,7 @@ std::string report_html(const BacktestReport& r) {
         h += "<polygon class=\"" + std::string(buy ? "buy" : "sell") + "\" fill=\"" + colour + "\" points=\"" +
              num(x, 1) + "," + num(y, 1) + " " + num(x - 4, 1) + "," + num(y + dy, 1) + " " + num(x + 4, 1) + "," +
              num(y + dy, 1) + "\"><title>" + std::string(side_name(f.side)) + " " + std::string(reason_name(f.reason)) +
-             " @ " + num(f.price, 2) + " " + format_utc(f.time_s) + "</title></polygon>\n";
+             " @ " + num(f.price, 2) + " " + format_rfc3339_s(f.time_s) + "</title></polygon>\n";
     }
     h += "</svg>\n<p>Markers: green buy entry or cover, red sell, orange stop loss, blue take profit.</p>\n";
     h += "<h2>Equity (USD)</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width, 0) + "\" height=\"" +

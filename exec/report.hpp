@@ -13,7 +13,4 @@ namespace cbtrade {
 [[nodiscard]] std::string report_json(const BacktestReport& r);
 [[nodiscard]] std::string report_html(const BacktestReport& r);
 
-// "2024-01-02T03:04:05Z"
-[[nodiscard]] std::string format_utc(std::int64_t unix_s);
-
 }  // namespace cbtrade

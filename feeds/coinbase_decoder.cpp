@@ -22,7 +22,7 @@
 #include <utility>
 
 #include "feeds/decimal.hpp"
-#include "feeds/rfc3339.hpp"
+#include "core/rfc3339.hpp"
 
 namespace cbtrade {
 

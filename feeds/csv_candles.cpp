@@ -12,6 +12,8 @@
 #include <cstring>
 #include <map>
 
+#include "core/rfc3339.hpp"
+
 namespace cbtrade {
 
 namespace {
@@ -19,27 +21,6 @@ namespace {
 enum Column : std::uint8_t { col_time, col_open, col_high, col_low, col_close, col_volume, col_count };
 constexpr std::array<std::string_view, col_count> column_names{"time", "open", "high", "low", "close", "volume"};
 constexpr std::size_t max_skip_examples = 5;
-
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool digits(std::string_view s, std::size_t pos, std::size_t n, unsigned& out) noexcept {
-    if (pos + n > s.size()) return false;
-    unsigned v = 0;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-        const char c = s[i];
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    out = v;
-    return true;
-}
 
 std::string lower_trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '"')) s.remove_prefix(1);
@@ -193,37 +174,6 @@ struct MappedFile {
 };
 
 }  // namespace
-
-std::optional<std::int64_t> parse_rfc3339_seconds(std::string_view s) noexcept {
-    unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-    if (s.size() < 19 || !digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-        !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, h) ||
-        s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
-        return std::nullopt;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-    std::size_t i = 19;
-    if (i < s.size() && s[i] == '.') {
-        ++i;
-        const std::size_t frac_start = i;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-        if (i == frac_start) return std::nullopt;
-    }
-    std::int64_t offset = 0;
-    if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-        ++i;
-    } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-        unsigned oh = 0, om = 0;
-        if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(s, i + 4, 2, om) || oh > 23 ||
-            om > 59)
-            return std::nullopt;
-        offset = (s[i] == '+' ? 1 : -1) * static_cast<std::int64_t>(oh * 3600 + om * 60);
-        i += 6;
-    } else {
-        return std::nullopt;  // RFC 3339 requires a zone
-    }
-    if (i != s.size()) return std::nullopt;
-    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
-}
 
 CsvCandles parse_candles_csv(std::string_view text, std::string_view name, const CsvOptions& opts) {
     CsvCandles out;

@@ -41,9 +41,6 @@ struct CsvCandles {
 [[nodiscard]] CsvCandles parse_candles_csv(std::string_view text, std::string_view name, const CsvOptions& opts = {});
 [[nodiscard]] CsvCandles read_candles_csv(const std::string& path, const CsvOptions& opts = {});
 
-// UNIX seconds from RFC 3339 ("2024-01-02T03:04:05.123Z", "...+02:00"; 'T' or ' '), or nullopt.
-[[nodiscard]] std::optional<std::int64_t> parse_rfc3339_seconds(std::string_view s) noexcept;
-
 // Writes the canonical header and rows (used by the generator and backfill).
 [[nodiscard]] std::string candles_csv_header();
 void append_candle_csv(std::string& out, const Candle& c);

@@ -171,11 +171,5 @@ TEST(Report, html_is_self_contained_with_price_trades_and_equity) {
     EXPECT_EQ(h.find("href="), std::string::npos);
 }
 
-TEST(Report, utc_formatting) {
-    EXPECT_EQ(format_utc(0), "1970-01-01T00:00:00Z");
-    EXPECT_EQ(format_utc(1704067200 + 3661), "2024-01-01T01:01:01Z");
-    EXPECT_EQ(format_utc(951782400), "2000-02-29T00:00:00Z");
-}
-
 }  // namespace
 }  // namespace cbtrade

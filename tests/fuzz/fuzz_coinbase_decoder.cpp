@@ -5,7 +5,7 @@
 //
 // Build and run: tests/fuzz/build_and_run.sh coinbase_decoder [seconds]
 #include "feeds/coinbase_decoder.hpp"
-#include "feeds/rfc3339.hpp"
+#include "core/rfc3339.hpp"
 #include "feeds/sequence_tracker.hpp"
 
 #include <array>

@@ -62,7 +62,7 @@ HttpRouter make_sim_router() {
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count();
         std::string body = R"({"iso":)";
-        append_json_string(body, rfc3339_us(now_us));
+        append_json_string(body, format_rfc3339_us(now_us));
         body += R"(,"epochSeconds":")" + std::to_string(now_us / 1'000'000) + R"(","epochMillis":")" +
                 std::to_string(now_us / 1000) + "\"}";
         return json_response(req, http::status::ok, std::move(body));

@@ -14,7 +14,7 @@ void append_envelope_head(std::string& out, std::string_view channel, std::int64
     out += R"({"channel":")";
     out += channel;
     out += R"(","client_id":"","timestamp":")";
-    out += rfc3339_us(timestamp_us);
+    out += format_rfc3339_us(timestamp_us);
     out += R"(","sequence_num":)";
     append_u64(out, sequence_num);
     out += R"(,"events":[)";
@@ -216,23 +216,6 @@ private:
 
 }  // namespace
 
-std::string rfc3339_us(std::int64_t unix_us) {
-    std::int64_t secs = unix_us / 1'000'000;
-    std::int64_t frac = unix_us % 1'000'000;
-    if (frac < 0) {
-        frac += 1'000'000;
-        secs -= 1;
-    }
-    const std::time_t t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[48];
-    const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                                static_cast<long long>(frac));
-    return std::string(buf, static_cast<std::size_t>(n));
-}
-
 void append_json_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
@@ -274,7 +257,7 @@ std::string heartbeat_message(std::uint64_t sequence_num, std::int64_t now_us, s
     out.reserve(256);
     append_envelope_head(out, "heartbeats", now_us, sequence_num);
     // Go's time.String(): "2023-06-23 20:31:56.121961769 +0000 UTC m=+91717.525857105".
-    std::string ts = rfc3339_us(now_us);  // 2023-06-23T20:31:56.121961Z
+    std::string ts = format_rfc3339_us(now_us);  // 2023-06-23T20:31:56.121961Z
     ts[10] = ' ';
     ts.pop_back();
     char mono[48];

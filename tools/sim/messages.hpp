@@ -10,12 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/rfc3339.hpp"
+
 #include "tools/sim/market_feed.hpp"
 
 namespace cbtrade::sim {
 
-// "2025-01-15T14:03:07.418236Z": RFC 3339 UTC, always six fraction digits.
-[[nodiscard]] std::string rfc3339_us(std::int64_t unix_us);
 
 void append_json_string(std::string& out, std::string_view s);
 

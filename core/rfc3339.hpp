@@ -1,12 +1,15 @@
-// RFC 3339 timestamps to nanoseconds since the UNIX epoch, as the Coinbase envelope carries them:
-// "2023-02-09T20:19:35.39625135Z", with 0 to 9 fraction digits (trailing zeros dropped).
-// Hand-written because it sits on the per-message path: no locale, no allocation, no tables
+// core/rfc3339: the one parser and formatter of RFC 3339 timestamps, used by the market-data decoder
+// ("2023-02-09T20:19:35.39625135Z", 0 to 9 fraction digits), the CSV reader, reports, the REST
+// client and the simulator. Strict about the calendar everywhere: 2024-02-30 is an error, never
+// March 1. Hand-written because it sits on the per-message path: no locale, no allocation, no tables
 // beyond twelve month offsets, constexpr so the tests can check it at compile time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace cbtrade {
@@ -48,7 +51,8 @@ constexpr std::int64_t days_since_epoch(int year, int month, int day) noexcept {
 // The date and time of day ("YYYY-MM-DDTHH:MM:SS", the first 19 characters) as seconds since the
 // epoch, ignoring any zone; nullopt if malformed or out of range. text.size() must be >= 19.
 [[nodiscard]] constexpr std::optional<std::int64_t> parse_local_seconds(std::string_view text) noexcept {
-    if (text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
+    // RFC 3339 section 5.6 lets applications use a space instead of 'T' (CSV exports do).
+    if (text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || text[13] != ':' ||
         text[16] != ':')
         return std::nullopt;
     const int year = read_digits(text, 0, 4);
@@ -104,7 +108,7 @@ struct FractionAndZone {
 
 }  // namespace rfc3339_detail
 
-// Accepts YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), 'T'/'t' and 'Z'/'z' either case.
+// Accepts YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), 'T'/'t'/' ' and 'Z'/'z'.
 // More than 9 fraction digits are accepted and truncated (sub-nanosecond detail is meaningless
 // here, and rejecting them would drop every tick if the exchange ever sent more). Years 1970 to
 // 2261 only, so the result always fits in int64 nanoseconds. Second 60 (a leap second) is
@@ -145,5 +149,41 @@ private:
     std::int64_t cached_seconds_ = 0;
     bool has_cached_ = false;
 };
+
+// Whole seconds (the fraction truncated): candle times in CSV files and REST answers.
+[[nodiscard]] constexpr std::optional<std::int64_t> parse_rfc3339_seconds(std::string_view text) noexcept {
+    const std::optional<std::int64_t> ns = parse_rfc3339_ns(text);
+    if (!ns) return std::nullopt;
+    return *ns / 1'000'000'000;
+}
+
+struct CivilDate {
+    std::int64_t year;
+    unsigned month;  // 1..12
+    unsigned day;    // 1..31
+};
+// The proleptic Gregorian date of a day number (days since 1970-01-01), H. Hinnant's algorithm.
+[[nodiscard]] constexpr CivilDate civil_from_days(std::int64_t days) noexcept {
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2), m, d};
+}
+
+// Longest text format_rfc3339 writes: "-YYYYYY-MM-DDTHH:MM:SS.fffffffffZ" fits with room to spare.
+inline constexpr std::size_t rfc3339_max_chars = 40;
+
+// ns since the epoch as UTC text with `fraction_digits` (0..9, truncated, never rounded up into the
+// next second) fraction digits: format_rfc3339(0, 0) == "1970-01-01T00:00:00Z". Writes into out
+// (at least rfc3339_max_chars) and returns the length; no allocation.
+std::size_t format_rfc3339(std::int64_t unix_ns, unsigned fraction_digits, char* out) noexcept;
+// Convenience forms for cold paths.
+[[nodiscard]] std::string format_rfc3339_s(std::int64_t unix_s);
+[[nodiscard]] std::string format_rfc3339_us(std::int64_t unix_us);
 
 }  // namespace cbtrade
