@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "core/json_writer.hpp"
 #include "core/rfc3339.hpp"
 #include "core/strategy.hpp"
 
@@ -80,60 +81,46 @@ std::string report_text(const BacktestReport& r) {
 
 std::string report_json(const BacktestReport& r) {
     const auto& c = r.counters;
-    std::string j = "{\n";
-    auto field = [&](const char* key, const std::string& value, bool quote, bool last = false) {
-        j += "  \"";
-        j += key;
-        j += "\": ";
-        if (quote) j += '"';
-        j += value;
-        if (quote) j += '"';
-        j += last ? "\n" : ",\n";
-    };
-    field("product_id", r.product_id, true);
-    field("granularity", r.granularity, true);
-    field("model_mode", r.model_mode, true);
-    field("candles_total", std::to_string(r.candles_total), false);
-    field("candles_fit", std::to_string(r.candles_fit), false);
-    field("candles_traded", std::to_string(r.candles_traded), false);
-    field("first_time", format_rfc3339_s(r.first_time_s), true);
-    field("trade_start_time", format_rfc3339_s(r.trade_start_time_s), true);
-    field("last_time", format_rfc3339_s(r.last_time_s), true);
-    field("model_converged", r.model_converged ? "true" : "false", false);
-    field("walk_forward_fits", std::to_string(r.walk_forward_fits), false);
-    field("start_equity_usd", num(r.start_equity_usd, 6), false);
-    field("final_equity_usd", num(r.final_equity_usd, 6), false);
-    field("total_return_pct", num(r.total_return_pct, 6), false);
-    field("buy_and_hold_return_pct", num(r.buy_and_hold_return_pct, 6), false);
-    field("max_drawdown_pct", num(r.max_drawdown_pct, 6), false);
-    field("sharpe", num(r.sharpe, 6), false);
-    field("fees_usd", num(r.fees_usd, 6), false);
-    field("exposure_pct", num(r.exposure_pct, 6), false);
-    field("trades", std::to_string(r.trades), false);
-    field("wins", std::to_string(r.wins), false);
-    field("win_rate_pct", num(r.win_rate_pct, 6), false);
-    field("decisions", "{\"buy\": " + u64(r.decisions[1]) + ", \"sell\": " + u64(r.decisions[2]) +
-                           ", \"flat\": " + u64(r.decisions[0]) + "}",
-          false);
-    field("orders", "{\"BUY\": " + u64(r.orders_buy) + ", \"SELL\": " + u64(r.orders_sell) + "}", false);
-    field("exits", "{\"signal\": " + u64(c.signal_exits) + ", \"stop_loss\": " + u64(c.stop_losses) +
-                       ", \"take_profit\": " + u64(c.take_profits) + "}",
-          false);
-    field("entries_skipped", "{\"below_min\": " + u64(c.blocked_below_min) + ", \"breaker\": " +
-                                 u64(c.blocked_breaker) + ", \"long_only\": " + u64(c.blocked_long_only) + "}",
-          false);
-    field("breaker_trips", u64(c.breaker_trips), false);
-    std::string fills = "[";
-    for (std::size_t i = 0; i < r.fills.size(); ++i) {
-        const Fill& f = r.fills[i];
-        fills += i ? ",\n    " : "\n    ";
-        fills += "{\"time\": \"" + format_rfc3339_s(f.time_s) + "\", \"side\": \"" + std::string(side_name(f.side)) +
-                 "\", \"reason\": \"" + std::string(reason_name(f.reason)) + "\", \"qty\": " + num(f.qty, 8) +
-                 ", \"price\": " + num(f.price, 6) + ", \"fee_usd\": " + num(f.fee_usd, 6) + "}";
+    std::string j;
+    JsonWriter w(j, 2);
+    w.begin_object();
+    w.member("product_id", r.product_id).member("granularity", r.granularity).member("model_mode", r.model_mode);
+    w.member("candles_total", r.candles_total).member("candles_fit", r.candles_fit);
+    w.member("candles_traded", r.candles_traded);
+    w.member("first_time", format_rfc3339_s(r.first_time_s));
+    w.member("trade_start_time", format_rfc3339_s(r.trade_start_time_s));
+    w.member("last_time", format_rfc3339_s(r.last_time_s));
+    w.member("model_converged", r.model_converged).member("walk_forward_fits", r.walk_forward_fits);
+    w.key("start_equity_usd").fixed(r.start_equity_usd, 6);
+    w.key("final_equity_usd").fixed(r.final_equity_usd, 6);
+    w.key("total_return_pct").fixed(r.total_return_pct, 6);
+    w.key("buy_and_hold_return_pct").fixed(r.buy_and_hold_return_pct, 6);
+    w.key("max_drawdown_pct").fixed(r.max_drawdown_pct, 6);
+    w.key("sharpe").fixed(r.sharpe, 6);
+    w.key("fees_usd").fixed(r.fees_usd, 6);
+    w.key("exposure_pct").fixed(r.exposure_pct, 6);
+    w.member("trades", r.trades).member("wins", r.wins);
+    w.key("win_rate_pct").fixed(r.win_rate_pct, 6);
+    w.key("decisions").begin_object();
+    w.member("buy", r.decisions[1]).member("sell", r.decisions[2]).member("flat", r.decisions[0]).end_object();
+    w.key("orders").begin_object().member("BUY", r.orders_buy).member("SELL", r.orders_sell).end_object();
+    w.key("exits").begin_object();
+    w.member("signal", c.signal_exits).member("stop_loss", c.stop_losses).member("take_profit", c.take_profits);
+    w.end_object();
+    w.key("entries_skipped").begin_object();
+    w.member("below_min", c.blocked_below_min).member("breaker", c.blocked_breaker);
+    w.member("long_only", c.blocked_long_only).member("market_data", c.blocked_market_data).end_object();
+    w.member("breaker_trips", c.breaker_trips);
+    w.key("fills").begin_array();
+    for (const Fill& f : r.fills) {
+        w.begin_object().member("time", format_rfc3339_s(f.time_s)).member("side", side_name(f.side));
+        w.member("reason", reason_name(f.reason));
+        w.key("qty").fixed(f.qty, 8).key("price").fixed(f.price, 6).key("fee_usd").fixed(f.fee_usd, 6);
+        w.end_object();
     }
-    fills += r.fills.empty() ? "]" : "\n  ]";
-    field("fills", fills, false, true);
-    j += "}\n";
+    w.end_array();
+    w.end_object();
+    j += '\n';
     return j;
 }
 

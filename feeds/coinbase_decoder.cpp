@@ -21,7 +21,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "feeds/decimal.hpp"
+#include "core/decimal.hpp"
 #include "core/rfc3339.hpp"
 
 namespace cbtrade {

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "core/config.hpp"
+#include "core/json_writer.hpp"
 
 namespace cbtrade {
 
@@ -192,28 +193,17 @@ void CoinbaseFeed::stop() noexcept {
 void CoinbaseFeed::send_subscriptions(std::int64_t now_ns) {
     // One channel per message (coinbase-api.md 1.2); heartbeats first so the link stays open even
     // when the ticker is quiet.
-    std::string products;
-    for (const auto& p : options_.products) {
-        if (!products.empty()) products += ',';
-        products += '"';
-        products += p;
-        products += '"';
-    }
     for (const char* channel : {"heartbeats", "ticker"}) {
-        std::string msg = R"({"type":"subscribe","channel":")";
-        msg += channel;
-        msg += R"(","product_ids":[)";
-        msg += products;
-        msg += ']';
+        std::string msg;
+        JsonWriter w(msg);
+        w.begin_object().member("type", "subscribe").member("channel", channel);
+        w.key("product_ids").begin_array();
+        for (const auto& p : options_.products) w.string(p);
+        w.end_array();
         if (options_.jwt_source != nullptr) {
-            const std::string jwt = options_.jwt_source->ws_jwt();
-            if (!jwt.empty()) {
-                msg += R"(,"jwt":")";
-                msg += jwt;
-                msg += '"';
-            }
+            if (const std::string jwt = options_.jwt_source->ws_jwt(); !jwt.empty()) w.member("jwt", jwt);
         }
-        msg += '}';
+        w.end_object();
         if (ws_.send_text(msg) != ws::SendStatus::queued) {
             set_error("subscribe to %s: the WebSocket output buffer is full", channel);
             lose_connection(now_ns, true);

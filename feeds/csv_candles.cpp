@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 
+#include "core/decimal.hpp"
 #include "core/rfc3339.hpp"
 
 namespace cbtrade {
@@ -79,34 +80,14 @@ bool parse_time(std::string_view s, std::int64_t& out) noexcept {
     return false;
 }
 
-constexpr double exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
 bool is_field_end(char c) noexcept { return c == ',' || c == '\n' || c == '\r'; }
 
 // Parses one numeric field starting at p and leaves p on the character after it (',', '\r',
-// '\n' or end). Plain decimals with at most 15 significant digits ("42007.62", "3.5") take a
-// fast path: the digits as an integer divided by an exact power of ten, one rounding, so the
-// result is the correctly rounded double, the same std::from_chars gives. Anything else
-// (exponents, long mantissas, signs) goes to std::from_chars.
+// '\n' or end). Plain decimals ("42007.62", "3.5") take core/decimal's exact fast path; anything
+// else (exponents, long mantissas) goes to std::from_chars.
 bool parse_number_field(const char*& p, const char* end, double& out) noexcept {
-    const char* q = p;
-    std::uint64_t mantissa = 0;
-    int digits = 0, fraction = 0;
-    while (q < end && static_cast<unsigned>(*q - '0') < 10) {
-        mantissa = mantissa * 10 + static_cast<unsigned>(*q++ - '0');
-        ++digits;
-    }
-    if (q < end && *q == '.') {
-        ++q;
-        while (q < end && static_cast<unsigned>(*q - '0') < 10) {
-            mantissa = mantissa * 10 + static_cast<unsigned>(*q++ - '0');
-            ++digits;
-            ++fraction;
-        }
-    }
-    if (digits > 0 && digits <= 15 && (q == end || is_field_end(*q))) {
-        out = static_cast<double>(mantissa) / exact_pow10[fraction];
+    const char* const q = parse_plain_decimal_prefix(p, end, out);
+    if (q != p && (q == end || is_field_end(*q))) {
         p = q;
         return true;
     }

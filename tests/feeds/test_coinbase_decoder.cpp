@@ -1,7 +1,6 @@
 // Coinbase market-data decoder: the pass/fail corpus under tests/data/coinbase (every file must have an
 // expectation here), the RFC 3339 parser, sequence-gap tracking and the no-allocation guarantee.
 #include "feeds/coinbase_decoder.hpp"
-#include "feeds/decimal.hpp"
 #include "feeds/sequence_tracker.hpp"
 
 #include <gtest/gtest.h>
@@ -492,54 +491,6 @@ TEST(CoinbaseDecoder, decoding_makes_no_heap_allocation_after_construction) {
     }
     EXPECT_EQ(g_allocations.load(), allocations_before);
     EXPECT_GT(ticks, 0u);
-}
-
-// ---- decimal strings ----------------------------------------------------------------------------
-
-// What the decoder must match: std::from_chars over the whole string, finite values only.
-std::optional<double> reference_decimal(std::string_view text) {
-    double value = 0.0;
-    const auto [stop, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc{} || stop != text.data() + text.size() || !std::isfinite(value))
-        return std::nullopt;
-    return value;
-}
-
-void expect_same_as_from_chars(std::string_view text) {
-    const std::optional<double> fast = parse_decimal(text);
-    const std::optional<double> reference = reference_decimal(text);
-    ASSERT_EQ(fast.has_value(), reference.has_value()) << text;
-    if (fast) {
-        EXPECT_EQ(std::bit_cast<std::uint64_t>(*fast), std::bit_cast<std::uint64_t>(*reference)) << text;
-    }
-}
-
-TEST(Decimal, fast_path_is_bit_identical_to_from_chars_on_random_prices) {
-    std::mt19937_64 rng(20250115);
-    std::string text;
-    for (int i = 0; i < 200'000; ++i) {
-        text.clear();
-        if (rng() % 8 == 0) text += '-';
-        const int integer_digits = 1 + static_cast<int>(rng() % 12);
-        const int fraction_digits = static_cast<int>(rng() % 14);
-        for (int d = 0; d < integer_digits; ++d) text += static_cast<char>('0' + rng() % 10);
-        if (fraction_digits != 0 || rng() % 16 == 0) text += '.';
-        for (int d = 0; d < fraction_digits; ++d) text += static_cast<char>('0' + rng() % 10);
-        expect_same_as_from_chars(text);
-        if (HasFatalFailure()) return;
-    }
-}
-
-TEST(Decimal, edge_shapes_match_from_chars) {
-    for (std::string_view text :
-         {"0", "-0", "0.0", "1.", ".5", "-.5", "-", ".", "+1", " 1", "1 ", "1e5", "1E-3", "1.5e300", "1e400", "inf", "-inf",
-          "NaN", "nan(0x1)", "infinity", "0x1p3", "9007199254740992", "9007199254740993", "9007199254740993.5",
-          "1234567890123456789", "12345678901234567890", "0.0000000000000000000001", "0.00000000000000000000001",
-          "00097012.35", "97012.350000000000000", "97O12.35", "1..2", "1.2.3", "", "-0.0000001", "18446744073709551616"}) {
-        expect_same_as_from_chars(text);
-    }
-    EXPECT_EQ(parse_decimal(std::string(64, '1')).has_value(), true);
-    EXPECT_EQ(parse_decimal(std::string(65, '1')), std::nullopt);  // refused unparsed
 }
 
 // ---- sequence gaps ------------------------------------------------------------------------------

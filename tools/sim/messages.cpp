@@ -216,25 +216,6 @@ private:
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    out += '"';
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20) {
-            out += "\\u00";
-            out += hex[u >> 4];
-            out += hex[u & 0xF];
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-}
-
 std::string ticker_message(std::uint64_t sequence_num, std::int64_t timestamp_us, bool snapshot,
                            std::span<const ProductQuote> quotes) {
     std::string out;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json_writer.hpp"
 #include "core/rfc3339.hpp"
 
 #include "tools/sim/market_feed.hpp"
@@ -17,7 +18,6 @@
 namespace cbtrade::sim {
 
 
-void append_json_string(std::string& out, std::string_view s);
 
 struct ProductQuote {
     std::string_view product_id;
