@@ -43,6 +43,24 @@ struct alignas(cache_line) Tick {
 static_assert(std::is_trivially_copyable_v<Tick>);
 static_assert(sizeof(Tick) == cache_line, "the bit-field must share the last word with index and flags");
 
+// One trade from the `market_trades` channel: the unit live candles are built from, so they carry
+// the same OHLCV as the exchange's REST candles and the CSV history.
+struct alignas(cache_line) Trade {
+    double price;                   // always finite and > 0 (the decoder refuses anything else)
+    double size;                    // base units, > 0
+    std::int64_t exchange_time_ns;  // the trade's own `time`, ns since the UNIX epoch (UTC)
+    std::uint64_t receive_tsc;      // read_tsc() of the io_uring completion that brought the bytes
+    std::uint64_t trade_id;         // the exchange's trade_id (numeric); snapshots after a reconnect
+                                    // repeat recent trades, which the candle builder skips by id
+    std::uint16_t product_index;    // index into the product list the decoder was built with
+    std::uint8_t taker_side;        // 0 unknown, 1 BUY, 2 SELL, as the wire's `side` says (UNVERIFIED
+                                    // whether that is the maker or the taker side: informational only)
+    std::uint8_t flags;             // trade_flag_*
+};
+inline constexpr std::uint8_t trade_flag_snapshot = 1u << 0;  // from a "snapshot" event
+static_assert(std::is_trivially_copyable_v<Trade>);
+static_assert(sizeof(Trade) == cache_line);
+
 // ---- decisions -----------------------------------------------------------------------------------
 
 enum class Signal : std::uint8_t { flat, buy, sell };
