@@ -15,6 +15,16 @@ namespace cbtrade {
 
 // ---- market data ---------------------------------------------------------------------------------
 
+// The sane range of a price or size from outside (CSV rows, ticker and trade decoders, REST
+// answers). Anything outside is refused and counted, never traded on: 1e300 is not a price. The
+// bounds leave room for every listed product (sub-cent tokens to six-figure BTC) by orders of magnitude.
+inline constexpr double min_sane_price = 1e-9;
+inline constexpr double max_sane_price = 1e9;
+inline constexpr double min_sane_size = 1e-12;  // base units
+inline constexpr double max_sane_size = 1e12;
+[[nodiscard]] constexpr bool sane_price(double p) noexcept { return p >= min_sane_price && p <= max_sane_price; }
+[[nodiscard]] constexpr bool sane_size(double s) noexcept { return s >= min_sane_size && s <= max_sane_size; }
+
 // Bits of Tick::flags.
 inline constexpr std::uint8_t tick_flag_snapshot = 1u << 0;      // from a "snapshot" event, else "update"
 inline constexpr std::uint8_t tick_flag_has_best_bid = 1u << 1;  // best_bid and best_bid_qty are valid
