@@ -27,8 +27,6 @@ inline constexpr std::size_t default_response_header_limit = 8192;
 
 // SHA-1 is used here only as RFC 6455's handshake checksum, not for security.
 [[nodiscard]] std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept;
-// Standard alphabet, '=' padded (RFC 4648 section 4), as the handshake headers require.
-[[nodiscard]] std::string base64_encode(std::span<const std::uint8_t> bytes);
 // Sec-WebSocket-Key value: base64 of 16 random bytes chosen by the caller.
 [[nodiscard]] std::string make_websocket_key(std::span<const std::uint8_t, key_nonce_bytes> nonce);
 // Sec-WebSocket-Accept the server must answer for `websocket_key`: base64(SHA-1(key + GUID)).

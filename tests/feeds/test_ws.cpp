@@ -101,7 +101,7 @@ Recorded message(FrameEventKind kind, std::string payload) {
 
 Recorded error_event(FrameError error) { return {FrameEventKind::protocol_error, error, close_code_for(error), {}}; }
 
-// ---- SHA-1, base64, accept key ----
+// ---- SHA-1, accept key ----
 
 TEST(WsHandshake, accept_key_matches_rfc6455_example) {
     EXPECT_EQ(compute_accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
@@ -116,19 +116,6 @@ TEST(WsHandshake, sha1_matches_reference_digests_around_block_boundaries) {
         {120, "23a58eee587aa1f50d19a969ab36a3fe3e88c393"}, {200, "0e43b981f4ae2c16bc6a798920eb9f1490c3d7fc"},
     };
     for (const auto& [length, digest] : expected) EXPECT_EQ(hex(sha1(alphabet_text(length))), digest) << length;
-}
-
-TEST(WsHandshake, base64_matches_rfc4648_vectors) {
-    auto b64 = [](std::string_view s) {
-        return base64_encode(std::span(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
-    };
-    EXPECT_EQ(b64(""), "");
-    EXPECT_EQ(b64("f"), "Zg==");
-    EXPECT_EQ(b64("fo"), "Zm8=");
-    EXPECT_EQ(b64("foo"), "Zm9v");
-    EXPECT_EQ(b64("foob"), "Zm9vYg==");
-    EXPECT_EQ(b64("fooba"), "Zm9vYmE=");
-    EXPECT_EQ(b64("foobar"), "Zm9vYmFy");
 }
 
 TEST(WsHandshake, key_is_base64_of_the_16_nonce_bytes) {
