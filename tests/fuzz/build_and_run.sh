@@ -21,7 +21,7 @@ seeds=()
 fuzz_args=()
 case "$target" in
   coinbase_decoder)
-    extra_sources=(feeds/coinbase_decoder.cpp)
+    extra_sources=(feeds/coinbase_decoder.cpp core/decimal.cpp core/rfc3339.cpp)
     libs=(-lsimdjson)
     seeds=(tests/data/coinbase/pass tests/data/coinbase/fail)
     fuzz_args=(-dict="$root/tests/fuzz/coinbase_decoder.dict" -max_len=16384)
@@ -29,7 +29,7 @@ case "$target" in
   ws_frame)
     # WebSocket client layer (frame parser, session, handshake). Byte 0 of an input caps messages at
     # 4 KiB, so longer inputs reach nothing new.
-    extra_sources=(feeds/ws_frame.cpp feeds/ws_handshake.cpp feeds/ws_session.cpp)
+    extra_sources=(feeds/ws_frame.cpp feeds/ws_handshake.cpp feeds/ws_session.cpp core/base64.cpp core/random.cpp)
     seeds=(tests/fuzz/corpus/ws_frame)
     fuzz_args=(-max_len=8192)
     ;;
