@@ -52,8 +52,8 @@ void bm_aes128_gcm_decrypt_300(benchmark::State& state) {
 
     Aes aes;
     if (wc_AesInit(&aes, nullptr, INVALID_DEVID) != 0 || wc_AesGcmSetKey(&aes, key.data(), key.size()) != 0 ||
-        wc_AesGcmEncrypt(&aes, cipher.data(), plain.data(), record_bytes, iv.data(), iv.size(), tag.data(),
-                         tag.size(), record_header.data(), record_header.size()) != 0) {
+        wc_AesGcmEncrypt(&aes, cipher.data(), plain.data(), record_bytes, iv.data(), iv.size(), tag.data(), tag.size(),
+                         record_header.data(), record_header.size()) != 0) {
         state.SkipWithError("AES-GCM set-up failed");
         return;
     }
@@ -91,9 +91,9 @@ void bm_chacha20_poly1305_decrypt_300(benchmark::State& state) {
     for (auto _ : state) {
         const auto start = clock_type::now();
         for (std::size_t i = 0; i < record_batch; ++i) {
-            const int rc = wc_ChaCha20Poly1305_Decrypt(key.data(), iv.data(), record_header.data(),
-                                                       record_header.size(), cipher.data(), record_bytes,
-                                                       tag.data(), out.data());
+            const int rc =
+                wc_ChaCha20Poly1305_Decrypt(key.data(), iv.data(), record_header.data(), record_header.size(),
+                                            cipher.data(), record_bytes, tag.data(), out.data());
             benchmark::DoNotOptimize(rc);
         }
         samples.add(clock_type::now() - start, record_batch);
@@ -123,7 +123,8 @@ void bm_ecdsa_p256_sign(benchmark::State& state) {
     for (auto _ : state) {
         word32 sig_len = static_cast<word32>(sig.size());
         const auto start = clock_type::now();
-        const int rc = wc_ecc_sign_hash(hash.data(), static_cast<word32>(hash.size()), sig.data(), &sig_len, &rng, &key);
+        const int rc =
+            wc_ecc_sign_hash(hash.data(), static_cast<word32>(hash.size()), sig.data(), &sig_len, &rng, &key);
         samples.add(clock_type::now() - start, 1);
         if (rc != 0) {
             state.SkipWithError("wc_ecc_sign_hash failed");
@@ -155,7 +156,8 @@ void bm_ed25519_sign(benchmark::State& state) {
     for (auto _ : state) {
         word32 sig_len = static_cast<word32>(sig.size());
         const auto start = clock_type::now();
-        const int rc = wc_ed25519_sign_msg(message.data(), static_cast<word32>(message.size()), sig.data(), &sig_len, &key);
+        const int rc =
+            wc_ed25519_sign_msg(message.data(), static_cast<word32>(message.size()), sig.data(), &sig_len, &key);
         samples.add(clock_type::now() - start, 1);
         if (rc != 0) {
             state.SkipWithError("wc_ed25519_sign_msg failed");

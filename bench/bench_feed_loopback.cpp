@@ -48,10 +48,10 @@ double tsc_per_ns() {
     static const double ratio = [] {
         const auto t0 = std::chrono::steady_clock::now();
         const std::uint64_t c0 = __rdtsc();
-        while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(50)) {
-        }
+        while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(50)) {}
         const std::uint64_t c1 = __rdtsc();
-        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+        const auto ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
         return static_cast<double>(c1 - c0) / static_cast<double>(ns);
     }();
     return ratio;
@@ -99,12 +99,15 @@ void serve(int listen_fd, const std::atomic<bool>& stop, std::chrono::nanosecond
     if (rc == 0 && key_at != std::string::npos) {
         const auto key_end = request.find("\r\n", key_at);
         const std::string key = request.substr(key_at + 19, key_end - key_at - 19);
-        const std::string response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                     "Sec-WebSocket-Accept: " + ws::compute_accept_key(key) + "\r\n\r\n";
+        const std::string response =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Accept: " +
+            ws::compute_accept_key(key) + "\r\n\r\n";
         (void)tls.write({reinterpret_cast<const std::byte*>(response.data()), response.size()});
         (void)end.flush();
         for (std::uint64_t seq = 1; !stop.load(std::memory_order_relaxed); ++seq) {
-            const std::string frame = server_frame(ticker_json(seq, seq == 1, 42000.0 + static_cast<double>(seq % 1000) * 0.01));
+            const std::string frame =
+                server_frame(ticker_json(seq, seq == 1, 42000.0 + static_cast<double>(seq % 1000) * 0.01));
             if (tls.write({reinterpret_cast<const std::byte*>(frame.data()), frame.size()}) < 0 || !end.flush()) break;
             // Drain whatever the client sent (subscriptions) without blocking.
             while (end.fill(0)) end.rx_consume(end.rx_peek().size());
@@ -172,7 +175,9 @@ void BM_feed_loopback_tls(benchmark::State& state) {
         while (n == 0 && !feed.failed()) n = feed.poll(now_ns(), ticks);
         const std::uint64_t got = __rdtsc();
         for (std::size_t i = 0; i < n; ++i)
-            samples.add(std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(got - ticks[i].receive_tsc) / per_ns)), 1);
+            samples.add(std::chrono::nanoseconds(
+                            static_cast<std::int64_t>(static_cast<double>(got - ticks[i].receive_tsc) / per_ns)),
+                        1);
         total += n;
         benchmark::DoNotOptimize(ticks.data());
     }
@@ -229,7 +234,8 @@ void BM_feed_stage_in_memory(benchmark::State& state) {
     for (auto _ : state) {
         state.PauseTiming();
         for (int i = 0; i < batch; ++i, ++seq) {
-            const std::string frame = server_frame(ticker_json(seq, seq == 1, 42000.0 + static_cast<double>(seq % 1000) * 0.01));
+            const std::string frame =
+                server_frame(ticker_json(seq, seq == 1, 42000.0 + static_cast<double>(seq % 1000) * 0.01));
             (void)server.write({reinterpret_cast<const std::byte*>(frame.data()), frame.size()});
         }
         state.ResumeTiming();

@@ -34,8 +34,8 @@ void BM_counter_inc(benchmark::State& state) {
     const auto ops = static_cast<std::uint64_t>(state.iterations()) * batch;
     if (c.value() != ops) state.SkipWithError("lost increments");
     state.SetItemsProcessed(static_cast<std::int64_t>(ops));
-    state.counters["time_per_op"] = benchmark::Counter(static_cast<double>(ops),
-                                                       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.counters["time_per_op"] =
+        benchmark::Counter(static_cast<double>(ops), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
     samples.report(state);
 }
 
@@ -68,8 +68,8 @@ void BM_histogram_observe(benchmark::State& state) {
     const auto ops = static_cast<std::uint64_t>(state.iterations()) * batch;
     if (h.snapshot().count() != ops) state.SkipWithError("lost observations");
     state.SetItemsProcessed(static_cast<std::int64_t>(ops));
-    state.counters["time_per_op"] = benchmark::Counter(static_cast<double>(ops),
-                                                       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.counters["time_per_op"] =
+        benchmark::Counter(static_cast<double>(ops), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
     samples.report(state);
 }
 

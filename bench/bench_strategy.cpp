@@ -72,7 +72,8 @@ void csv_parse(benchmark::State& state) {
         benchmark::DoNotOptimize(data.candles.data());
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(rows * state.iterations()));
-    state.counters["candles_per_s"] = benchmark::Counter(static_cast<double>(rows * state.iterations()), benchmark::Counter::kIsRate);
+    state.counters["candles_per_s"] =
+        benchmark::Counter(static_cast<double>(rows * state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(csv_parse)->Unit(benchmark::kMillisecond)->MinTime(2);
 
@@ -105,7 +106,13 @@ void backtest_replay(benchmark::State& state) {
     state.counters["replay_over_parse"] = replay_s / parse_s;
     state.counters["trades"] = static_cast<double>(trades);
 }
-BENCHMARK(backtest_replay)->Arg(0)->Arg(1)->ArgName("extended")->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+BENCHMARK(backtest_replay)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("extended")
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3)
+    ->UseRealTime();
 
 void backtest_full(benchmark::State& state) {
     const std::string& path = million_row_file();

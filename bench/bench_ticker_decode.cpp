@@ -53,14 +53,20 @@ void decode_message(benchmark::State& state, std::string_view text, std::uint32_
     state.SetItemsProcessed(static_cast<std::int64_t>(messages));
     state.SetBytesProcessed(static_cast<std::int64_t>(messages * text.size()));
     // kIsRate|kInvert turns "messages" into seconds per message; Google Benchmark prints it scaled (ns).
-    state.counters["time_per_msg"] = benchmark::Counter(static_cast<double>(messages),
-                                                        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.counters["time_per_msg"] =
+        benchmark::Counter(static_cast<double>(messages), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
     samples.report(state);
 }
 
-void BM_decode_ticker_update_445B(benchmark::State& state) { decode_message(state, ticker_update, 1); }
-void BM_decode_ticker_two_products(benchmark::State& state) { decode_message(state, ticker_two_products, 2); }
-void BM_decode_heartbeat(benchmark::State& state) { decode_message(state, heartbeat, 0); }
+void BM_decode_ticker_update_445B(benchmark::State& state) {
+    decode_message(state, ticker_update, 1);
+}
+void BM_decode_ticker_two_products(benchmark::State& state) {
+    decode_message(state, ticker_two_products, 2);
+}
+void BM_decode_heartbeat(benchmark::State& state) {
+    decode_message(state, heartbeat, 0);
+}
 
 void BM_parse_rfc3339_ns(benchmark::State& state) {
     std::string_view text = "2025-01-15T14:03:07.418236Z";

@@ -28,7 +28,9 @@ public:
     void report(benchmark::State& state) {
         if (ns_.empty()) return;
         std::sort(ns_.begin(), ns_.end());
-        auto at = [&](double q) { return ns_[std::min(ns_.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ns_.size())))]; };
+        auto at = [&](double q) {
+            return ns_[std::min(ns_.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ns_.size())))];
+        };
         state.counters["p50_ns"] = at(0.50);
         state.counters["p99_ns"] = at(0.99);
         state.counters["p999_ns"] = at(0.999);

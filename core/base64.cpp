@@ -14,7 +14,8 @@ constexpr std::uint8_t not_base64 = 0xff;
 constexpr std::array<std::uint8_t, 256> decode_table(std::string_view chars) {
     std::array<std::uint8_t, 256> table{};
     for (auto& v : table) v = not_base64;
-    for (std::size_t i = 0; i < chars.size(); ++i) table[static_cast<unsigned char>(chars[i])] = static_cast<std::uint8_t>(i);
+    for (std::size_t i = 0; i < chars.size(); ++i)
+        table[static_cast<unsigned char>(chars[i])] = static_cast<std::uint8_t>(i);
     return table;
 }
 constexpr auto standard_table = decode_table(standard_chars);
@@ -24,16 +25,22 @@ constexpr auto url_table = decode_table(url_chars);
 
 std::string_view to_string(Base64Error error) noexcept {
     switch (error) {
-    case Base64Error::none: return "ok";
-    case Base64Error::bad_character: return "character outside the base64 alphabet";
-    case Base64Error::bad_padding: return "bad '=' padding";
-    case Base64Error::bad_length: return "length is not a whole base64 encoding";
-    case Base64Error::non_canonical: return "unused bits set in the last character";
+        case Base64Error::none:
+            return "ok";
+        case Base64Error::bad_character:
+            return "character outside the base64 alphabet";
+        case Base64Error::bad_padding:
+            return "bad '=' padding";
+        case Base64Error::bad_length:
+            return "length is not a whole base64 encoding";
+        case Base64Error::non_canonical:
+            return "unused bits set in the last character";
     }
     return "unknown base64 error";
 }
 
-std::size_t base64_encode_to(std::span<const std::uint8_t> bytes, std::span<char> out, Base64Alphabet alphabet) noexcept {
+std::size_t base64_encode_to(std::span<const std::uint8_t> bytes, std::span<char> out,
+                             Base64Alphabet alphabet) noexcept {
     const std::size_t size = base64_encoded_size(bytes.size(), alphabet);
     if (out.size() < size) return 0;
     const std::string_view chars = alphabet == Base64Alphabet::standard ? standard_chars : url_chars;

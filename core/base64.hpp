@@ -25,7 +25,8 @@ enum class Base64Alphabet : std::uint8_t {
 
 // Characters base64_encode() writes for `bytes` input bytes.
 [[nodiscard]] constexpr std::size_t base64_encoded_size(std::size_t bytes, Base64Alphabet alphabet) noexcept {
-    return alphabet == Base64Alphabet::standard ? (bytes + 2) / 3 * 4 : bytes / 3 * 4 + (bytes % 3 == 0 ? 0 : bytes % 3 + 1);
+    return alphabet == Base64Alphabet::standard ? (bytes + 2) / 3 * 4
+                                                : bytes / 3 * 4 + (bytes % 3 == 0 ? 0 : bytes % 3 + 1);
 }
 
 [[nodiscard]] std::string base64_encode(std::span<const std::uint8_t> bytes,
@@ -46,9 +47,9 @@ enum class Base64Error : std::uint8_t {
 [[nodiscard]] std::string_view to_string(Base64Error error) noexcept;
 
 struct Base64Decoded {
-    std::string bytes;                     // the decoded bytes when ok()
+    std::string bytes;  // the decoded bytes when ok()
     Base64Error error = Base64Error::none;
-    std::size_t offset = 0;                // where in the text the error was found
+    std::size_t offset = 0;  // where in the text the error was found
     [[nodiscard]] bool ok() const noexcept { return error == Base64Error::none; }
 };
 

@@ -21,8 +21,9 @@ BotMetrics::BotMetrics(MetricsRegistry& r, const BuildInfo& build)
       feed_reconnects(r.counter("bot_feed_reconnects_total", {}, "Market-data feed reconnects.")),
       feed_age_seconds(r.gauge("bot_feed_age_seconds", {}, "Seconds since the last market-data message.")),
       feed_stale(r.gauge("bot_feed_stale", {}, "1 while the market-data feed is stale.")),
-      tick_to_decision(r.histogram("bot_tick_to_decision_seconds", {},
-                                   "From the completion that brought a tick's bytes to the Decision at the exec stage.")),
+      tick_to_decision(
+          r.histogram("bot_tick_to_decision_seconds", {},
+                      "From the completion that brought a tick's bytes to the Decision at the exec stage.")),
       ready(r.gauge("bot_ready", {}, "1 when /readyz reports ready.")) {
     build_info.set(1);
     vol_risk_factor.set(1);

@@ -34,10 +34,14 @@ struct BotMetrics {
         return *orders_[static_cast<std::size_t>(m)][static_cast<std::size_t>(s)];
     }
     [[nodiscard]] Counter& decisions(Signal s) noexcept { return *decisions_[static_cast<std::size_t>(s)]; }
-    [[nodiscard]] Counter& entries_blocked(BlockReason r) noexcept { return *entries_blocked_[static_cast<std::size_t>(r)]; }
+    [[nodiscard]] Counter& entries_blocked(BlockReason r) noexcept {
+        return *entries_blocked_[static_cast<std::size_t>(r)];
+    }
     [[nodiscard]] Counter& exits(ExitReason r) noexcept { return *exits_[static_cast<std::size_t>(r)]; }
     [[nodiscard]] Counter& ring_full(RingLabel r) noexcept { return *ring_full_[static_cast<std::size_t>(r)]; }
-    [[nodiscard]] Histogram& stage_latency(StageLabel s) noexcept { return *stage_latency_[static_cast<std::size_t>(s)]; }
+    [[nodiscard]] Histogram& stage_latency(StageLabel s) noexcept {
+        return *stage_latency_[static_cast<std::size_t>(s)];
+    }
     // bot_model_mode{mode}: 1 for the active mode, 0 for the other.
     void set_model_mode(ModelMode m) noexcept;
 

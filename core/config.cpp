@@ -14,9 +14,9 @@ namespace cbtrade {
 namespace {
 
 constexpr std::array granularity_names{
-    std::string_view{"ONE_MINUTE"},   std::string_view{"FIVE_MINUTE"}, std::string_view{"FIFTEEN_MINUTE"},
-    std::string_view{"THIRTY_MINUTE"}, std::string_view{"ONE_HOUR"},   std::string_view{"TWO_HOUR"},
-    std::string_view{"SIX_HOUR"},     std::string_view{"ONE_DAY"},
+    std::string_view{"ONE_MINUTE"},    std::string_view{"FIVE_MINUTE"}, std::string_view{"FIFTEEN_MINUTE"},
+    std::string_view{"THIRTY_MINUTE"}, std::string_view{"ONE_HOUR"},    std::string_view{"TWO_HOUR"},
+    std::string_view{"SIX_HOUR"},      std::string_view{"ONE_DAY"},
 };
 constexpr std::array<std::int64_t, 8> granularity_secs{60, 300, 900, 1800, 3600, 7200, 21600, 86400};
 
@@ -57,13 +57,21 @@ std::int64_t parse_int(std::string_view v, std::int64_t min, std::int64_t max, s
     return x;
 }
 
-double pct(std::string_view v) { return parse_number(v, 0.0, 100.0, false, "a percentage from 0 to 100"); }
+double pct(std::string_view v) {
+    return parse_number(v, 0.0, 100.0, false, "a percentage from 0 to 100");
+}
 double pct_positive(std::string_view v) {
     return parse_number(v, 0.0, 100.0, true, "a percentage above 0 and at most 100");
 }
-double probability(std::string_view v) { return parse_number(v, 0.0, 1.0, false, "a probability from 0 to 1"); }
-double usd(std::string_view v) { return parse_number(v, 0.0, 1e12, false, "a USD amount >= 0"); }
-double bps(std::string_view v) { return parse_number(v, 0.0, 10000.0, false, "basis points from 0 to 10000"); }
+double probability(std::string_view v) {
+    return parse_number(v, 0.0, 1.0, false, "a probability from 0 to 1");
+}
+double usd(std::string_view v) {
+    return parse_number(v, 0.0, 1e12, false, "a USD amount >= 0");
+}
+double bps(std::string_view v) {
+    return parse_number(v, 0.0, 10000.0, false, "basis points from 0 to 10000");
+}
 
 bool valid_product(std::string_view v) {
     const auto dash = v.find('-');
@@ -107,8 +115,12 @@ std::string fmt_number(double x) {
     auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, x);
     return ec == std::errc{} ? std::string(buf, ptr) : std::string("?");
 }
-std::string fmt_bool(bool b) { return b ? "true" : "false"; }
-std::string fmt_secret(const std::string& s) { return s.empty() ? "<unset>" : "<set>"; }
+std::string fmt_bool(bool b) {
+    return b ? "true" : "false";
+}
+std::string fmt_secret(const std::string& s) {
+    return s.empty() ? "<unset>" : "<set>";
+}
 
 std::string join(const std::vector<std::string>& items) {
     std::string out;
@@ -125,24 +137,26 @@ struct KeySpec {
     std::string (*show)(const Config&);
 };
 
-#define CB_KEY(name, def, meaning, secret, apply_body, show_body)                                  \
-    KeySpec {                                                                                     \
-        KeyInfo{name, def, meaning, secret}, [](Config& c, std::string_view v) { apply_body; },   \
-            [](const Config& c) -> std::string { return show_body; }                              \
+#define CB_KEY(name, def, meaning, secret, apply_body, show_body)                               \
+    KeySpec {                                                                                   \
+        KeyInfo{name, def, meaning, secret}, [](Config& c, std::string_view v) { apply_body; }, \
+            [](const Config& c) -> std::string { return show_body; }                            \
     }
 
 // The table. Defaults here must match the member initialisers of Config (a test checks).
 const std::array key_table{
     CB_KEY("PRODUCT_ID", "BTC-USD", "product traded", false, c.product_id = product(v), c.product_id),
-    CB_KEY("GRANULARITY", "ONE_MINUTE", "candle size: ONE_MINUTE .. ONE_DAY", false,
-           {
-               const auto it = std::find(granularity_names.begin(), granularity_names.end(), v);
-               if (it == granularity_names.end())
-                   throw Invalid{"ONE_MINUTE, FIVE_MINUTE, FIFTEEN_MINUTE, THIRTY_MINUTE, ONE_HOUR, TWO_HOUR, "
-                                 "SIX_HOUR or ONE_DAY"};
-               c.granularity = static_cast<Granularity>(it - granularity_names.begin());
-           },
-           std::string(granularity_name(c.granularity))),
+    CB_KEY(
+        "GRANULARITY", "ONE_MINUTE", "candle size: ONE_MINUTE .. ONE_DAY", false,
+        {
+            const auto it = std::find(granularity_names.begin(), granularity_names.end(), v);
+            if (it == granularity_names.end())
+                throw Invalid{
+                    "ONE_MINUTE, FIVE_MINUTE, FIFTEEN_MINUTE, THIRTY_MINUTE, ONE_HOUR, TWO_HOUR, "
+                    "SIX_HOUR or ONE_DAY"};
+            c.granularity = static_cast<Granularity>(it - granularity_names.begin());
+        },
+        std::string(granularity_name(c.granularity))),
     CB_KEY("DRY_RUN", "true", "paper trading; false sends real orders (needs credentials)", false,
            c.dry_run = parse_bool(v), fmt_bool(c.dry_run)),
     CB_KEY("LONG_ONLY", "true", "never open a short position", false, c.long_only = parse_bool(v),
@@ -174,27 +188,26 @@ const std::array key_table{
            std::to_string(c.backtest_sleep_ms)),
     CB_KEY("PORT", "8080", "metrics/health HTTP port", false,
            c.port = parse_int(v, 1, 65535, "a TCP port from 1 to 65535"), std::to_string(c.port)),
-    CB_KEY("METRICS_ADDR", "127.0.0.1", "metrics/health listen address", false,
-           {
-               if (v.empty()) throw Invalid{"an IP address such as 127.0.0.1 or 0.0.0.0"};
-               c.metrics_addr = std::string(v);
-           },
-           c.metrics_addr),
+    CB_KEY(
+        "METRICS_ADDR", "127.0.0.1", "metrics/health listen address", false,
+        {
+            if (v.empty()) throw Invalid{"an IP address such as 127.0.0.1 or 0.0.0.0"};
+            c.metrics_addr = std::string(v);
+        },
+        c.metrics_addr),
     CB_KEY("BRIDGE_URL", "", "earlier stack's REST bridge (optional)", false,
            c.bridge_url = v.empty() ? std::string() : url(v, {"http://", "https://"}, "an http:// or https:// URL"),
            c.bridge_url),
     CB_KEY("USE_LIVE_EQUITY", "false", "size from the exchange balance instead of USD_EQUITY (live)", false,
            c.use_live_equity = parse_bool(v), fmt_bool(c.use_live_equity)),
-    CB_KEY("MODEL_MODE", "baseline", "baseline (4 features) or extended (9 features)", false,
-           {
-               if (v == "baseline")
-                   c.model_mode = ModelMode::baseline;
-               else if (v == "extended")
-                   c.model_mode = ModelMode::extended;
-               else
-                   throw Invalid{"baseline or extended"};
-           },
-           std::string(model_mode_name(c.model_mode))),
+    CB_KEY(
+        "MODEL_MODE", "baseline", "baseline (4 features) or extended (9 features)", false,
+        {
+            if (v == "baseline") c.model_mode = ModelMode::baseline;
+            else if (v == "extended") c.model_mode = ModelMode::extended;
+            else throw Invalid{"baseline or extended"};
+        },
+        std::string(model_mode_name(c.model_mode))),
     CB_KEY("WALK_FORWARD_MIN", "0", "extended mode: refit every this many minutes of data; 0 disables", false,
            c.walk_forward_min = parse_int(v, 0, 525600, "minutes from 0 to 525600"),
            std::to_string(c.walk_forward_min)),
@@ -212,11 +225,12 @@ const std::array key_table{
            c.coinbase_api_key_name.empty() ? std::string("<unset>") : c.coinbase_api_key_name),
     CB_KEY("COINBASE_API_PRIVATE_KEY", "", "CDP private key, PEM or base64 Ed25519 (secret)", true,
            c.coinbase_api_private_key = std::string(v), fmt_secret(c.coinbase_api_private_key)),
-    CB_KEY("COINBASE_API_SECRET", "", "alias of COINBASE_API_PRIVATE_KEY (secret)", true,
-           {
-               if (c.coinbase_api_private_key.empty()) c.coinbase_api_private_key = std::string(v);
-           },
-           fmt_secret(c.coinbase_api_private_key)),
+    CB_KEY(
+        "COINBASE_API_SECRET", "", "alias of COINBASE_API_PRIVATE_KEY (secret)", true,
+        {
+            if (c.coinbase_api_private_key.empty()) c.coinbase_api_private_key = std::string(v);
+        },
+        fmt_secret(c.coinbase_api_private_key)),
     CB_KEY("COINBASE_API_BASE", "https://api.coinbase.com/api/v3/brokerage", "REST base URL", false,
            c.coinbase_api_base = url(v, {"https://", "http://"}, "an https:// URL"), c.coinbase_api_base),
     CB_KEY("COINBASE_WS_URL", "wss://advanced-trade-ws.coinbase.com", "market-data WebSocket URL", false,
@@ -229,13 +243,14 @@ const std::array key_table{
            std::to_string(c.coinbase_ws_stale_sec)),
     CB_KEY("TLS_CA_FILE", "", "PEM file of trusted CAs; empty means the system bundle", false,
            c.tls_ca_file = std::string(v), c.tls_ca_file),
-    CB_KEY("TLS_CIPHERS", "auto",
-           "wolfSSL cipher list, most preferred first; auto = AES-GCM first with AES-NI, ChaCha20 without", false,
-           {
-               if (v.empty()) throw Invalid{"auto or a wolfSSL cipher list such as TLS13-AES128-GCM-SHA256"};
-               c.tls_ciphers = std::string(v);
-           },
-           c.tls_ciphers),
+    CB_KEY(
+        "TLS_CIPHERS", "auto",
+        "wolfSSL cipher list, most preferred first; auto = AES-GCM first with AES-NI, ChaCha20 without", false,
+        {
+            if (v.empty()) throw Invalid{"auto or a wolfSSL cipher list such as TLS13-AES128-GCM-SHA256"};
+            c.tls_ciphers = std::string(v);
+        },
+        c.tls_ciphers),
 };
 #undef CB_KEY
 
@@ -259,7 +274,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return prev[b.size()];
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r';
+}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
@@ -291,12 +308,25 @@ std::string parse_value(std::string_view raw, std::string_view name, std::size_t
             if (c == '\\' && quote == '"' && i + 1 < v.size()) {
                 const char n = v[++i];
                 switch (n) {
-                    case 'n': out += '\n'; break;
-                    case 't': out += '\t'; break;
-                    case 'r': out += '\r'; break;
-                    case '"': out += '"'; break;
-                    case '\\': out += '\\'; break;
-                    default: out += '\\'; out += n; break;
+                    case 'n':
+                        out += '\n';
+                        break;
+                    case 't':
+                        out += '\t';
+                        break;
+                    case 'r':
+                        out += '\r';
+                        break;
+                    case '"':
+                        out += '"';
+                        break;
+                    case '\\':
+                        out += '\\';
+                        break;
+                    default:
+                        out += '\\';
+                        out += n;
+                        break;
                 }
                 continue;
             }
@@ -336,9 +366,15 @@ bool valid_key_name(std::string_view k) {
 
 }  // namespace
 
-std::int64_t granularity_seconds(Granularity g) noexcept { return granularity_secs[static_cast<std::size_t>(g)]; }
-std::string_view granularity_name(Granularity g) noexcept { return granularity_names[static_cast<std::size_t>(g)]; }
-std::string_view model_mode_name(ModelMode m) noexcept { return m == ModelMode::baseline ? "baseline" : "extended"; }
+std::int64_t granularity_seconds(Granularity g) noexcept {
+    return granularity_secs[static_cast<std::size_t>(g)];
+}
+std::string_view granularity_name(Granularity g) noexcept {
+    return granularity_names[static_cast<std::size_t>(g)];
+}
+std::string_view model_mode_name(ModelMode m) noexcept {
+    return m == ModelMode::baseline ? "baseline" : "extended";
+}
 
 ConfigEntries parse_env_text(std::string_view text, std::string_view name) {
     ConfigEntries out;

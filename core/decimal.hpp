@@ -31,18 +31,20 @@ namespace cbtrade {
 inline constexpr std::size_t decimal_max_chars = 64;
 
 namespace decimal_detail {
-inline constexpr std::array<double, 23> exact_powers_of_ten = {
-    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+inline constexpr std::array<double, 23> exact_powers_of_ten = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-constexpr bool is_digit(char c) noexcept { return static_cast<unsigned char>(c - '0') <= 9; }
+constexpr bool is_digit(char c) noexcept {
+    return static_cast<unsigned char>(c - '0') <= 9;
+}
 }  // namespace decimal_detail
 
 // The longest plain decimal ("digits[.digits]", optional leading '-') at the start of [p, end) when
 // its value is exact on the fast path; returns where it stopped (p when there is none). The caller
 // checks that the stop is where the field ends, else falls back to parse_decimal / from_chars.
 [[nodiscard, gnu::always_inline]] inline const char* parse_plain_decimal_prefix(const char* p, const char* end,
-                                                                                 double& out) noexcept {
+                                                                                double& out) noexcept {
     using namespace decimal_detail;
     const char* const start = p;
     const bool negative = p != end && *p == '-';

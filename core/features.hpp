@@ -25,7 +25,9 @@ struct FeatureVector {
 };
 static_assert(std::is_trivially_copyable_v<FeatureVector>);
 
-[[nodiscard]] constexpr std::size_t feature_count(ModelMode m) noexcept { return m == ModelMode::baseline ? 4 : 9; }
+[[nodiscard]] constexpr std::size_t feature_count(ModelMode m) noexcept {
+    return m == ModelMode::baseline ? 4 : 9;
+}
 [[nodiscard]] std::span<const std::string_view> feature_names(ModelMode m) noexcept;
 
 class FeatureBuilder {

@@ -16,7 +16,8 @@ inline constexpr std::size_t max_indicator_window = 256;
 // The last `window` values (fixed capacity, no allocation), oldest overwritten first.
 class RollingWindow {
 public:
-    explicit RollingWindow(std::size_t window) noexcept : window_(std::clamp<std::size_t>(window, 1, max_indicator_window)) {}
+    explicit RollingWindow(std::size_t window) noexcept
+        : window_(std::clamp<std::size_t>(window, 1, max_indicator_window)) {}
 
     // Pushes x; returns the value that fell out (valid only when full() was true before the push).
     double push(double x) noexcept {

@@ -12,11 +12,21 @@ void append_json_string(std::string& out, std::string_view text) {
     for (const char c : text) {
         const auto u = static_cast<unsigned char>(c);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (u < 0x20 || u == 0x7f) {
                     out += "\\u00";
@@ -63,7 +73,8 @@ void JsonWriter::open(char bracket) {
 }
 
 void JsonWriter::close(char bracket) {
-    if (depth_ == 0 || after_key_ || in_object_[depth_ - 1] != (bracket == '}')) {  // unmatched, or a key left without value
+    if (depth_ == 0 || after_key_ ||
+        in_object_[depth_ - 1] != (bracket == '}')) {  // unmatched, or a key left without value
         misused_ = true;
         return;
     }
@@ -120,18 +131,21 @@ JsonWriter& JsonWriter::raw(std::string_view json) {
 
 JsonWriter& JsonWriter::number(std::int64_t value) {
     char text[24];
-    return raw(std::string_view(text, static_cast<std::size_t>(std::to_chars(text, text + sizeof text, value).ptr - text)));
+    return raw(
+        std::string_view(text, static_cast<std::size_t>(std::to_chars(text, text + sizeof text, value).ptr - text)));
 }
 
 JsonWriter& JsonWriter::number(std::uint64_t value) {
     char text[24];
-    return raw(std::string_view(text, static_cast<std::size_t>(std::to_chars(text, text + sizeof text, value).ptr - text)));
+    return raw(
+        std::string_view(text, static_cast<std::size_t>(std::to_chars(text, text + sizeof text, value).ptr - text)));
 }
 
 JsonWriter& JsonWriter::number(double value) {
     if (!std::isfinite(value)) return null();
     char text[32];
-    return raw(std::string_view(text, static_cast<std::size_t>(std::to_chars(text, text + sizeof text, value).ptr - text)));
+    return raw(
+        std::string_view(text, static_cast<std::size_t>(std::to_chars(text, text + sizeof text, value).ptr - text)));
 }
 
 JsonWriter& JsonWriter::fixed(double value, int decimals) {
@@ -141,7 +155,11 @@ JsonWriter& JsonWriter::fixed(double value, int decimals) {
     return raw(std::string_view(text, n > 0 ? static_cast<std::size_t>(n) : 0));
 }
 
-JsonWriter& JsonWriter::boolean(bool value) { return raw(value ? "true" : "false"); }
-JsonWriter& JsonWriter::null() { return raw("null"); }
+JsonWriter& JsonWriter::boolean(bool value) {
+    return raw(value ? "true" : "false");
+}
+JsonWriter& JsonWriter::null() {
+    return raw("null");
+}
 
 }  // namespace cbtrade

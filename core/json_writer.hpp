@@ -51,12 +51,9 @@ public:
     template <class T>
     JsonWriter& member(std::string_view name, const T& value) {
         key(name);
-        if constexpr (std::is_convertible_v<const T&, std::string_view>)
-            return string(std::string_view(value));
-        else if constexpr (std::is_same_v<T, bool>)
-            return boolean(value);
-        else
-            return number(value);
+        if constexpr (std::is_convertible_v<const T&, std::string_view>) return string(std::string_view(value));
+        else if constexpr (std::is_same_v<T, bool>) return boolean(value);
+        else return number(value);
     }
 
     // One whole value written, every container closed, and no call out of order (a key outside an

@@ -46,7 +46,9 @@ bool valid_label_name(std::string_view n) {
     return true;
 }
 
-const char* type_name(int t) { return t == 0 ? "counter" : t == 1 ? "gauge" : "histogram"; }
+const char* type_name(int t) {
+    return t == 0 ? "counter" : t == 1 ? "gauge" : "histogram";
+}
 
 void append_uint(std::string& out, std::uint64_t v) {
     char buf[24];
@@ -88,25 +90,18 @@ int metrics_detail::claim_slot() noexcept {
 
 void append_escaped_label_value(std::string& out, std::string_view v) {
     for (const char c : v) {
-        if (c == '\\')
-            out.append("\\\\");
-        else if (c == '"')
-            out.append("\\\"");
-        else if (c == '\n')
-            out.append("\\n");
-        else
-            out.push_back(c);
+        if (c == '\\') out.append("\\\\");
+        else if (c == '"') out.append("\\\"");
+        else if (c == '\n') out.append("\\n");
+        else out.push_back(c);
     }
 }
 
 void append_escaped_help(std::string& out, std::string_view v) {
     for (const char c : v) {
-        if (c == '\\')
-            out.append("\\\\");
-        else if (c == '\n')
-            out.append("\\n");
-        else
-            out.push_back(c);
+        if (c == '\\') out.append("\\\\");
+        else if (c == '\n') out.append("\\n");
+        else out.push_back(c);
     }
 }
 
@@ -122,7 +117,8 @@ void append_sample_value(std::string& out, double v) {
     }
 }
 
-void* MetricsRegistry::find_or_add(std::string_view name, const MetricLabels& labels, std::string_view help, Type type) {
+void* MetricsRegistry::find_or_add(std::string_view name, const MetricLabels& labels, std::string_view help,
+                                   Type type) {
     if (!valid_metric_name(name)) throw std::invalid_argument("metric name '" + std::string(name) + "' is not valid");
     std::string text;
     for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -132,7 +128,8 @@ void* MetricsRegistry::find_or_add(std::string_view name, const MetricLabels& la
         if (type == Type::histogram && k == "le")
             throw std::invalid_argument(std::string(name) + ": a histogram cannot have a label 'le'");
         for (std::size_t j = 0; j < i; ++j)
-            if (labels[j].first == k) throw std::invalid_argument(std::string(name) + ": label '" + k + "' given twice");
+            if (labels[j].first == k)
+                throw std::invalid_argument(std::string(name) + ": label '" + k + "' given twice");
         if (i) text.push_back(',');
         text.append(k).append("=\"");
         append_escaped_label_value(text, v);
@@ -149,11 +146,11 @@ void* MetricsRegistry::find_or_add(std::string_view name, const MetricLabels& la
     if (!fam) {
         // A histogram's _bucket/_sum/_count must not collide with another family, nor the reverse.
         for (const Family& f : families_) {
-            const bool clash = (type == Type::histogram && (f.name == std::string(name) + "_bucket" ||
-                                                            f.name == std::string(name) + "_sum" ||
-                                                            f.name == std::string(name) + "_count")) ||
-                               (f.type == Type::histogram && (name == f.name + "_bucket" || name == f.name + "_sum" ||
-                                                              name == f.name + "_count"));
+            const bool clash = (type == Type::histogram &&
+                                (f.name == std::string(name) + "_bucket" || f.name == std::string(name) + "_sum" ||
+                                 f.name == std::string(name) + "_count")) ||
+                               (f.type == Type::histogram &&
+                                (name == f.name + "_bucket" || name == f.name + "_sum" || name == f.name + "_count"));
             if (clash) throw std::invalid_argument("metric '" + std::string(name) + "' clashes with '" + f.name + "'");
         }
         fam = &families_.emplace_back(Family{std::string(name), std::string(help), type, {}});
@@ -162,9 +159,15 @@ void* MetricsRegistry::find_or_add(std::string_view name, const MetricLabels& la
         if (s.labels == text) return s.handle;
     void* handle = nullptr;
     switch (type) {
-        case Type::counter: handle = &counters_.emplace_back(); break;
-        case Type::gauge: handle = &gauges_.emplace_back(); break;
-        case Type::histogram: handle = &histograms_.emplace_back(); break;
+        case Type::counter:
+            handle = &counters_.emplace_back();
+            break;
+        case Type::gauge:
+            handle = &gauges_.emplace_back();
+            break;
+        case Type::histogram:
+            handle = &histograms_.emplace_back();
+            break;
     }
     fam->series.push_back(Series{std::move(text), handle});
     return handle;

@@ -46,13 +46,14 @@ constinit inline thread_local int tls_slot __attribute__((tls_model("initial-exe
 inline void add(std::atomic<std::uint64_t>& cell, unsigned slot, std::uint64_t n) noexcept {
     if (slot != shared_metric_slot) [[likely]]
         cell.store(cell.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    else
-        cell.fetch_add(n, std::memory_order_relaxed);
+    else cell.fetch_add(n, std::memory_order_relaxed);
 }
 }  // namespace metrics_detail
 
 // Which slot the calling thread updates (claims one on first use). For tests and diagnostics.
-[[nodiscard]] inline unsigned metrics_thread_slot() noexcept { return metrics_detail::thread_slot(); }
+[[nodiscard]] inline unsigned metrics_thread_slot() noexcept {
+    return metrics_detail::thread_slot();
+}
 
 using MetricLabels = std::vector<std::pair<std::string, std::string>>;
 
@@ -86,8 +87,7 @@ public:
     void add(double d) noexcept {
         std::uint64_t old = bits_.load(std::memory_order_relaxed);
         while (!bits_.compare_exchange_weak(old, std::bit_cast<std::uint64_t>(std::bit_cast<double>(old) + d),
-                                            std::memory_order_relaxed)) {
-        }
+                                            std::memory_order_relaxed)) {}
     }
     [[nodiscard]] double value() const noexcept { return std::bit_cast<double>(bits_.load(std::memory_order_relaxed)); }
 
@@ -98,11 +98,11 @@ private:
 };
 
 // Upper bounds of the latency buckets, in seconds (the metrics contract) and in nanoseconds.
-inline constexpr std::array<double, 18> latency_bounds_s = {
-    1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 0.1, 1};
+inline constexpr std::array<double, 18> latency_bounds_s = {1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5,
+                                                            1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 0.1,    1};
 inline constexpr std::array<std::int32_t, 18> latency_bounds_ns = {
-    100, 250, 500, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000, 250'000, 500'000,
-    1'000'000, 2'500'000, 5'000'000, 10'000'000, 100'000'000, 1'000'000'000};
+    100,     250,     500,     1'000,     2'500,     5'000,     10'000,     25'000,      50'000,
+    100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000, 100'000'000, 1'000'000'000};
 inline constexpr std::size_t latency_buckets = latency_bounds_ns.size() + 1;  // + the +Inf bucket
 
 // Index of the bucket for `ns`: the number of bounds below it (observations equal to a bound go in
@@ -115,7 +115,8 @@ inline constexpr std::size_t latency_buckets = latency_bounds_ns.size() + 1;  //
             a[i] = i < latency_bounds_ns.size() ? latency_bounds_ns[i] : INT32_MAX;
         return a;
     }();
-    const std::int32_t v = ns > static_cast<std::uint64_t>(INT32_MAX - 1) ? INT32_MAX - 1 : static_cast<std::int32_t>(ns);
+    const std::int32_t v =
+        ns > static_cast<std::uint64_t>(INT32_MAX - 1) ? INT32_MAX - 1 : static_cast<std::int32_t>(ns);
     unsigned idx = 0;
     for (const std::int32_t b : padded) idx += static_cast<unsigned>(v > b);
     return idx;
@@ -144,7 +145,8 @@ public:
     [[nodiscard]] Snapshot snapshot() const noexcept {
         Snapshot out;
         for (const Cell& c : cells_) {
-            for (std::size_t i = 0; i < latency_buckets; ++i) out.buckets[i] += c.buckets[i].load(std::memory_order_relaxed);
+            for (std::size_t i = 0; i < latency_buckets; ++i)
+                out.buckets[i] += c.buckets[i].load(std::memory_order_relaxed);
             out.sum_ns += c.sum_ns.load(std::memory_order_relaxed);
         }
         return out;

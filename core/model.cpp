@@ -39,7 +39,9 @@ bool cholesky_solve(Mat a, Vec b, std::size_t d, Vec& v) {
 }
 
 // log(1 + e^s) without overflow.
-double softplus(double s) { return s > 0 ? s + std::log1p(std::exp(-s)) : std::log1p(std::exp(s)); }
+double softplus(double s) {
+    return s > 0 ? s + std::log1p(std::exp(-s)) : std::log1p(std::exp(s));
+}
 
 }  // namespace
 

@@ -21,9 +21,7 @@ public:
         return z ^ (z >> 31);
     }
     // Uniform in [0, 1) with 53 random bits.
-    [[nodiscard]] constexpr double next_unit() noexcept {
-        return static_cast<double>(next() >> 11) * 0x1.0p-53;
-    }
+    [[nodiscard]] constexpr double next_unit() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
     // Uniform in (0, 1): never 0, so log() of it is finite (Box-Muller).
     [[nodiscard]] constexpr double next_open_unit() noexcept {
         return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53;

@@ -22,8 +22,12 @@ inline constexpr double min_sane_price = 1e-9;
 inline constexpr double max_sane_price = 1e9;
 inline constexpr double min_sane_size = 1e-12;  // base units
 inline constexpr double max_sane_size = 1e12;
-[[nodiscard]] constexpr bool sane_price(double p) noexcept { return p >= min_sane_price && p <= max_sane_price; }
-[[nodiscard]] constexpr bool sane_size(double s) noexcept { return s >= min_sane_size && s <= max_sane_size; }
+[[nodiscard]] constexpr bool sane_price(double p) noexcept {
+    return p >= min_sane_price && p <= max_sane_price;
+}
+[[nodiscard]] constexpr bool sane_size(double s) noexcept {
+    return s >= min_sane_size && s <= max_sane_size;
+}
 
 // Bits of Tick::flags.
 inline constexpr std::uint8_t tick_flag_snapshot = 1u << 0;      // from a "snapshot" event, else "update"
@@ -39,15 +43,15 @@ inline constexpr unsigned tick_sequence_bits = 40;
 
 // One top-of-book observation for one product (the `ticker` channel).
 struct alignas(cache_line) Tick {
-    double price;           // last trade price, always finite and > 0
-    double best_bid;        // 0 unless flags & tick_flag_has_best_bid
-    double best_ask;        // 0 unless flags & tick_flag_has_best_ask
-    double best_bid_qty;    // base units; 0 unless flags & tick_flag_has_best_bid
-    double best_ask_qty;    // base units; 0 unless flags & tick_flag_has_best_ask
-    std::int64_t exchange_time_ns;  // envelope timestamp, ns since the UNIX epoch (UTC)
-    std::uint64_t receive_tsc;      // read_tsc() of the io_uring completion that brought the bytes
-    std::uint16_t product_index;    // index into the product list the decoder was built with
-    std::uint8_t flags;             // tick_flag_*
+    double price;                                     // last trade price, always finite and > 0
+    double best_bid;                                  // 0 unless flags & tick_flag_has_best_bid
+    double best_ask;                                  // 0 unless flags & tick_flag_has_best_ask
+    double best_bid_qty;                              // base units; 0 unless flags & tick_flag_has_best_bid
+    double best_ask_qty;                              // base units; 0 unless flags & tick_flag_has_best_ask
+    std::int64_t exchange_time_ns;                    // envelope timestamp, ns since the UNIX epoch (UTC)
+    std::uint64_t receive_tsc;                        // read_tsc() of the io_uring completion that brought the bytes
+    std::uint16_t product_index;                      // index into the product list the decoder was built with
+    std::uint8_t flags;                               // tick_flag_*
     std::uint64_t sequence_num : tick_sequence_bits;  // low 40 bits of the envelope sequence_num
 };
 static_assert(std::is_trivially_copyable_v<Tick>);
@@ -81,13 +85,13 @@ enum class Signal : std::uint8_t { flat, buy, sell };
 
 // What the signal stage concluded from one candle close (or one trade price, with USE_TICK_PRICE).
 struct Decision {
-    std::int64_t time_s;       // close time of the candle (or time of the trade) that produced it
-    double price;              // price the decision was made at
+    std::int64_t time_s;  // close time of the candle (or time of the trade) that produced it
+    double price;         // price the decision was made at
     double p_up;
-    double vol_factor;         // size multiplier in (0, 1]; 1 unless VOL_RISK_ADJUST
+    double vol_factor;  // size multiplier in (0, 1]; 1 unless VOL_RISK_ADJUST
     Signal signal;
-    std::uint64_t receive_tsc; // read_tsc() when the bytes that caused it arrived (0 in backtests):
-                               // tick-to-decision is measured from here
+    std::uint64_t receive_tsc;  // read_tsc() when the bytes that caused it arrived (0 in backtests):
+                                // tick-to-decision is measured from here
 };
 static_assert(std::is_trivially_copyable_v<Decision>);
 static_assert(sizeof(Decision) <= cache_line);
@@ -95,15 +99,21 @@ static_assert(sizeof(Decision) <= cache_line);
 // ---- orders and fills ----------------------------------------------------------------------------
 
 enum class Side : std::uint8_t { buy, sell };
-[[nodiscard]] constexpr std::string_view side_name(Side s) noexcept { return s == Side::buy ? "BUY" : "SELL"; }
+[[nodiscard]] constexpr std::string_view side_name(Side s) noexcept {
+    return s == Side::buy ? "BUY" : "SELL";
+}
 
 enum class OrderReason : std::uint8_t { entry, signal_exit, stop_loss, take_profit };
 [[nodiscard]] constexpr std::string_view reason_name(OrderReason r) noexcept {
     switch (r) {
-        case OrderReason::entry: return "entry";
-        case OrderReason::signal_exit: return "signal_exit";
-        case OrderReason::stop_loss: return "stop_loss";
-        case OrderReason::take_profit: return "take_profit";
+        case OrderReason::entry:
+            return "entry";
+        case OrderReason::signal_exit:
+            return "signal_exit";
+        case OrderReason::stop_loss:
+            return "stop_loss";
+        case OrderReason::take_profit:
+            return "take_profit";
     }
     return "?";
 }

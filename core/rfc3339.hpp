@@ -42,8 +42,8 @@ constexpr std::int64_t days_since_epoch(int year, int month, int day) noexcept {
     const std::int64_t previous_year = year - 1;
     const std::int64_t leap_days_before_year =
         previous_year / 4 - previous_year / 100 + previous_year / 400 - (1969 / 4 - 1969 / 100 + 1969 / 400);
-    std::int64_t days = 365 * static_cast<std::int64_t>(year - 1970) + leap_days_before_year +
-                        days_before_month[month - 1] + (day - 1);
+    std::int64_t days =
+        365 * static_cast<std::int64_t>(year - 1970) + leap_days_before_year + days_before_month[month - 1] + (day - 1);
     if (month > 2 && is_leap_year(year)) ++days;
     return days;
 }
@@ -52,8 +52,8 @@ constexpr std::int64_t days_since_epoch(int year, int month, int day) noexcept {
 // epoch, ignoring any zone; nullopt if malformed or out of range. text.size() must be >= 19.
 [[nodiscard]] constexpr std::optional<std::int64_t> parse_local_seconds(std::string_view text) noexcept {
     // RFC 3339 section 5.6 lets applications use a space instead of 'T' (CSV exports do).
-    if (text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || text[13] != ':' ||
-        text[16] != ':')
+    if (text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
+        text[13] != ':' || text[16] != ':')
         return std::nullopt;
     const int year = read_digits(text, 0, 4);
     const int month = read_digits(text, 5, 2);
@@ -61,8 +61,8 @@ constexpr std::int64_t days_since_epoch(int year, int month, int day) noexcept {
     const int hour = read_digits(text, 11, 2);
     const int minute = read_digits(text, 14, 2);
     const int second = read_digits(text, 17, 2);
-    if (year < 1970 || year > 2261 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 ||
-        minute < 0 || minute > 59 || second < 0 || second > 60)
+    if (year < 1970 || year > 2261 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 ||
+        minute > 59 || second < 0 || second > 60)
         return std::nullopt;
     if (day > days_in_month(year, month)) return std::nullopt;
     return days_since_epoch(year, month, day) * 86'400 + hour * 3600 + minute * 60 + second;

@@ -12,7 +12,9 @@ namespace cbtrade {
 
 namespace {
 
-std::size_t fit_end(std::size_t n) noexcept { return static_cast<std::size_t>(static_cast<double>(n) * fit_fraction); }
+std::size_t fit_end(std::size_t n) noexcept {
+    return static_cast<std::size_t>(static_cast<double>(n) * fit_fraction);
+}
 
 double median(std::vector<double> v) {
     if (v.empty()) return 0;
@@ -124,7 +126,8 @@ private:
         report_.counters = trader_.counters();
         report_.trades = report_.counters.round_trips;
         report_.wins = report_.counters.winning_round_trips;
-        report_.win_rate_pct = report_.trades ? static_cast<double>(report_.wins) / static_cast<double>(report_.trades) * 100 : 0;
+        report_.win_rate_pct =
+            report_.trades ? static_cast<double>(report_.wins) / static_cast<double>(report_.trades) * 100 : 0;
     }
 
     // Feeds candle i to the signal stage and, when asked, keeps its features for (re)fitting.
@@ -218,7 +221,8 @@ private:
 }  // namespace
 
 std::size_t min_backtest_candles() noexcept {
-    return static_cast<std::size_t>(std::ceil(static_cast<double>(warmup_candles + min_fit_samples) / fit_fraction)) + 1;
+    return static_cast<std::size_t>(std::ceil(static_cast<double>(warmup_candles + min_fit_samples) / fit_fraction)) +
+           1;
 }
 
 namespace {

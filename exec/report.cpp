@@ -18,17 +18,28 @@ std::string num(double v, int decimals) {
     return buf;
 }
 
-std::string u64(std::uint64_t v) { return std::to_string(v); }
+std::string u64(std::uint64_t v) {
+    return std::to_string(v);
+}
 
 std::string escape_html(const std::string& s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;

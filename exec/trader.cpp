@@ -10,7 +10,9 @@ constexpr std::int64_t seconds_per_day = 86400;
 std::int64_t utc_day(std::int64_t t) noexcept {
     return t >= 0 ? t / seconds_per_day : -((-t + seconds_per_day - 1) / seconds_per_day);
 }
-bool usable_price(double p) noexcept { return std::isfinite(p) && p > 0; }
+bool usable_price(double p) noexcept {
+    return std::isfinite(p) && p > 0;
+}
 }  // namespace
 
 TraderParams TraderParams::from(const Config& c) noexcept {
@@ -65,7 +67,8 @@ std::optional<OrderRequest> Trader::on_price(double price, std::int64_t time_s) 
 std::optional<OrderRequest> Trader::on_decision(const Decision& d) noexcept {
     if (pending_ || !usable_price(d.price)) return std::nullopt;
     switch (d.signal) {
-        case Signal::flat: return std::nullopt;
+        case Signal::flat:
+            return std::nullopt;
         case Signal::buy:
             if (qty_ < 0) return exit(Side::buy, d.price, d.time_s, OrderReason::signal_exit);
             if (qty_ > 0) return std::nullopt;
@@ -132,9 +135,15 @@ void Trader::on_fill(const Fill& f) noexcept {
     ++counters_.round_trips;
     if (gross - entry_fee_ - f.fee_usd > 0) ++counters_.winning_round_trips;
     switch (f.reason) {
-        case OrderReason::stop_loss: ++counters_.stop_losses; break;
-        case OrderReason::take_profit: ++counters_.take_profits; break;
-        default: ++counters_.signal_exits; break;
+        case OrderReason::stop_loss:
+            ++counters_.stop_losses;
+            break;
+        case OrderReason::take_profit:
+            ++counters_.take_profits;
+            break;
+        default:
+            ++counters_.signal_exits;
+            break;
     }
     if (qty_ == 0) {
         entry_price_ = 0;

@@ -49,7 +49,9 @@ template <std::size_t N>
     return std::memcmp(key.raw(), quoted_name, N - 1) == 0;
 }
 
-constexpr bool is_json_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+constexpr bool is_json_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // raw_json_token() is O(1) (it spans to the next structural character) and does not consume the
 // value, so the object iterator still skips it normally afterwards.
@@ -85,7 +87,7 @@ bool is_ticker_channel(ChannelKind kind) noexcept {
 enum class OptionalNumber : std::uint8_t { absent, valid, bad };
 
 [[gnu::always_inline]] inline OptionalNumber read_optional(const FieldText& field, bool zero_allowed,
-                                                        double& value) noexcept {
+                                                           double& value) noexcept {
     if (field.kind == FieldText::Kind::absent || (field.kind == FieldText::Kind::string && field.text.empty()))
         return OptionalNumber::absent;
     if (field.kind != FieldText::Kind::string) return OptionalNumber::bad;
@@ -215,18 +217,18 @@ struct CoinbaseDecoder::Impl {
             od::value& value = field.value();
             // Dispatch on the first letter first: 7 of the 13 ticker keys start with neither.
             switch (key.raw()[0]) {
-            case 'p':
-                if (key_is(key, "price\"")) price = read_text(value);
-                else if (key_is(key, "product_id\"")) product_id = read_text(value);
-                break;
-            case 'b':
-                if (key_is(key, "best_bid\"")) best_bid = read_text(value);
-                else if (key_is(key, "best_ask\"")) best_ask = read_text(value);
-                else if (key_is(key, "best_bid_quantity\"")) best_bid_qty = read_text(value);
-                else if (key_is(key, "best_ask_quantity\"")) best_ask_qty = read_text(value);
-                break;
-            default:
-                break;
+                case 'p':
+                    if (key_is(key, "price\"")) price = read_text(value);
+                    else if (key_is(key, "product_id\"")) product_id = read_text(value);
+                    break;
+                case 'b':
+                    if (key_is(key, "best_bid\"")) best_bid = read_text(value);
+                    else if (key_is(key, "best_ask\"")) best_ask = read_text(value);
+                    else if (key_is(key, "best_bid_quantity\"")) best_bid_qty = read_text(value);
+                    else if (key_is(key, "best_ask_quantity\"")) best_ask_qty = read_text(value);
+                    break;
+                default:
+                    break;
             }
         }
         DecoderCounters& counters = owner->counters_;
@@ -349,10 +351,17 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
     impl.begin(*this, out, receive_tsc);
     auto fail = [&](DecodeStatus status) {
         switch (status) {
-        case DecodeStatus::malformed_json: ++counters_.malformed_json; break;
-        case DecodeStatus::missing_field: ++counters_.missing_field; break;
-        case DecodeStatus::bad_timestamp: ++counters_.bad_timestamp; break;
-        default: break;
+            case DecodeStatus::malformed_json:
+                ++counters_.malformed_json;
+                break;
+            case DecodeStatus::missing_field:
+                ++counters_.missing_field;
+                break;
+            case DecodeStatus::bad_timestamp:
+                ++counters_.bad_timestamp;
+                break;
+            default:
+                break;
         }
         result.status = status;
         result.ticks_emitted = 0;
@@ -378,50 +387,51 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
         const od::raw_json_string key = field.key();
         od::value& value = field.value();
         switch (key.raw()[0]) {
-        case 'c':
-            if (key_is(key, "channel\"")) {
-                const FieldText channel = read_text(value);
-                if (channel.kind != FieldText::Kind::string) return fail(DecodeStatus::missing_field);
-                if (result.channel != ChannelKind::error) result.channel = classify_channel(channel.text);
-            }
-            break;
-        case 't':
-            if (key_is(key, "timestamp\"")) {
-                timestamp = read_text(value);
-            } else if (key_is(key, "type\"")) {
-                // Control messages carry a top-level type instead of a channel (coinbase-api.md 1.7).
-                const FieldText type = read_text(value);
-                if (type.kind == FieldText::Kind::string && type.text == "error") result.channel = ChannelKind::error;
-                else if (result.channel == ChannelKind::none) result.channel = ChannelKind::unknown;
-            }
-            break;
-        case 's':
-            if (key_is(key, "sequence_num\"")) {
-                std::uint64_t sequence_num = 0;
-                if (value.get_uint64().get(sequence_num) == simdjson::SUCCESS) {
-                    result.sequence_num = sequence_num;
-                    result.has_sequence = true;
+            case 'c':
+                if (key_is(key, "channel\"")) {
+                    const FieldText channel = read_text(value);
+                    if (channel.kind != FieldText::Kind::string) return fail(DecodeStatus::missing_field);
+                    if (result.channel != ChannelKind::error) result.channel = classify_channel(channel.text);
                 }
-            }
-            break;
-        case 'e':
-            if (key_is(key, "events\"")) {
-                events_seen = true;
-                if (result.channel == ChannelKind::none) {
-                    events_before_channel = true;  // decoded after the loop, once the channel is known
-                } else if (is_ticker_channel(result.channel) || result.channel == ChannelKind::heartbeats) {
-                    const DecodeStatus status = impl.decode_events(value, result.channel);
-                    if (status != DecodeStatus::ok) return fail(status);
+                break;
+            case 't':
+                if (key_is(key, "timestamp\"")) {
+                    timestamp = read_text(value);
+                } else if (key_is(key, "type\"")) {
+                    // Control messages carry a top-level type instead of a channel (coinbase-api.md 1.7).
+                    const FieldText type = read_text(value);
+                    if (type.kind == FieldText::Kind::string && type.text == "error")
+                        result.channel = ChannelKind::error;
+                    else if (result.channel == ChannelKind::none) result.channel = ChannelKind::unknown;
                 }
-            }
-            break;
-        case 'm':
-            if (key_is(key, "message\"")) {
-                if (value.get_string().get(error_text) != simdjson::SUCCESS) error_text = {};
-            }
-            break;
-        default:
-            break;
+                break;
+            case 's':
+                if (key_is(key, "sequence_num\"")) {
+                    std::uint64_t sequence_num = 0;
+                    if (value.get_uint64().get(sequence_num) == simdjson::SUCCESS) {
+                        result.sequence_num = sequence_num;
+                        result.has_sequence = true;
+                    }
+                }
+                break;
+            case 'e':
+                if (key_is(key, "events\"")) {
+                    events_seen = true;
+                    if (result.channel == ChannelKind::none) {
+                        events_before_channel = true;  // decoded after the loop, once the channel is known
+                    } else if (is_ticker_channel(result.channel) || result.channel == ChannelKind::heartbeats) {
+                        const DecodeStatus status = impl.decode_events(value, result.channel);
+                        if (status != DecodeStatus::ok) return fail(status);
+                    }
+                }
+                break;
+            case 'm':
+                if (key_is(key, "message\"")) {
+                    if (value.get_string().get(error_text) != simdjson::SUCCESS) error_text = {};
+                }
+                break;
+            default:
+                break;
         }
     }
     // Anything after the root object ("{...}}" or "{...} x") is a broken message.
@@ -438,37 +448,37 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
 
     result.records_skipped = impl.records_skipped;
     switch (result.channel) {
-    case ChannelKind::none:
-        return fail(DecodeStatus::missing_field);
-    case ChannelKind::ticker:
-    case ChannelKind::ticker_batch: {
-        if (!events_seen || timestamp.kind != FieldText::Kind::string) return fail(DecodeStatus::missing_field);
-        const std::optional<std::int64_t> exchange_time_ns = impl.timestamps.parse_ns(timestamp.text);
-        if (!exchange_time_ns) return fail(DecodeStatus::bad_timestamp);
-        for (std::uint32_t i = 0; i < impl.ticks; ++i) {
-            out[i].exchange_time_ns = *exchange_time_ns;
-            out[i].sequence_num = result.sequence_num & ((std::uint64_t{1} << tick_sequence_bits) - 1);
+        case ChannelKind::none:
+            return fail(DecodeStatus::missing_field);
+        case ChannelKind::ticker:
+        case ChannelKind::ticker_batch: {
+            if (!events_seen || timestamp.kind != FieldText::Kind::string) return fail(DecodeStatus::missing_field);
+            const std::optional<std::int64_t> exchange_time_ns = impl.timestamps.parse_ns(timestamp.text);
+            if (!exchange_time_ns) return fail(DecodeStatus::bad_timestamp);
+            for (std::uint32_t i = 0; i < impl.ticks; ++i) {
+                out[i].exchange_time_ns = *exchange_time_ns;
+                out[i].sequence_num = result.sequence_num & ((std::uint64_t{1} << tick_sequence_bits) - 1);
+            }
+            result.ticks_emitted = impl.ticks;
+            counters_.ticks += impl.ticks;
+            if (impl.ticks_dropped != 0) result.status = DecodeStatus::output_full;
+            break;
         }
-        result.ticks_emitted = impl.ticks;
-        counters_.ticks += impl.ticks;
-        if (impl.ticks_dropped != 0) result.status = DecodeStatus::output_full;
-        break;
-    }
-    case ChannelKind::heartbeats:
-        if (!impl.heartbeat_seen) return fail(DecodeStatus::missing_field);
-        result.has_heartbeat_counter = true;
-        result.heartbeat_counter = impl.heartbeat_counter;
-        break;
-    case ChannelKind::subscriptions:
-        ++counters_.subscription_acks;
-        break;
-    case ChannelKind::error:
-        ++counters_.error_messages;
-        result.error_message = error_text;
-        break;
-    case ChannelKind::unknown:
-        ++counters_.unknown_channel;
-        break;
+        case ChannelKind::heartbeats:
+            if (!impl.heartbeat_seen) return fail(DecodeStatus::missing_field);
+            result.has_heartbeat_counter = true;
+            result.heartbeat_counter = impl.heartbeat_counter;
+            break;
+        case ChannelKind::subscriptions:
+            ++counters_.subscription_acks;
+            break;
+        case ChannelKind::error:
+            ++counters_.error_messages;
+            result.error_message = error_text;
+            break;
+        case ChannelKind::unknown:
+            ++counters_.unknown_channel;
+            break;
     }
     return result;
 }

@@ -56,13 +56,13 @@ enum class ChannelKind : std::uint8_t {
 struct [[nodiscard]] DecodeResult {
     DecodeStatus status = DecodeStatus::ok;
     ChannelKind channel = ChannelKind::none;
-    bool has_sequence = false;            // the envelope carried an unsigned integer sequence_num
+    bool has_sequence = false;  // the envelope carried an unsigned integer sequence_num
     bool has_heartbeat_counter = false;
-    std::uint32_t ticks_emitted = 0;      // out[0, ticks_emitted) are valid; 0 unless status is ok/output_full
-    std::uint32_t records_skipped = 0;    // ticker records counted and skipped (bad price, unknown product...)
-    std::uint64_t sequence_num = 0;       // reported even when the message failed later, for gap tracking
+    std::uint32_t ticks_emitted = 0;    // out[0, ticks_emitted) are valid; 0 unless status is ok/output_full
+    std::uint32_t records_skipped = 0;  // ticker records counted and skipped (bad price, unknown product...)
+    std::uint64_t sequence_num = 0;     // reported even when the message failed later, for gap tracking
     std::uint64_t heartbeat_counter = 0;
-    std::string_view error_message;       // for ChannelKind::error; valid until the next decode()
+    std::string_view error_message;  // for ChannelKind::error; valid until the next decode()
 
     [[nodiscard]] bool ok() const noexcept { return status == DecodeStatus::ok; }
 };

@@ -33,14 +33,22 @@ std::vector<std::string> checked_products(std::vector<std::string> products) {
 
 std::string_view to_string(CoinbaseFeed::Phase phase) noexcept {
     switch (phase) {
-    case CoinbaseFeed::Phase::idle: return "idle";
-    case CoinbaseFeed::Phase::backoff: return "backoff";
-    case CoinbaseFeed::Phase::connecting: return "connecting";
-    case CoinbaseFeed::Phase::tls: return "tls";
-    case CoinbaseFeed::Phase::upgrading: return "upgrading";
-    case CoinbaseFeed::Phase::live: return "live";
-    case CoinbaseFeed::Phase::closing: return "closing";
-    case CoinbaseFeed::Phase::failed: return "failed";
+        case CoinbaseFeed::Phase::idle:
+            return "idle";
+        case CoinbaseFeed::Phase::backoff:
+            return "backoff";
+        case CoinbaseFeed::Phase::connecting:
+            return "connecting";
+        case CoinbaseFeed::Phase::tls:
+            return "tls";
+        case CoinbaseFeed::Phase::upgrading:
+            return "upgrading";
+        case CoinbaseFeed::Phase::live:
+            return "live";
+        case CoinbaseFeed::Phase::closing:
+            return "closing";
+        case CoinbaseFeed::Phase::failed:
+            return "failed";
     }
     return "?";
 }
@@ -48,8 +56,8 @@ std::string_view to_string(CoinbaseFeed::Phase phase) noexcept {
 FeedOptions feed_options_from(const Config& config) {
     FeedOptions o;
     o.url = config.coinbase_ws_url;
-    o.products = config.coinbase_ws_products.empty() ? std::vector<std::string>{config.product_id}
-                                                     : config.coinbase_ws_products;
+    o.products =
+        config.coinbase_ws_products.empty() ? std::vector<std::string>{config.product_id} : config.coinbase_ws_products;
     o.ca_file = config.tls_ca_file;
     o.ciphers = resolve_cipher_list(config.tls_ciphers, tls_info());
     o.stale_sec = config.coinbase_ws_stale_sec;
@@ -68,7 +76,8 @@ bool parse_ws_url(std::string_view url, WsUrl& out, std::string& error) {
     std::string_view authority = url.substr(0, slash);
     out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
     out.port = 443;
-    if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
+    if (const std::size_t colon = authority.rfind(':');
+        colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
         const std::string_view port_text = authority.substr(colon + 1);
         unsigned port = 0;
         const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
@@ -103,8 +112,7 @@ CoinbaseFeed::CoinbaseFeed(io::UringLoop& loop, FeedOptions options)
           return CoinbaseDecoder(views);
       }()),
       rx_buf_(new std::byte[rx_buffer_bytes]),
-      random_(SplitMix64::entropy_seed()) {
-}
+      random_(SplitMix64::entropy_seed()) {}
 
 CoinbaseFeed::~CoinbaseFeed() = default;
 
@@ -228,8 +236,8 @@ void CoinbaseFeed::handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, 
     counters_.frames.add();
     last_message_ns_.store(now_ns, std::memory_order_relaxed);
     // The frame parser assembles every message at the start of a buffer with padding room after it.
-    const DecodeResult r = decoder_.decode(ev.data, ev.size, ev.size + ws::message_padding_bytes, rx_tsc_,
-                                           out.subspan(n));
+    const DecodeResult r =
+        decoder_.decode(ev.data, ev.size, ev.size + ws::message_padding_bytes, rx_tsc_, out.subspan(n));
     if (r.has_sequence) {
         const std::uint64_t missed = sequence_.observe(r.sequence_num);
         if (missed > 0) {
@@ -279,45 +287,47 @@ std::size_t CoinbaseFeed::pump_input(std::int64_t now_ns, std::span<Tick> out) n
         }
         while (rx_pos_ < rx_len_) {
             if (out.size() - n < min_tick_room) return n;  // the rest waits for the next poll
-            const auto input = std::span<const char>(reinterpret_cast<const char*>(rx_buf_.get()) + rx_pos_, rx_len_ - rx_pos_);
+            const auto input =
+                std::span<const char>(reinterpret_cast<const char*>(rx_buf_.get()) + rx_pos_, rx_len_ - rx_pos_);
             const ws::SessionReceiveResult res = ws_.receive(input);
             rx_pos_ += res.consumed;
             const ws::SessionEvent& ev = res.event;
             switch (ev.kind) {
-            case ws::SessionEventKind::need_more:
-            case ws::SessionEventKind::binary:
-                break;
-            case ws::SessionEventKind::opened:
-                set_phase(Phase::live);
-                if (++sessions_opened_ > 1) counters_.reconnects.add();
-                last_message_ns_.store(now_ns, std::memory_order_relaxed);
-                send_subscriptions(now_ns);
-                if (phase() != Phase::live) return n;
-                break;
-            case ws::SessionEventKind::handshake_failed:
-                set_error("WebSocket upgrade at %s:%u%s refused: %s (HTTP %u)", url_.host.c_str(), url_.port,
-                          url_.target.c_str(), ws::to_string(ev.handshake).data(), ws_.handshake_status_code());
-                lose_connection(now_ns, true);
-                return n;
-            case ws::SessionEventKind::text:
-                handle_text(now_ns, ev, out, n);
-                break;
-            case ws::SessionEventKind::ping:
-            case ws::SessionEventKind::pong:
-                last_message_ns_.store(now_ns, std::memory_order_relaxed);
-                break;
-            case ws::SessionEventKind::close_received:
-            case ws::SessionEventKind::closed:
-                set_error("server closed the WebSocket (code %u)", static_cast<unsigned>(ev.close_code));
-                pump_output();  // the close echo
-                lose_connection(now_ns, false);
-                return n;
-            case ws::SessionEventKind::protocol_error:
-                counters_.decode_errors.add();
-                set_error("WebSocket protocol error from %s: %s", url_.host.c_str(), ws::to_string(ev.error).data());
-                pump_output();
-                lose_connection(now_ns, false);
-                return n;
+                case ws::SessionEventKind::need_more:
+                case ws::SessionEventKind::binary:
+                    break;
+                case ws::SessionEventKind::opened:
+                    set_phase(Phase::live);
+                    if (++sessions_opened_ > 1) counters_.reconnects.add();
+                    last_message_ns_.store(now_ns, std::memory_order_relaxed);
+                    send_subscriptions(now_ns);
+                    if (phase() != Phase::live) return n;
+                    break;
+                case ws::SessionEventKind::handshake_failed:
+                    set_error("WebSocket upgrade at %s:%u%s refused: %s (HTTP %u)", url_.host.c_str(), url_.port,
+                              url_.target.c_str(), ws::to_string(ev.handshake).data(), ws_.handshake_status_code());
+                    lose_connection(now_ns, true);
+                    return n;
+                case ws::SessionEventKind::text:
+                    handle_text(now_ns, ev, out, n);
+                    break;
+                case ws::SessionEventKind::ping:
+                case ws::SessionEventKind::pong:
+                    last_message_ns_.store(now_ns, std::memory_order_relaxed);
+                    break;
+                case ws::SessionEventKind::close_received:
+                case ws::SessionEventKind::closed:
+                    set_error("server closed the WebSocket (code %u)", static_cast<unsigned>(ev.close_code));
+                    pump_output();  // the close echo
+                    lose_connection(now_ns, false);
+                    return n;
+                case ws::SessionEventKind::protocol_error:
+                    counters_.decode_errors.add();
+                    set_error("WebSocket protocol error from %s: %s", url_.host.c_str(),
+                              ws::to_string(ev.error).data());
+                    pump_output();
+                    lose_connection(now_ns, false);
+                    return n;
             }
         }
     }
@@ -329,92 +339,93 @@ std::size_t CoinbaseFeed::poll(std::int64_t now_ns, std::span<Tick> out) noexcep
     (void)loop_.poll();
     std::size_t n = 0;
     switch (phase()) {
-    case Phase::idle:
-    case Phase::failed:
-        return 0;
-    case Phase::closing:
-        if (!stream_.idle()) return 0;
-        set_phase(Phase::backoff);
-        [[fallthrough]];
-    case Phase::backoff:
-        if (now_ns >= phase_deadline_ns_) begin_connect(now_ns);
-        return 0;
-    case Phase::connecting:
-        if (stream_.state() != io::TcpStream::State::open) {
-            if (stream_.state() != io::TcpStream::State::connecting) {
-                const int err = stream_.connect_result() != 0 ? stream_.connect_result() : -ECONNABORTED;
-                set_error("connect to %s:%u: %s", url_.host.c_str(), url_.port, std::strerror(-err));
-                lose_connection(now_ns, true);
+        case Phase::idle:
+        case Phase::failed:
+            return 0;
+        case Phase::closing:
+            if (!stream_.idle()) return 0;
+            set_phase(Phase::backoff);
+            [[fallthrough]];
+        case Phase::backoff:
+            if (now_ns >= phase_deadline_ns_) begin_connect(now_ns);
+            return 0;
+        case Phase::connecting:
+            if (stream_.state() != io::TcpStream::State::open) {
+                if (stream_.state() != io::TcpStream::State::connecting) {
+                    const int err = stream_.connect_result() != 0 ? stream_.connect_result() : -ECONNABORTED;
+                    set_error("connect to %s:%u: %s", url_.host.c_str(), url_.port, std::strerror(-err));
+                    lose_connection(now_ns, true);
+                }
+                return 0;
             }
-            return 0;
-        }
-        if (tls_.start(tls_context_, stream_, url_.host) < 0) {
-            set_error("%s", tls_.error());
-            lose_connection(now_ns, true);
-            return 0;
-        }
-        phase_deadline_ns_ = now_ns + static_cast<std::int64_t>(options_.handshake_timeout_ms) * 1'000'000;
-        set_phase(Phase::tls);
-        [[fallthrough]];
-    case Phase::tls: {
-        const int rc = tls_.handshake();
-        (void)loop_.poll();  // send what the handshake wrote
-        if (rc == -EAGAIN) {
-            if (stream_.rx_status() != 0 || now_ns > phase_deadline_ns_) {
-                set_error("TLS to %s: %s", url_.host.c_str(),
-                          stream_.rx_status() != 0 ? "connection closed during the handshake" : "handshake timed out");
+            if (tls_.start(tls_context_, stream_, url_.host) < 0) {
+                set_error("%s", tls_.error());
                 lose_connection(now_ns, true);
+                return 0;
             }
-            return 0;
-        }
-        if (rc < 0) {
-            set_error("%s", tls_.error());
-            if (rc == -EKEYREJECTED) {  // a refused certificate does not get better by retrying
+            phase_deadline_ns_ = now_ns + static_cast<std::int64_t>(options_.handshake_timeout_ms) * 1'000'000;
+            set_phase(Phase::tls);
+            [[fallthrough]];
+        case Phase::tls: {
+            const int rc = tls_.handshake();
+            (void)loop_.poll();  // send what the handshake wrote
+            if (rc == -EAGAIN) {
+                if (stream_.rx_status() != 0 || now_ns > phase_deadline_ns_) {
+                    set_error(
+                        "TLS to %s: %s", url_.host.c_str(),
+                        stream_.rx_status() != 0 ? "connection closed during the handshake" : "handshake timed out");
+                    lose_connection(now_ns, true);
+                }
+                return 0;
+            }
+            if (rc < 0) {
+                set_error("%s", tls_.error());
+                if (rc == -EKEYREJECTED) {  // a refused certificate does not get better by retrying
+                    lose_connection(now_ns, true);
+                    set_phase(Phase::failed);
+                    return 0;
+                }
+                lose_connection(now_ns, true);
+                return 0;
+            }
+            // TLS is up: ask for the upgrade. The request allocates (once per connection).
+            ws::UpgradeRequest req;
+            req.host = url_.port == 443 ? url_.host : url_.host + ":" + std::to_string(url_.port);
+            req.target = url_.target;
+            for (std::size_t i = 0; i < req.key_nonce.size(); i += 8) {
+                const std::uint64_t r = random();
+                std::memcpy(req.key_nonce.data() + i, &r, std::min<std::size_t>(8, req.key_nonce.size() - i));
+            }
+            req.extra_headers.push_back({"User-Agent", "cbtrade/0.1"});
+            try {
+                if (ws_.connect(req) != ws::SendStatus::queued) throw std::runtime_error("output full");
+            } catch (const std::exception& e) {
+                set_error("WebSocket upgrade request for %s: %s", url_.host.c_str(), e.what());
                 lose_connection(now_ns, true);
                 set_phase(Phase::failed);
                 return 0;
             }
-            lose_connection(now_ns, true);
+            pump_output();
+            set_phase(Phase::upgrading);
             return 0;
         }
-        // TLS is up: ask for the upgrade. The request allocates (once per connection).
-        ws::UpgradeRequest req;
-        req.host = url_.port == 443 ? url_.host : url_.host + ":" + std::to_string(url_.port);
-        req.target = url_.target;
-        for (std::size_t i = 0; i < req.key_nonce.size(); i += 8) {
-            const std::uint64_t r = random();
-            std::memcpy(req.key_nonce.data() + i, &r, std::min<std::size_t>(8, req.key_nonce.size() - i));
-        }
-        req.extra_headers.push_back({"User-Agent", "cbtrade/0.1"});
-        try {
-            if (ws_.connect(req) != ws::SendStatus::queued) throw std::runtime_error("output full");
-        } catch (const std::exception& e) {
-            set_error("WebSocket upgrade request for %s: %s", url_.host.c_str(), e.what());
-            lose_connection(now_ns, true);
-            set_phase(Phase::failed);
-            return 0;
-        }
-        pump_output();
-        set_phase(Phase::upgrading);
-        return 0;
-    }
-    case Phase::upgrading:
-        n = pump_input(now_ns, out);
-        if (phase() == Phase::upgrading && now_ns > phase_deadline_ns_) {
-            set_error("WebSocket upgrade at %s timed out", url_.host.c_str());
-            lose_connection(now_ns, true);
-        }
-        break;
-    case Phase::live:
-        n = pump_input(now_ns, out);
-        if (phase() == Phase::live &&
-            now_ns - last_message_ns_.load(std::memory_order_relaxed) > options_.stale_sec * 1'000'000'000) {
-            counters_.stale_events.add();
-            set_error("feed stale: no message from %s for more than %lld s", url_.host.c_str(),
-                      static_cast<long long>(options_.stale_sec));
-            lose_connection(now_ns, false);
-        }
-        break;
+        case Phase::upgrading:
+            n = pump_input(now_ns, out);
+            if (phase() == Phase::upgrading && now_ns > phase_deadline_ns_) {
+                set_error("WebSocket upgrade at %s timed out", url_.host.c_str());
+                lose_connection(now_ns, true);
+            }
+            break;
+        case Phase::live:
+            n = pump_input(now_ns, out);
+            if (phase() == Phase::live &&
+                now_ns - last_message_ns_.load(std::memory_order_relaxed) > options_.stale_sec * 1'000'000'000) {
+                counters_.stale_events.add();
+                set_error("feed stale: no message from %s for more than %lld s", url_.host.c_str(),
+                          static_cast<long long>(options_.stale_sec));
+                lose_connection(now_ns, false);
+            }
+            break;
     }
     pump_output();
     const std::uint64_t wire = stream_.bytes_received();

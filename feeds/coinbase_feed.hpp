@@ -43,10 +43,10 @@ public:
 
 struct FeedOptions {
     std::string url = "wss://advanced-trade-ws.coinbase.com";  // COINBASE_WS_URL
-    std::vector<std::string> products;                          // COINBASE_WS_PRODUCTS
-    std::string ca_file;                                        // TLS_CA_FILE (empty: system bundle)
-    std::string ciphers;                                        // TLS_CIPHERS
-    std::int64_t stale_sec = 10;                                // COINBASE_WS_STALE_SEC
+    std::vector<std::string> products;                         // COINBASE_WS_PRODUCTS
+    std::string ca_file;                                       // TLS_CA_FILE (empty: system bundle)
+    std::string ciphers;                                       // TLS_CIPHERS
+    std::int64_t stale_sec = 10;                               // COINBASE_WS_STALE_SEC
     std::uint32_t connect_timeout_ms = 5000;
     std::uint32_t handshake_timeout_ms = 10000;  // TLS + upgrade, after TCP connect
     std::uint32_t backoff_initial_ms = 100;
@@ -69,19 +69,19 @@ struct WsUrl {
 // Written by the feed thread only; read by the ops thread (relaxed: independent values, readers need
 // only an untorn recent value, see ws::RelaxedCounter).
 struct FeedCounters {
-    ws::RelaxedCounter ticks;           // Ticks written to the output
-    ws::RelaxedCounter gaps;            // sequence_num jumps
-    ws::RelaxedCounter messages_missed; // numbers skipped by those jumps
-    ws::RelaxedCounter reconnects;      // WebSocket sessions opened after the first
-    ws::RelaxedCounter stale_events;    // connections dropped for silence longer than stale_sec
-    ws::RelaxedCounter bytes;           // decrypted bytes received
-    ws::RelaxedCounter wire_bytes;      // TCP bytes received (TLS records)
-    ws::RelaxedCounter frames;          // WebSocket data messages
-    ws::RelaxedCounter decode_errors;   // messages the decoder refused (malformed, missing field...)
+    ws::RelaxedCounter ticks;            // Ticks written to the output
+    ws::RelaxedCounter gaps;             // sequence_num jumps
+    ws::RelaxedCounter messages_missed;  // numbers skipped by those jumps
+    ws::RelaxedCounter reconnects;       // WebSocket sessions opened after the first
+    ws::RelaxedCounter stale_events;     // connections dropped for silence longer than stale_sec
+    ws::RelaxedCounter bytes;            // decrypted bytes received
+    ws::RelaxedCounter wire_bytes;       // TCP bytes received (TLS records)
+    ws::RelaxedCounter frames;           // WebSocket data messages
+    ws::RelaxedCounter decode_errors;    // messages the decoder refused (malformed, missing field...)
     ws::RelaxedCounter heartbeats;
-    ws::RelaxedCounter error_messages;  // {"type":"error"} from the server
+    ws::RelaxedCounter error_messages;    // {"type":"error"} from the server
     ws::RelaxedCounter connect_failures;  // TCP, TLS or upgrade failures
-    ws::RelaxedCounter output_full;     // ticks dropped because the caller's span was full
+    ws::RelaxedCounter output_full;       // ticks dropped because the caller's span was full
 };
 
 class CoinbaseFeed {
@@ -111,7 +111,9 @@ public:
     // staleness until the next snapshot.
     [[nodiscard]] bool fresh() const noexcept { return fresh_.load(std::memory_order_relaxed); }
     // Monotonic ns of the last message of any kind (0 before the first).
-    [[nodiscard]] std::int64_t last_message_ns() const noexcept { return last_message_ns_.load(std::memory_order_relaxed); }
+    [[nodiscard]] std::int64_t last_message_ns() const noexcept {
+        return last_message_ns_.load(std::memory_order_relaxed);
+    }
     [[nodiscard]] const FeedCounters& counters() const noexcept { return counters_; }
     [[nodiscard]] const DecoderCounters& decoder_counters() const noexcept { return decoder_.counters(); }
     [[nodiscard]] const CoinbaseDecoder& decoder() const noexcept { return decoder_; }

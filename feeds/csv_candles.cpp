@@ -51,7 +51,8 @@ Layout parse_header(std::string_view line, std::string_view name) {
             if (column_names[r] == col) role = r;
         const std::string where = std::string(name) + ":1: ";
         if (role == col_count)
-            throw CsvError(where + "unknown column '" + col + "' in header; expected time (or start),open,high,low,close,volume");
+            throw CsvError(where + "unknown column '" + col +
+                           "' in header; expected time (or start),open,high,low,close,volume");
         if (seen[role]) throw CsvError(where + "column '" + col + "' appears twice in header");
         if (field >= col_count) throw CsvError(where + "header has more than 6 columns");
         seen[role] = true;
@@ -60,7 +61,8 @@ Layout parse_header(std::string_view line, std::string_view name) {
         start = comma + 1;
     }
     for (std::size_t r = 0; r < col_count; ++r)
-        if (!seen[r]) throw CsvError(std::string(name) + ":1: header lacks column '" + std::string(column_names[r]) + "'");
+        if (!seen[r])
+            throw CsvError(std::string(name) + ":1: header lacks column '" + std::string(column_names[r]) + "'");
     return layout;
 }
 
@@ -80,7 +82,9 @@ bool parse_time(std::string_view s, std::int64_t& out) noexcept {
     return false;
 }
 
-bool is_field_end(char c) noexcept { return c == ',' || c == '\n' || c == '\r'; }
+bool is_field_end(char c) noexcept {
+    return c == ',' || c == '\n' || c == '\r';
+}
 
 // Parses one numeric field starting at p and leaves p on the character after it (',', '\r',
 // '\n' or end). Plain decimals ("42007.62", "3.5") take core/decimal's exact fast path; anything
@@ -229,14 +233,18 @@ CsvCandles read_candles_csv(const std::string& path, const CsvOptions& opts) {
     return parse_candles_csv(std::string_view(static_cast<const char*>(f.data), f.size), path, opts);
 }
 
-std::string candles_csv_header() { return "time,open,high,low,close,volume\n"; }
+std::string candles_csv_header() {
+    return "time,open,high,low,close,volume\n";
+}
 
 void append_candle_csv(std::string& out, const Candle& c) {
     char buf[160];
     char* p = buf;
     char* const end = buf + sizeof buf;
     auto put_int = [&](std::int64_t v) { p = std::to_chars(p, end, v).ptr; };
-    auto put_fixed = [&](double v, int decimals) { p = std::to_chars(p, end, v, std::chars_format::fixed, decimals).ptr; };
+    auto put_fixed = [&](double v, int decimals) {
+        p = std::to_chars(p, end, v, std::chars_format::fixed, decimals).ptr;
+    };
     put_int(c.time_s);
     *p++ = ',';
     put_fixed(c.open, 2);

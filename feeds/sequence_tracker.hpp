@@ -11,10 +11,10 @@ namespace cbtrade {
 class SequenceTracker {
 public:
     struct Counters {
-        std::uint64_t messages = 0;          // sequence numbers observed since construction
-        std::uint64_t gaps = 0;              // jumps by more than one
-        std::uint64_t messages_missed = 0;   // sum of the numbers skipped by those jumps
-        std::uint64_t regressions = 0;       // repeated or decreasing numbers on one connection
+        std::uint64_t messages = 0;         // sequence numbers observed since construction
+        std::uint64_t gaps = 0;             // jumps by more than one
+        std::uint64_t messages_missed = 0;  // sum of the numbers skipped by those jumps
+        std::uint64_t regressions = 0;      // repeated or decreasing numbers on one connection
     };
 
     // Returns how many messages were skipped just before this one (0 when contiguous).

@@ -20,7 +20,10 @@ constexpr int substeps = 12;
 }  // namespace
 
 SyntheticMarket::SyntheticMarket(const SyntheticMarketParams& p) noexcept
-    : p_(p), random_(p.seed * 0x9E3779B97F4A7C15ull + 1), time_s_(p.start_time_s), price_(p.start_price),
+    : p_(p),
+      random_(p.seed * 0x9E3779B97F4A7C15ull + 1),
+      time_s_(p.start_time_s),
+      price_(p.start_price),
       variance_(base_variance) {}
 
 double SyntheticMarket::uniform() noexcept {
@@ -66,11 +69,12 @@ Candle SyntheticMarket::next() noexcept {
     c.high = std::round(high * 100) / 100;
     c.low = std::round(low * 100) / 100;
     const double surprise = std::fabs(r) / std::max(sigma, 1e-12);
-    c.volume = std::round(p_.base_volume * regime_vol[regime_] * std::exp(0.45 * surprise + 0.35 * normal()) * 1e8) / 1e8;
+    c.volume =
+        std::round(p_.base_volume * regime_vol[regime_] * std::exp(0.45 * surprise + 0.35 * normal()) * 1e8) / 1e8;
 
     const double shock = r - regime_drift[regime_];
-    variance_ = base_variance * (1 - garch_alpha - garch_beta) + garch_alpha * shock * shock / regime_vol[regime_] /
-                                                                   regime_vol[regime_] + garch_beta * variance_;
+    variance_ = base_variance * (1 - garch_alpha - garch_beta) +
+                garch_alpha * shock * shock / regime_vol[regime_] / regime_vol[regime_] + garch_beta * variance_;
     prev_return_ = r;
     price_ = c.close;
     time_s_ += p_.step_s;

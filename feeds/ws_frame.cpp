@@ -22,7 +22,9 @@ constexpr std::size_t header_size(unsigned char byte1) noexcept {
     return 2 + length_bytes + ((byte1 & mask_bit) != 0 ? 4 : 0);
 }
 
-constexpr bool is_control(Opcode opcode) noexcept { return (static_cast<unsigned>(opcode) & 0x8) != 0; }
+constexpr bool is_control(Opcode opcode) noexcept {
+    return (static_cast<unsigned>(opcode) & 0x8) != 0;
+}
 
 constexpr bool is_known_opcode(unsigned opcode) noexcept {
     return opcode <= 0x2 || (opcode >= 0x8 && opcode <= 0xA);
@@ -42,19 +44,32 @@ CloseCode close_code_for(FrameError error) noexcept {
 
 std::string_view to_string(FrameError error) noexcept {
     switch (error) {
-        case FrameError::none: return "none";
-        case FrameError::reserved_bits: return "reserved bits set without extension";
-        case FrameError::unknown_opcode: return "unknown opcode";
-        case FrameError::fragmented_control: return "fragmented control frame";
-        case FrameError::control_too_long: return "control frame payload over 125 bytes";
-        case FrameError::masked_server_frame: return "masked frame from server";
-        case FrameError::unmasked_client_frame: return "unmasked frame from client";
-        case FrameError::non_minimal_length: return "payload length not minimally encoded";
-        case FrameError::length_too_large: return "64-bit payload length with the top bit set";
-        case FrameError::continuation_without_start: return "continuation frame without a message to continue";
-        case FrameError::data_inside_fragmented_message: return "new data frame inside a fragmented message";
-        case FrameError::bad_close_payload: return "invalid close frame payload";
-        case FrameError::message_too_big: return "message over the size limit";
+        case FrameError::none:
+            return "none";
+        case FrameError::reserved_bits:
+            return "reserved bits set without extension";
+        case FrameError::unknown_opcode:
+            return "unknown opcode";
+        case FrameError::fragmented_control:
+            return "fragmented control frame";
+        case FrameError::control_too_long:
+            return "control frame payload over 125 bytes";
+        case FrameError::masked_server_frame:
+            return "masked frame from server";
+        case FrameError::unmasked_client_frame:
+            return "unmasked frame from client";
+        case FrameError::non_minimal_length:
+            return "payload length not minimally encoded";
+        case FrameError::length_too_large:
+            return "64-bit payload length with the top bit set";
+        case FrameError::continuation_without_start:
+            return "continuation frame without a message to continue";
+        case FrameError::data_inside_fragmented_message:
+            return "new data frame inside a fragmented message";
+        case FrameError::bad_close_payload:
+            return "invalid close frame payload";
+        case FrameError::message_too_big:
+            return "message over the size limit";
     }
     return "unknown frame error";
 }
@@ -70,8 +85,8 @@ void FrameParser::AlignedFree::operator()(char* p) const noexcept {
 FrameParser::FrameParser(const FrameParserOptions& options)
     : max_message_bytes_(options.max_message_bytes),
       role_(options.role),
-      message_buffer_(static_cast<char*>(::operator new[](options.max_message_bytes + message_padding_bytes,
-                                                          std::align_val_t{cache_line}))) {
+      message_buffer_(static_cast<char*>(
+          ::operator new[](options.max_message_bytes + message_padding_bytes, std::align_val_t{cache_line}))) {
     // Deterministic padding bytes: nothing may depend on them, but tools like valgrind stay quiet.
     std::memset(message_buffer_.get(), 0, buffer_capacity());
 }
@@ -164,8 +179,10 @@ FrameError FrameParser::begin_frame(const unsigned char* header) noexcept {
 
 FrameEvent FrameParser::finish_frame() noexcept {
     switch (frame_opcode_) {
-        case Opcode::ping: return emit(FrameEventKind::ping, control_payload_.data(), control_size_);
-        case Opcode::pong: return emit(FrameEventKind::pong, control_payload_.data(), control_size_);
+        case Opcode::ping:
+            return emit(FrameEventKind::ping, control_payload_.data(), control_size_);
+        case Opcode::pong:
+            return emit(FrameEventKind::pong, control_payload_.data(), control_size_);
         case Opcode::close: {
             CloseCode code = CloseCode::no_status;
             std::size_t reason_offset = 0;
@@ -177,8 +194,8 @@ FrameEvent FrameParser::finish_frame() noexcept {
                 code = static_cast<CloseCode>(value);
                 reason_offset = 2;
             }
-            FrameEvent event = emit(FrameEventKind::close, control_payload_.data() + reason_offset,
-                                    control_size_ - reason_offset);
+            FrameEvent event =
+                emit(FrameEventKind::close, control_payload_.data() + reason_offset, control_size_ - reason_offset);
             event.close_code = code;
             return event;
         }
@@ -203,8 +220,7 @@ FrameParseResult FrameParser::parse(std::span<const char> input) noexcept {
         if (state_ == State::header) {
             const unsigned char* header = nullptr;
             const auto available = static_cast<std::size_t>(end - p);
-            if (header_have_ == 0 && available >= 2 &&
-                available >= header_size(static_cast<unsigned char>(p[1]))) {
+            if (header_have_ == 0 && available >= 2 && available >= header_size(static_cast<unsigned char>(p[1]))) {
                 // Common case: the whole header is in this read.
                 header = reinterpret_cast<const unsigned char*>(p);
                 p += header_size(static_cast<unsigned char>(p[1]));
@@ -298,7 +314,8 @@ std::size_t encode_client_frame(std::span<char> out, Opcode opcode, std::span<co
     return encode_frame(out, FrameSpec{opcode, true, true, mask_key}, payload);
 }
 
-std::size_t encode_client_close(std::span<char> out, CloseCode code, std::string_view reason, MaskKey mask_key) noexcept {
+std::size_t encode_client_close(std::span<char> out, CloseCode code, std::string_view reason,
+                                MaskKey mask_key) noexcept {
     const FrameSpec spec{Opcode::close, true, true, mask_key};
     if (code == CloseCode::no_status) return encode_frame(out, spec, {});
     std::array<char, max_control_payload_bytes> payload{};

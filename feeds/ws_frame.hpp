@@ -89,9 +89,9 @@ enum class FrameEventKind : std::uint8_t {
     need_more,  // every input byte was used; nothing complete yet
     text,       // payload(): the whole message, padded (see the buffer contract above)
     binary,
-    ping,       // payload(): the ping data; the caller must answer with a pong carrying the same bytes
+    ping,  // payload(): the ping data; the caller must answer with a pong carrying the same bytes
     pong,
-    close,      // close_code (no_status when the frame had none), payload(): the reason
+    close,           // close_code (no_status when the frame had none), payload(): the reason
     protocol_error,  // error names it, close_code is the code to send; the parser stops
 };
 inline constexpr std::size_t frame_event_kinds = 7;
@@ -131,7 +131,9 @@ struct FrameParserOptions {
 // because each counter is independent and readers only need an untorn recent value.
 class RelaxedCounter {
 public:
-    void add(std::uint64_t n = 1) noexcept { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void add(std::uint64_t n = 1) noexcept {
+        value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
     [[nodiscard]] std::uint64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
 
 private:
@@ -144,8 +146,12 @@ struct FrameCounters {
     std::array<RelaxedCounter, frame_event_kinds> events;  // indexed by FrameEventKind (need_more unused)
     std::array<RelaxedCounter, frame_error_kinds> errors;  // indexed by FrameError (none unused)
 
-    [[nodiscard]] std::uint64_t of(FrameEventKind kind) const noexcept { return events[static_cast<std::size_t>(kind)].value(); }
-    [[nodiscard]] std::uint64_t of(FrameError error) const noexcept { return errors[static_cast<std::size_t>(error)].value(); }
+    [[nodiscard]] std::uint64_t of(FrameEventKind kind) const noexcept {
+        return events[static_cast<std::size_t>(kind)].value();
+    }
+    [[nodiscard]] std::uint64_t of(FrameError error) const noexcept {
+        return errors[static_cast<std::size_t>(error)].value();
+    }
 };
 
 class FrameParser {
@@ -230,7 +236,8 @@ struct FrameSpec {
 
 // Writes one frame into `out` and returns its size, or 0 (nothing written) when `out` is smaller than
 // frame_size() or a control payload exceeds 125 bytes. A frame is never 0 bytes, so 0 is unambiguous.
-[[nodiscard]] std::size_t encode_frame(std::span<char> out, const FrameSpec& spec, std::span<const char> payload) noexcept;
+[[nodiscard]] std::size_t encode_frame(std::span<char> out, const FrameSpec& spec,
+                                       std::span<const char> payload) noexcept;
 
 // A masked, final client frame (text, binary, ping or pong).
 [[nodiscard]] std::size_t encode_client_frame(std::span<char> out, Opcode opcode, std::span<const char> payload,

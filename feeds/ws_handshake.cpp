@@ -67,7 +67,9 @@ bool has_token(std::string_view list, std::string_view token) {
     return false;
 }
 
-std::string_view to_view(boost::beast::string_view s) noexcept { return {s.data(), s.size()}; }
+std::string_view to_view(boost::beast::string_view s) noexcept {
+    return {s.data(), s.size()};
+}
 
 }  // namespace
 
@@ -134,17 +136,28 @@ std::string build_upgrade_request(const UpgradeRequest& request) {
 
 std::string_view to_string(HandshakeStatus status) noexcept {
     switch (status) {
-        case HandshakeStatus::incomplete: return "incomplete";
-        case HandshakeStatus::upgraded: return "upgraded";
-        case HandshakeStatus::refused: return "upgrade refused";
-        case HandshakeStatus::missing_upgrade: return "response lacks 'Upgrade: websocket'";
-        case HandshakeStatus::missing_connection: return "response lacks 'Connection: upgrade'";
-        case HandshakeStatus::missing_accept: return "response lacks Sec-WebSocket-Accept";
-        case HandshakeStatus::bad_accept: return "Sec-WebSocket-Accept does not match the key sent";
-        case HandshakeStatus::unexpected_extension: return "server chose an extension that was not offered";
-        case HandshakeStatus::unexpected_subprotocol: return "server chose a subprotocol that was not offered";
-        case HandshakeStatus::header_too_large: return "response header too large";
-        case HandshakeStatus::malformed_http: return "malformed HTTP response";
+        case HandshakeStatus::incomplete:
+            return "incomplete";
+        case HandshakeStatus::upgraded:
+            return "upgraded";
+        case HandshakeStatus::refused:
+            return "upgrade refused";
+        case HandshakeStatus::missing_upgrade:
+            return "response lacks 'Upgrade: websocket'";
+        case HandshakeStatus::missing_connection:
+            return "response lacks 'Connection: upgrade'";
+        case HandshakeStatus::missing_accept:
+            return "response lacks Sec-WebSocket-Accept";
+        case HandshakeStatus::bad_accept:
+            return "Sec-WebSocket-Accept does not match the key sent";
+        case HandshakeStatus::unexpected_extension:
+            return "server chose an extension that was not offered";
+        case HandshakeStatus::unexpected_subprotocol:
+            return "server chose a subprotocol that was not offered";
+        case HandshakeStatus::header_too_large:
+            return "response header too large";
+        case HandshakeStatus::malformed_http:
+            return "malformed HTTP response";
     }
     return "unknown handshake status";
 }

@@ -38,10 +38,10 @@ struct HttpHeader {
 };
 
 struct UpgradeRequest {
-    std::string host;    // Host header: "advanced-trade-ws.coinbase.com" (add ":port" when not 443/80)
+    std::string host;  // Host header: "advanced-trade-ws.coinbase.com" (add ":port" when not 443/80)
     std::string target = "/";
     std::array<std::uint8_t, key_nonce_bytes> key_nonce{};  // fresh random bytes per connection attempt
-    std::vector<HttpHeader> extra_headers;                   // e.g. User-Agent, x-cb-retry-counter
+    std::vector<HttpHeader> extra_headers;                  // e.g. User-Agent, x-cb-retry-counter
 };
 
 // The request text, ending with the blank line. No Sec-WebSocket-Extensions is offered: Coinbase

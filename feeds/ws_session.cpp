@@ -8,10 +8,14 @@ namespace cbtrade::ws {
 
 std::string_view to_string(SessionState state) noexcept {
     switch (state) {
-        case SessionState::connecting: return "connecting";
-        case SessionState::open: return "open";
-        case SessionState::closing: return "closing";
-        case SessionState::closed: return "closed";
+        case SessionState::connecting:
+            return "connecting";
+        case SessionState::open:
+            return "open";
+        case SessionState::closing:
+            return "closing";
+        case SessionState::closed:
+            return "closed";
     }
     return "unknown";
 }
@@ -30,7 +34,8 @@ SendStatus WsSession::connect(const UpgradeRequest& request) {
     output_begin_ = 0;
     output_end_ = 0;
     const std::string text = build_upgrade_request(request);
-    handshake_ = std::make_unique<HandshakeResponseParser>(make_websocket_key(request.key_nonce), response_header_limit_);
+    handshake_ =
+        std::make_unique<HandshakeResponseParser>(make_websocket_key(request.key_nonce), response_header_limit_);
     if (!make_room(text.size())) {
         state_ = SessionState::closed;
         return SendStatus::output_full;
@@ -42,14 +47,17 @@ SendStatus WsSession::connect(const UpgradeRequest& request) {
     return SendStatus::queued;
 }
 
-unsigned WsSession::handshake_status_code() const noexcept { return handshake_ ? handshake_->status_code() : 0; }
+unsigned WsSession::handshake_status_code() const noexcept {
+    return handshake_ ? handshake_->status_code() : 0;
+}
 
 SessionReceiveResult WsSession::receive_handshake(std::span<const char> input) {
     const HandshakeFeedResult result = handshake_->feed(input);
     SessionEvent event;
     event.handshake = result.status;
     switch (result.status) {
-        case HandshakeStatus::incomplete: return {event, result.consumed};
+        case HandshakeStatus::incomplete:
+            return {event, result.consumed};
         case HandshakeStatus::upgraded:
             state_ = SessionState::open;
             event.kind = SessionEventKind::opened;
@@ -73,28 +81,31 @@ SessionReceiveResult WsSession::receive(std::span<const char> input) {
     event.size = frame.size;
     event.close_code = frame.close_code;
     switch (frame.kind) {
-        case FrameEventKind::need_more: break;
-        case FrameEventKind::text: event.kind = SessionEventKind::text; break;
-        case FrameEventKind::binary: event.kind = SessionEventKind::binary; break;
-        case FrameEventKind::pong: event.kind = SessionEventKind::pong; break;
+        case FrameEventKind::need_more:
+            break;
+        case FrameEventKind::text:
+            event.kind = SessionEventKind::text;
+            break;
+        case FrameEventKind::binary:
+            event.kind = SessionEventKind::binary;
+            break;
+        case FrameEventKind::pong:
+            event.kind = SessionEventKind::pong;
+            break;
         case FrameEventKind::ping:
             event.kind = SessionEventKind::ping;
             // After our close, RFC 6455 lets the peer keep talking but we stay silent.
             if (state_ == SessionState::open) {
-                if (queue_frame(Opcode::pong, frame.payload()) == SendStatus::queued)
-                    counters_.pongs_sent.add();
-                else
-                    counters_.output_full.add();
+                if (queue_frame(Opcode::pong, frame.payload()) == SendStatus::queued) counters_.pongs_sent.add();
+                else counters_.output_full.add();
             }
             break;
         case FrameEventKind::close:
             if (state_ == SessionState::open) {
                 event.kind = SessionEventKind::close_received;
                 // Echo the code (section 5.5.1); a close without code is echoed without one.
-                if (queue_close(frame.close_code, {}) == SendStatus::queued)
-                    counters_.close_echoes_sent.add();
-                else
-                    counters_.output_full.add();
+                if (queue_close(frame.close_code, {}) == SendStatus::queued) counters_.close_echoes_sent.add();
+                else counters_.output_full.add();
             } else {
                 event.kind = SessionEventKind::closed;
             }
@@ -105,7 +116,8 @@ SessionReceiveResult WsSession::receive(std::span<const char> input) {
             event.error = frame.error;
             // "Fail the WebSocket connection" (section 7.1.7): send the close, then drop TCP without
             // waiting for the answer.
-            if (state_ == SessionState::open && queue_close(frame.close_code, to_string(frame.error)) != SendStatus::queued)
+            if (state_ == SessionState::open &&
+                queue_close(frame.close_code, to_string(frame.error)) != SendStatus::queued)
                 counters_.output_full.add();
             state_ = SessionState::closed;
             break;
@@ -128,8 +140,9 @@ SendStatus WsSession::queue_frame(Opcode opcode, std::span<const char> payload) 
         return SendStatus::payload_too_large;
     const std::size_t size = frame_size(payload.size(), true);
     if (!make_room(size)) return SendStatus::output_full;
-    const std::size_t written = encode_client_frame(
-        std::span<char>(output_.get() + output_end_, output_capacity_ - output_end_), opcode, payload, mask_keys_.next());
+    const std::size_t written =
+        encode_client_frame(std::span<char>(output_.get() + output_end_, output_capacity_ - output_end_), opcode,
+                            payload, mask_keys_.next());
     if (written == 0) return SendStatus::output_full;
     output_end_ += written;
     counters_.bytes_queued.add(written);

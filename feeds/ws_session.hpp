@@ -34,11 +34,11 @@ enum class SessionEventKind : std::uint8_t {
     handshake_failed,  // `handshake` says why (and handshake_status_code() for a refusal)
     text,              // payload(): one whole message, padded as described in ws_frame.hpp
     binary,
-    ping,              // already answered with a pong (reported for liveness tracking)
-    pong,              // payload(): what our ping carried
-    close_received,    // the server started closing: close_code, payload() = reason; echo queued
-    closed,            // the server answered our close: close_code, payload() = reason
-    protocol_error,    // `error`; a close frame with close_code (1002 or 1009) is queued
+    ping,            // already answered with a pong (reported for liveness tracking)
+    pong,            // payload(): what our ping carried
+    close_received,  // the server started closing: close_code, payload() = reason; echo queued
+    closed,          // the server answered our close: close_code, payload() = reason
+    protocol_error,  // `error`; a close frame with close_code (1002 or 1009) is queued
 };
 
 struct SessionEvent {
@@ -59,9 +59,9 @@ struct [[nodiscard]] SessionReceiveResult {
 
 enum class SendStatus : std::uint8_t {
     queued,
-    not_open,         // not in a state where this may be sent
-    output_full,      // the output buffer lacks room: drain it first
-    payload_too_large // control frame payload over 125 bytes (123 for a close reason)
+    not_open,          // not in a state where this may be sent
+    output_full,       // the output buffer lacks room: drain it first
+    payload_too_large  // control frame payload over 125 bytes (123 for a close reason)
 };
 
 struct SessionOptions {

@@ -127,7 +127,9 @@ int TlsContext::init_server(const std::string& cert_chain_pem_file, const std::s
 // ---------------------------------------------------------------------------------------------
 // TlsSession
 
-TlsSession::~TlsSession() { reset(); }
+TlsSession::~TlsSession() {
+    reset();
+}
 
 void TlsSession::reset() noexcept {
     if (ssl_ != nullptr) {
@@ -189,47 +191,48 @@ int TlsSession::fail(int wolf_error, const char* during) noexcept {
     const char* host = server_ ? "" : host_;
     int code = -EPROTO;
     switch (wolf_error) {
-    case DOMAIN_NAME_MISMATCH:
-    case IPADDR_MISMATCH:
-        std::snprintf(error_, sizeof error_, "%s %s: certificate refused: it is not issued for host name '%s'", peer,
-                      host, host_);
-        code = -EKEYREJECTED;
-        break;
-    case ASN_NO_SIGNER_E:
-    case ASN_SELF_SIGNED_E:
-        std::snprintf(error_, sizeof error_,
-                      "%s %s: certificate refused: not signed by a trusted CA (trust store %s)", peer, host, ca_file_);
-        code = -EKEYREJECTED;
-        break;
-    case ASN_AFTER_DATE_E:
-        std::snprintf(error_, sizeof error_, "%s %s: certificate refused: it has expired", peer, host);
-        code = -EKEYREJECTED;
-        break;
-    case ASN_BEFORE_DATE_E:
-        std::snprintf(error_, sizeof error_, "%s %s: certificate refused: it is not valid yet (check the clock)",
-                      peer, host);
-        code = -EKEYREJECTED;
-        break;
-    case ASN_SIG_CONFIRM_E:
-    case VERIFY_CERT_ERROR:
-        std::snprintf(error_, sizeof error_, "%s %s: certificate refused: chain verification failed (%d)", peer,
-                      host, wolf_error);
-        code = -EKEYREJECTED;
-        break;
-    case SOCKET_PEER_CLOSED_E:
-    case SOCKET_ERROR_E:
-    case WOLFSSL_ERROR_ZERO_RETURN:
-        std::snprintf(error_, sizeof error_, "%s %s: connection closed by the peer during %s", peer, host, during);
-        code = -ECONNRESET;
-        state_ = State::closed;
-        break;
-    default: {
-        char reason[160];
-        wolfSSL_ERR_error_string_n(static_cast<unsigned long>(wolf_error), reason, sizeof reason);
-        std::snprintf(error_, sizeof error_, "%s %s: %s failed: %s (wolfSSL %d)", peer, host, during, reason,
-                      wolf_error);
-        break;
-    }
+        case DOMAIN_NAME_MISMATCH:
+        case IPADDR_MISMATCH:
+            std::snprintf(error_, sizeof error_, "%s %s: certificate refused: it is not issued for host name '%s'",
+                          peer, host, host_);
+            code = -EKEYREJECTED;
+            break;
+        case ASN_NO_SIGNER_E:
+        case ASN_SELF_SIGNED_E:
+            std::snprintf(error_, sizeof error_,
+                          "%s %s: certificate refused: not signed by a trusted CA (trust store %s)", peer, host,
+                          ca_file_);
+            code = -EKEYREJECTED;
+            break;
+        case ASN_AFTER_DATE_E:
+            std::snprintf(error_, sizeof error_, "%s %s: certificate refused: it has expired", peer, host);
+            code = -EKEYREJECTED;
+            break;
+        case ASN_BEFORE_DATE_E:
+            std::snprintf(error_, sizeof error_, "%s %s: certificate refused: it is not valid yet (check the clock)",
+                          peer, host);
+            code = -EKEYREJECTED;
+            break;
+        case ASN_SIG_CONFIRM_E:
+        case VERIFY_CERT_ERROR:
+            std::snprintf(error_, sizeof error_, "%s %s: certificate refused: chain verification failed (%d)", peer,
+                          host, wolf_error);
+            code = -EKEYREJECTED;
+            break;
+        case SOCKET_PEER_CLOSED_E:
+        case SOCKET_ERROR_E:
+        case WOLFSSL_ERROR_ZERO_RETURN:
+            std::snprintf(error_, sizeof error_, "%s %s: connection closed by the peer during %s", peer, host, during);
+            code = -ECONNRESET;
+            state_ = State::closed;
+            break;
+        default: {
+            char reason[160];
+            wolfSSL_ERR_error_string_n(static_cast<unsigned long>(wolf_error), reason, sizeof reason);
+            std::snprintf(error_, sizeof error_, "%s %s: %s failed: %s (wolfSSL %d)", peer, host, during, reason,
+                          wolf_error);
+            break;
+        }
     }
     return code;
 }
@@ -265,7 +268,9 @@ long TlsSession::write(std::span<const std::byte> data) noexcept {
     return fail(err, "write");
 }
 
-int TlsSession::pending() const noexcept { return ssl_ == nullptr ? 0 : wolfSSL_pending(ssl_); }
+int TlsSession::pending() const noexcept {
+    return ssl_ == nullptr ? 0 : wolfSSL_pending(ssl_);
+}
 
 const char* TlsSession::protocol_version() const noexcept {
     return ssl_ == nullptr ? "" : wolfSSL_get_version(ssl_);

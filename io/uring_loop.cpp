@@ -45,7 +45,6 @@ io_uring_sqe* get_sqe(io_uring* ring) noexcept {
 
 }  // namespace
 
-
 int resolve_tcp(std::string_view host, std::uint16_t port, ResolvedAddress& out, std::string& error) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -79,10 +78,8 @@ std::string uring_unavailable_message(int err) {
     m += " (errno " + std::to_string(-err) + ")";
     if (err == -EPERM || err == -EACCES)
         m += "; the kernel (sysctl kernel.io_uring_disabled) or a seccomp/container policy forbids it";
-    else if (err == -ENOSYS)
-        m += "; this kernel was built without io_uring";
-    else if (err == -ENOMEM)
-        m += "; raise RLIMIT_MEMLOCK (ulimit -l)";
+    else if (err == -ENOSYS) m += "; this kernel was built without io_uring";
+    else if (err == -ENOMEM) m += "; raise RLIMIT_MEMLOCK (ulimit -l)";
     return m;
 }
 
@@ -347,29 +344,29 @@ void TcpStream::finish_close_if_idle() noexcept {
 
 void TcpStream::on_completion(unsigned tag, const io_uring_cqe& cqe) noexcept {
     switch (tag) {
-    case tag_connect:
-        --inflight_;
-        on_connect(cqe.res);
-        break;
-    case tag_connect_timeout:
-        --inflight_;
-        break;
-    case tag_recv:
-        on_recv(cqe.res, cqe.flags);
-        break;
-    case tag_send:
-        --inflight_;
-        on_send(cqe.res);
-        break;
-    case tag_cancel:
-        --inflight_;
-        break;
-    case tag_close:
-        --inflight_;
-        if (inflight_ == 0) state_ = State::closed;
-        return;
-    default:
-        break;
+        case tag_connect:
+            --inflight_;
+            on_connect(cqe.res);
+            break;
+        case tag_connect_timeout:
+            --inflight_;
+            break;
+        case tag_recv:
+            on_recv(cqe.res, cqe.flags);
+            break;
+        case tag_send:
+            --inflight_;
+            on_send(cqe.res);
+            break;
+        case tag_cancel:
+            --inflight_;
+            break;
+        case tag_close:
+            --inflight_;
+            if (inflight_ == 0) state_ = State::closed;
+            return;
+        default:
+            break;
     }
     finish_close_if_idle();
 }

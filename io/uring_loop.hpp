@@ -191,7 +191,7 @@ private:
     std::uint16_t bgid_ = 0;
     io_uring_buf_ring* buf_ring_ = nullptr;
     std::size_t buf_ring_bytes_ = 0;
-    std::byte* recv_area_ = nullptr;  // recv_buffer_count * recv_buffer_bytes
+    std::byte* recv_area_ = nullptr;     // recv_buffer_count * recv_buffer_bytes
     std::uint32_t pending_returns_ = 0;  // buffers added to the ring but not yet published
     // Unread segments in arrival order: a fixed ring, at most one entry per provided buffer.
     Segment* segments_ = nullptr;

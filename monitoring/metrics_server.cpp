@@ -160,9 +160,13 @@ std::function<std::string()> readiness_of(const ReadyState& state) {
 MetricsServer::MetricsServer(const MetricsRegistry& registry, MetricsServerOptions options)
     : impl_(std::make_unique<Impl>(registry, std::move(options))) {}
 
-MetricsServer::~MetricsServer() { stop(); }
+MetricsServer::~MetricsServer() {
+    stop();
+}
 
-std::uint16_t MetricsServer::port() const noexcept { return impl_->bound_port; }
+std::uint16_t MetricsServer::port() const noexcept {
+    return impl_->bound_port;
+}
 
 std::string MetricsServer::start() {
     Impl& s = *impl_;

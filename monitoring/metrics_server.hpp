@@ -40,11 +40,11 @@ private:
 };
 
 struct MetricsServerOptions {
-    std::string address = "127.0.0.1";                 // METRICS_ADDR; an IP address or host name
-    std::uint16_t port = 8080;                         // PORT; 0 picks a free port (see port())
-    std::size_t max_connections = 64;                  // more are accepted and closed at once
-    std::chrono::milliseconds request_timeout{5000};   // to receive a request (also keep-alive idle) or send a reply
-    int nice = 10;                                     // the server thread's nice value
+    std::string address = "127.0.0.1";                // METRICS_ADDR; an IP address or host name
+    std::uint16_t port = 8080;                        // PORT; 0 picks a free port (see port())
+    std::size_t max_connections = 64;                 // more are accepted and closed at once
+    std::chrono::milliseconds request_timeout{5000};  // to receive a request (also keep-alive idle) or send a reply
+    int nice = 10;                                    // the server thread's nice value
     // "" when ready, otherwise the reason (e.g. "feed stale"). Called on the server thread; empty
     // function = always ready.
     std::function<std::string()> readiness;

@@ -95,10 +95,8 @@ Args parse_args(int argc, char** argv, int first, std::initializer_list<std::str
             if (i + 1 >= argc) throw UsageError(arg + " needs a value");
             value = argv[++i];
         }
-        if (arg == "--env-file")
-            a.env_files.push_back(value);
-        else
-            a.options.emplace_back(arg, value);
+        if (arg == "--env-file") a.env_files.push_back(value);
+        else a.options.emplace_back(arg, value);
     }
     return a;
 }
@@ -118,8 +116,8 @@ void write_file(const std::string& path, const std::string& content) {
 }
 
 int cmd_backtest(int argc, char** argv) {
-    const Args a = parse_args(argc, argv, 2, {"--skip-bad-rows", "--metrics"},
-                              {"--json", "--html", "--sleep-ms", "--hold-sec"});
+    const Args a =
+        parse_args(argc, argv, 2, {"--skip-bad-rows", "--metrics"}, {"--json", "--html", "--sleep-ms", "--hold-sec"});
     if (a.positional.size() != 1) throw UsageError("backtest needs exactly one CSV file");
     LoadedConfig lc = load(a);
     Config& cfg = lc.config;
@@ -150,9 +148,9 @@ int cmd_backtest(int argc, char** argv) {
     std::unique_ptr<MetricsServer> server;
     if (serve) {
         const TlsInfo tls = tls_info();
-        metrics.emplace(registry, BuildInfo{std::string(version_text).substr(std::strlen("cbtrade ")),
-                                            tls.version + " " + tls.flavour,
-                                            tls.aesni_built && tls.aesni_cpu ? "yes" : "no"});
+        metrics.emplace(registry,
+                        BuildInfo{std::string(version_text).substr(std::strlen("cbtrade ")),
+                                  tls.version + " " + tls.flavour, tls.aesni_built && tls.aesni_cpu ? "yes" : "no"});
         metrics->set_model_mode(cfg.model_mode);
         metrics->equity_usd.set(cfg.usd_equity);
         observer.emplace(*metrics);
@@ -168,7 +166,8 @@ int cmd_backtest(int argc, char** argv) {
         } else if (serve_asked) {
             throw std::runtime_error("metrics server: " + err);
         } else {
-            std::fprintf(stderr, "cbtrade: warning: metrics server: %s; running without it (--metrics makes this an error)\n",
+            std::fprintf(stderr,
+                         "cbtrade: warning: metrics server: %s; running without it (--metrics makes this an error)\n",
                          err.c_str());
             server.reset();
             observer.reset();

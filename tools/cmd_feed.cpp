@@ -29,7 +29,9 @@ namespace {
 using namespace cbtrade;
 
 volatile std::sig_atomic_t stop_requested = 0;
-void on_signal(int) { stop_requested = 1; }
+void on_signal(int) {
+    stop_requested = 1;
+}
 
 constexpr const char* feed_usage =
     "usage: cbtrade feed [--summary] [--max-ticks N] [--duration-sec S] [--env-file FILE]...\n"
@@ -50,8 +52,8 @@ void print_tick(const CoinbaseFeed& feed, const Tick& t) {
     *std::to_chars(ask, ask + sizeof ask - 1, t.best_ask).ptr = '\0';
     const std::string_view product = feed.decoder().product_id(t.product_index);
     std::printf("%.*s %s bid=%s ask=%s seq=%llu time_ns=%lld%s\n", static_cast<int>(product.size()), product.data(),
-                price, bid, ask, static_cast<unsigned long long>(t.sequence_num), static_cast<long long>(t.exchange_time_ns),
-                (t.flags & tick_flag_snapshot) != 0 ? " snapshot" : "");
+                price, bid, ask, static_cast<unsigned long long>(t.sequence_num),
+                static_cast<long long>(t.exchange_time_ns), (t.flags & tick_flag_snapshot) != 0 ? " snapshot" : "");
 }
 
 int run(int argc, char** argv) {
@@ -69,7 +71,8 @@ int run(int argc, char** argv) {
             summary = true;
         } else if (arg == "--max-ticks") {
             const auto v = value();
-            if (!parse_u64(v, max_ticks)) throw std::invalid_argument("--max-ticks: '" + std::string(v) + "' is not a count");
+            if (!parse_u64(v, max_ticks))
+                throw std::invalid_argument("--max-ticks: '" + std::string(v) + "' is not a count");
         } else if (arg == "--duration-sec") {
             const std::string v(value());
             char* end = nullptr;
@@ -140,14 +143,15 @@ int run(int argc, char** argv) {
         if (summary && now >= next_summary) {
             const std::int64_t last = feed.last_message_ns();
             const FeedCounters& c = feed.counters();
-            std::printf("ticks/s=%llu ticks=%llu gaps=%llu feed_age_ms=%lld reconnects=%llu stale_events=%llu fresh=%d "
-                        "phase=%s\n",
-                        static_cast<unsigned long long>(total_ticks - ticks_at_last_summary),
-                        static_cast<unsigned long long>(total_ticks), static_cast<unsigned long long>(c.gaps.value()),
-                        last == 0 ? -1LL : static_cast<long long>((now - last) / 1'000'000),
-                        static_cast<unsigned long long>(c.reconnects.value()),
-                        static_cast<unsigned long long>(c.stale_events.value()), feed.fresh() ? 1 : 0,
-                        to_string(feed.phase()).data());
+            std::printf(
+                "ticks/s=%llu ticks=%llu gaps=%llu feed_age_ms=%lld reconnects=%llu stale_events=%llu fresh=%d "
+                "phase=%s\n",
+                static_cast<unsigned long long>(total_ticks - ticks_at_last_summary),
+                static_cast<unsigned long long>(total_ticks), static_cast<unsigned long long>(c.gaps.value()),
+                last == 0 ? -1LL : static_cast<long long>((now - last) / 1'000'000),
+                static_cast<unsigned long long>(c.reconnects.value()),
+                static_cast<unsigned long long>(c.stale_events.value()), feed.fresh() ? 1 : 0,
+                to_string(feed.phase()).data());
             std::fflush(stdout);
             ticks_at_last_summary = total_ticks;
             next_summary += 1'000'000'000;
@@ -162,17 +166,16 @@ int run(int argc, char** argv) {
     std::fflush(stdout);
 
     const FeedCounters& c = feed.counters();
-    std::fprintf(stderr,
-                 "feed: ticks=%llu price_cents_sum=%lld gaps=%llu messages_missed=%llu reconnects=%llu "
-                 "stale_events=%llu decode_errors=%llu frames=%llu bytes=%llu heartbeats=%llu connect_failures=%llu\n",
-                 static_cast<unsigned long long>(total_ticks), price_cents_sum,
-                 static_cast<unsigned long long>(c.gaps.value()), static_cast<unsigned long long>(c.messages_missed.value()),
-                 static_cast<unsigned long long>(c.reconnects.value()),
-                 static_cast<unsigned long long>(c.stale_events.value()),
-                 static_cast<unsigned long long>(c.decode_errors.value()),
-                 static_cast<unsigned long long>(c.frames.value()), static_cast<unsigned long long>(c.bytes.value()),
-                 static_cast<unsigned long long>(c.heartbeats.value()),
-                 static_cast<unsigned long long>(c.connect_failures.value()));
+    std::fprintf(
+        stderr,
+        "feed: ticks=%llu price_cents_sum=%lld gaps=%llu messages_missed=%llu reconnects=%llu "
+        "stale_events=%llu decode_errors=%llu frames=%llu bytes=%llu heartbeats=%llu connect_failures=%llu\n",
+        static_cast<unsigned long long>(total_ticks), price_cents_sum, static_cast<unsigned long long>(c.gaps.value()),
+        static_cast<unsigned long long>(c.messages_missed.value()),
+        static_cast<unsigned long long>(c.reconnects.value()), static_cast<unsigned long long>(c.stale_events.value()),
+        static_cast<unsigned long long>(c.decode_errors.value()), static_cast<unsigned long long>(c.frames.value()),
+        static_cast<unsigned long long>(c.bytes.value()), static_cast<unsigned long long>(c.heartbeats.value()),
+        static_cast<unsigned long long>(c.connect_failures.value()));
     return exit_code;
 }
 

@@ -89,19 +89,19 @@ TEST(Base64, decoder_refuses_bad_characters_padding_lengths_and_second_spellings
     const std::vector<Refusal> refusals = {
         {"Zm9v YmFy", Base64Alphabet::standard, Base64Error::bad_character, 4},  // whitespace
         {"Zm9v\nYmFy", Base64Alphabet::standard, Base64Error::bad_character, 4},
-        {"-_8=", Base64Alphabet::standard, Base64Error::bad_character, 0},        // the url alphabet
-        {"+/8", Base64Alphabet::url, Base64Error::bad_character, 0},              // the standard alphabet
+        {"-_8=", Base64Alphabet::standard, Base64Error::bad_character, 0},  // the url alphabet
+        {"+/8", Base64Alphabet::url, Base64Error::bad_character, 0},        // the standard alphabet
         {"Zm9v\xc3\xa9", Base64Alphabet::standard, Base64Error::bad_character, 4},
-        {"Zg", Base64Alphabet::standard, Base64Error::bad_padding, 2},            // padding missing
-        {"Zg=", Base64Alphabet::standard, Base64Error::bad_padding, 3},           // half the padding
-        {"Zg===", Base64Alphabet::standard, Base64Error::bad_padding, 4},         // too much
+        {"Zg", Base64Alphabet::standard, Base64Error::bad_padding, 2},     // padding missing
+        {"Zg=", Base64Alphabet::standard, Base64Error::bad_padding, 3},    // half the padding
+        {"Zg===", Base64Alphabet::standard, Base64Error::bad_padding, 4},  // too much
         {"Zm9v=", Base64Alphabet::standard, Base64Error::bad_padding, 4},
-        {"Zg==Zg==", Base64Alphabet::standard, Base64Error::bad_padding, 4},      // data after padding
+        {"Zg==Zg==", Base64Alphabet::standard, Base64Error::bad_padding, 4},  // data after padding
         {"=Zg=", Base64Alphabet::standard, Base64Error::bad_padding, 1},
-        {"Zg==", Base64Alphabet::url, Base64Error::bad_padding, 2},               // base64url has none
+        {"Zg==", Base64Alphabet::url, Base64Error::bad_padding, 2},  // base64url has none
         {"Z===", Base64Alphabet::standard, Base64Error::bad_length, 0},
         {"Zm9vY", Base64Alphabet::url, Base64Error::bad_length, 4},
-        {"Zh==", Base64Alphabet::standard, Base64Error::non_canonical, 1},        // "f" spelled twice
+        {"Zh==", Base64Alphabet::standard, Base64Error::non_canonical, 1},  // "f" spelled twice
         {"Zm9=", Base64Alphabet::standard, Base64Error::non_canonical, 2},
         {"Zm9", Base64Alphabet::url, Base64Error::non_canonical, 2},
     };

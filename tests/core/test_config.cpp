@@ -10,13 +10,16 @@
 namespace cbtrade {
 namespace {
 
-std::string data_file(const char* name) { return std::string(CBTRADE_TEST_DATA) + "/" + name; }
+std::string data_file(const char* name) {
+    return std::string(CBTRADE_TEST_DATA) + "/" + name;
+}
 
 const char* const no_environment[] = {nullptr};
 
 std::string write_temp(const std::string& text) {
     static int counter = 0;
-    std::string path = ::testing::TempDir() + "cbtrade_cfg_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".env";
+    std::string path =
+        ::testing::TempDir() + "cbtrade_cfg_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".env";
     std::ofstream(path) << text;
     return path;
 }

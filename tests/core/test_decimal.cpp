@@ -51,11 +51,42 @@ TEST(Decimal, fast_path_is_bit_identical_to_from_chars_on_random_prices) {
 }
 
 TEST(Decimal, edge_shapes_match_from_chars) {
-    for (std::string_view text :
-         {"0", "-0", "0.0", "1.", ".5", "-.5", "-", ".", "+1", " 1", "1 ", "1e5", "1E-3", "1.5e300", "1e400", "inf", "-inf",
-          "NaN", "nan(0x1)", "infinity", "0x1p3", "9007199254740992", "9007199254740993", "9007199254740993.5",
-          "1234567890123456789", "12345678901234567890", "0.0000000000000000000001", "0.00000000000000000000001",
-          "00097012.35", "97012.350000000000000", "97O12.35", "1..2", "1.2.3", "", "-0.0000001", "18446744073709551616"}) {
+    for (std::string_view text : {"0",
+                                  "-0",
+                                  "0.0",
+                                  "1.",
+                                  ".5",
+                                  "-.5",
+                                  "-",
+                                  ".",
+                                  "+1",
+                                  " 1",
+                                  "1 ",
+                                  "1e5",
+                                  "1E-3",
+                                  "1.5e300",
+                                  "1e400",
+                                  "inf",
+                                  "-inf",
+                                  "NaN",
+                                  "nan(0x1)",
+                                  "infinity",
+                                  "0x1p3",
+                                  "9007199254740992",
+                                  "9007199254740993",
+                                  "9007199254740993.5",
+                                  "1234567890123456789",
+                                  "12345678901234567890",
+                                  "0.0000000000000000000001",
+                                  "0.00000000000000000000001",
+                                  "00097012.35",
+                                  "97012.350000000000000",
+                                  "97O12.35",
+                                  "1..2",
+                                  "1.2.3",
+                                  "",
+                                  "-0.0000001",
+                                  "18446744073709551616"}) {
         expect_same_as_from_chars(text);
     }
     EXPECT_EQ(parse_decimal(std::string(64, '1')).has_value(), true);
@@ -69,12 +100,16 @@ TEST(Decimal, prefix_parser_stops_at_the_field_end_for_the_csv_reader) {
     EXPECT_EQ(stop, row.data() + 8);
     EXPECT_EQ(v, 42007.62);
     const std::string_view exponent = "1e5,";
-    EXPECT_EQ(parse_plain_decimal_prefix(exponent.data(), exponent.data() + exponent.size(), v),
-              exponent.data() + 1) << "stops before the exponent: the caller falls back to from_chars";
+    EXPECT_EQ(parse_plain_decimal_prefix(exponent.data(), exponent.data() + exponent.size(), v), exponent.data() + 1)
+        << "stops before the exponent: the caller falls back to from_chars";
 }
 
 TEST(DecimalIncrement, reads_exchange_increments_exactly) {
-    struct Case { std::string_view text; std::uint64_t units; unsigned scale; };
+    struct Case {
+        std::string_view text;
+        std::uint64_t units;
+        unsigned scale;
+    };
     for (const Case& c : {Case{"0.00000001", 1, 8}, Case{"0.01", 1, 2}, Case{"0.010", 1, 2}, Case{"1", 1, 0},
                           Case{"10", 10, 0}, Case{"0.005", 5, 3}, Case{"0.000000000000000001", 1, 18}}) {
         const auto inc = DecimalIncrement::parse(c.text);
@@ -103,14 +138,16 @@ TEST(Decimal, order_sizes_floor_to_the_increment_as_exact_text) {
     EXPECT_EQ(floored_decimal(5.0, *DecimalIncrement::parse("10")), "");
     EXPECT_EQ(floored_decimal(123.0, *DecimalIncrement::parse("10")), "120");
     EXPECT_EQ(floored_decimal(99999999999999999999.0 / 10, cent), "10000000000000000000");
-    for (const double bad : {-0.5, std::nan(""), HUGE_VAL, 1e20, 1e300}) EXPECT_EQ(floored_decimal(bad, cent), "") << bad;
+    for (const double bad : {-0.5, std::nan(""), HUGE_VAL, 1e20, 1e300})
+        EXPECT_EQ(floored_decimal(bad, cent), "") << bad;
 }
 
 TEST(Decimal, floored_text_never_exceeds_the_value_and_is_within_one_increment) {
     std::mt19937_64 rng(7);
     const DecimalIncrement satoshi = *DecimalIncrement::parse("0.00000001");
     for (int i = 0; i < 100'000; ++i) {
-        const double value = std::ldexp(static_cast<double>(rng() >> 11), -53) * std::pow(10.0, static_cast<int>(rng() % 12) - 4);
+        const double value =
+            std::ldexp(static_cast<double>(rng() >> 11), -53) * std::pow(10.0, static_cast<int>(rng() % 12) - 4);
         const std::string text = floored_decimal(value, satoshi);
         // Compare with the decimal the double stands for (its shortest text), in long double: the
         // floor is exact in decimal, and a 64-bit mantissa resolves 1e-8 at these magnitudes.

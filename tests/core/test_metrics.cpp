@@ -24,7 +24,9 @@ std::string render(const MetricsRegistry& r) {
     return out;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 TEST(Metrics, counter_sums_increments_from_four_threads_exactly) {
     MetricsRegistry r;
@@ -175,26 +177,45 @@ TEST(Metrics, bot_metrics_export_the_whole_contract_from_the_start) {
     m.orders(OrderMode::paper, OrderSideIndex::sell).inc();
     m.stage_latency(StageLabel::exec).observe_ns(700);
     const std::string out = render(r);
-    for (const char* s : {"bot_orders_total{mode=\"paper\",side=\"BUY\"} 0", "bot_orders_total{mode=\"paper\",side=\"SELL\"} 1",
-                          "bot_orders_total{mode=\"live\",side=\"BUY\"} 0", "bot_orders_total{mode=\"live\",side=\"SELL\"} 0",
-                          "bot_decisions_total{signal=\"buy\"} 0", "bot_decisions_total{signal=\"sell\"} 0",
-                          "bot_decisions_total{signal=\"flat\"} 0", "bot_equity_usd 0",
-                          "bot_model_mode{mode=\"baseline\"} 0", "bot_model_mode{mode=\"extended\"} 1",
-                          "bot_vol_risk_factor 1", "bot_walk_forward_fits_total 0",
+    for (const char* s : {"bot_orders_total{mode=\"paper\",side=\"BUY\"} 0",
+                          "bot_orders_total{mode=\"paper\",side=\"SELL\"} 1",
+                          "bot_orders_total{mode=\"live\",side=\"BUY\"} 0",
+                          "bot_orders_total{mode=\"live\",side=\"SELL\"} 0",
+                          "bot_decisions_total{signal=\"buy\"} 0",
+                          "bot_decisions_total{signal=\"sell\"} 0",
+                          "bot_decisions_total{signal=\"flat\"} 0",
+                          "bot_equity_usd 0",
+                          "bot_model_mode{mode=\"baseline\"} 0",
+                          "bot_model_mode{mode=\"extended\"} 1",
+                          "bot_vol_risk_factor 1",
+                          "bot_walk_forward_fits_total 0",
                           "bot_build_info{version=\"0.1.0\",wolfssl=\"5.5.4 system\",aesni=\"no\"} 1",
-                          "bot_trades_total 0", "bot_daily_pnl_usd 0", "bot_position_base 0",
-                          "bot_circuit_breaker_tripped 0", "bot_entries_blocked_total{reason=\"breaker\"} 0",
+                          "bot_trades_total 0",
+                          "bot_daily_pnl_usd 0",
+                          "bot_position_base 0",
+                          "bot_circuit_breaker_tripped 0",
+                          "bot_entries_blocked_total{reason=\"breaker\"} 0",
                           "bot_entries_blocked_total{reason=\"below_min\"} 0",
                           "bot_entries_blocked_total{reason=\"long_only\"} 0",
-                          "bot_entries_blocked_total{reason=\"market_data\"} 0", "bot_exits_total{reason=\"signal\"} 0",
-                          "bot_exits_total{reason=\"stop_loss\"} 0", "bot_exits_total{reason=\"take_profit\"} 0",
-                          "bot_order_errors_total{reason=\"none\"} 0", "bot_candles_total 0", "bot_ticks_total 0",
-                          "bot_feed_gaps_total 0", "bot_feed_reconnects_total 0", "bot_feed_age_seconds 0",
-                          "bot_feed_stale 0", "bot_ring_full_total{ring=\"ticks\"} 0",
-                          "bot_ring_full_total{ring=\"decisions\"} 0", "bot_ring_full_total{ring=\"ops\"} 0",
-                          "bot_tick_to_decision_seconds_count 0", "bot_stage_latency_seconds_count{stage=\"decode\"} 0",
+                          "bot_entries_blocked_total{reason=\"market_data\"} 0",
+                          "bot_exits_total{reason=\"signal\"} 0",
+                          "bot_exits_total{reason=\"stop_loss\"} 0",
+                          "bot_exits_total{reason=\"take_profit\"} 0",
+                          "bot_order_errors_total{reason=\"none\"} 0",
+                          "bot_candles_total 0",
+                          "bot_ticks_total 0",
+                          "bot_feed_gaps_total 0",
+                          "bot_feed_reconnects_total 0",
+                          "bot_feed_age_seconds 0",
+                          "bot_feed_stale 0",
+                          "bot_ring_full_total{ring=\"ticks\"} 0",
+                          "bot_ring_full_total{ring=\"decisions\"} 0",
+                          "bot_ring_full_total{ring=\"ops\"} 0",
+                          "bot_tick_to_decision_seconds_count 0",
+                          "bot_stage_latency_seconds_count{stage=\"decode\"} 0",
                           "bot_stage_latency_seconds_count{stage=\"signal\"} 0",
-                          "bot_stage_latency_seconds_bucket{stage=\"exec\",le=\"1e-06\"} 1", "bot_ready 0"})
+                          "bot_stage_latency_seconds_bucket{stage=\"exec\",le=\"1e-06\"} 1",
+                          "bot_ready 0"})
         EXPECT_TRUE(contains(out, std::string(s) + "\n")) << s;
 }
 

@@ -9,7 +9,9 @@
 namespace cbtrade {
 namespace {
 
-std::vector<Candle> market(std::size_t n, std::uint64_t seed = 5) { return SyntheticMarket({.seed = seed}).take(n); }
+std::vector<Candle> market(std::size_t n, std::uint64_t seed = 5) {
+    return SyntheticMarket({.seed = seed}).take(n);
+}
 
 Config tradable_config() {
     Config c;
@@ -76,8 +78,8 @@ TEST(Backtest, stops_fill_at_their_level_inside_candles_or_at_a_gapped_open) {
         ASSERT_NE(it, candles.end());
         const bool at_level = std::fabs(f.price - level) < 1e-9 * level;
         const bool gapped_open = f.price == it->open && (stop ? it->open <= level : it->open >= level);
-        EXPECT_TRUE(at_level || gapped_open) << (stop ? "stop" : "take") << " filled at " << f.price << ", level "
-                                             << level << ", open " << it->open;
+        EXPECT_TRUE(at_level || gapped_open)
+            << (stop ? "stop" : "take") << " filled at " << f.price << ", level " << level << ", open " << it->open;
         EXPECT_GE(f.price, it->low);
         EXPECT_LE(f.price, it->high);
     }

@@ -46,32 +46,64 @@ void* counted_aligned_alloc(std::size_t size, std::align_val_t alignment) noexce
     if (void* p = counted_malloc(size)) return p;
     throw std::bad_alloc();
 }
-[[gnu::noinline]] void* operator new[](std::size_t size) { return ::operator new(size); }
+[[gnu::noinline]] void* operator new[](std::size_t size) {
+    return ::operator new(size);
+}
 [[gnu::noinline]] void* operator new(std::size_t size, std::align_val_t alignment) {
     if (void* p = counted_aligned_alloc(size, alignment)) return p;
     throw std::bad_alloc();
 }
-[[gnu::noinline]] void* operator new[](std::size_t size, std::align_val_t alignment) { return ::operator new(size, alignment); }
-[[gnu::noinline]] void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
-[[gnu::noinline]] void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
+[[gnu::noinline]] void* operator new[](std::size_t size, std::align_val_t alignment) {
+    return ::operator new(size, alignment);
+}
+[[gnu::noinline]] void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    return counted_malloc(size);
+}
+[[gnu::noinline]] void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+    return counted_malloc(size);
+}
 [[gnu::noinline]] void* operator new(std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
     return counted_aligned_alloc(size, alignment);
 }
 [[gnu::noinline]] void* operator new[](std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
     return counted_aligned_alloc(size, alignment);
 }
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p) noexcept {
+    std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
 #endif
 
 namespace cbtrade {
@@ -89,7 +121,8 @@ struct PaddedMessage {
     std::vector<char> bytes;
     std::size_t length = 0;
 
-    explicit PaddedMessage(std::string_view text) : bytes(text.size() + coinbase_decoder_padding, '\0'), length(text.size()) {
+    explicit PaddedMessage(std::string_view text)
+        : bytes(text.size() + coinbase_decoder_padding, '\0'), length(text.size()) {
         std::copy(text.begin(), text.end(), bytes.begin());
     }
     const char* data() const { return bytes.data(); }
@@ -120,7 +153,9 @@ Decoded decode_text(CoinbaseDecoder& decoder, std::string_view text, std::size_t
     return d;
 }
 
-CoinbaseDecoder make_decoder() { return CoinbaseDecoder(test_products); }
+CoinbaseDecoder make_decoder() {
+    return CoinbaseDecoder(test_products);
+}
 
 Decoded decode_corpus(std::string_view subdir, std::string_view name) {
     CoinbaseDecoder decoder = make_decoder();
@@ -129,7 +164,9 @@ Decoded decode_corpus(std::string_view subdir, std::string_view name) {
 
 using Counter = std::uint64_t DecoderCounters::*;
 
-std::uint64_t delta(const Decoded& d, Counter counter) { return d.after.*counter - d.before.*counter; }
+std::uint64_t delta(const Decoded& d, Counter counter) {
+    return d.after.*counter - d.before.*counter;
+}
 
 struct ExpectedTick {
     std::uint16_t product_index;
@@ -137,7 +174,8 @@ struct ExpectedTick {
     std::uint8_t flags;
 };
 
-void expect_tick(const Tick& tick, const ExpectedTick& want, std::int64_t exchange_time_ns, std::uint64_t sequence_num) {
+void expect_tick(const Tick& tick, const ExpectedTick& want, std::int64_t exchange_time_ns,
+                 std::uint64_t sequence_num) {
     EXPECT_EQ(tick.product_index, want.product_index);
     EXPECT_EQ(tick.price, want.price);
     EXPECT_EQ(tick.best_bid, want.best_bid);
@@ -173,15 +211,22 @@ const std::map<std::string, CorpusExpectation>& pass_expectations() {
          {DecodeStatus::ok, ChannelKind::ticker_batch, 0, 1, &DecoderCounters::empty_ticker}},
         {"ticker_unknown_product_among_known.json",
          {DecodeStatus::ok, ChannelKind::ticker, 1, 1, &DecoderCounters::unknown_product}},
-        {"heartbeats_string_counter.json", {DecodeStatus::ok, ChannelKind::heartbeats, 0, 0, &DecoderCounters::heartbeats}},
-        {"heartbeats_integer_counter.json", {DecodeStatus::ok, ChannelKind::heartbeats, 0, 0, &DecoderCounters::heartbeats}},
-        {"subscriptions_ack.json", {DecodeStatus::ok, ChannelKind::subscriptions, 0, 0, &DecoderCounters::subscription_acks}},
+        {"heartbeats_string_counter.json",
+         {DecodeStatus::ok, ChannelKind::heartbeats, 0, 0, &DecoderCounters::heartbeats}},
+        {"heartbeats_integer_counter.json",
+         {DecodeStatus::ok, ChannelKind::heartbeats, 0, 0, &DecoderCounters::heartbeats}},
+        {"subscriptions_ack.json",
+         {DecodeStatus::ok, ChannelKind::subscriptions, 0, 0, &DecoderCounters::subscription_acks}},
         {"subscriptions_ack_empty.json",
          {DecodeStatus::ok, ChannelKind::subscriptions, 0, 0, &DecoderCounters::subscription_acks}},
-        {"error_authentication_failure.json", {DecodeStatus::ok, ChannelKind::error, 0, 0, &DecoderCounters::error_messages}},
-        {"error_rate_limit_exceeded.json", {DecodeStatus::ok, ChannelKind::error, 0, 0, &DecoderCounters::error_messages}},
-        {"unknown_channel_candles.json", {DecodeStatus::ok, ChannelKind::unknown, 0, 0, &DecoderCounters::unknown_channel}},
-        {"unknown_channel_l2_data.json", {DecodeStatus::ok, ChannelKind::unknown, 0, 0, &DecoderCounters::unknown_channel}},
+        {"error_authentication_failure.json",
+         {DecodeStatus::ok, ChannelKind::error, 0, 0, &DecoderCounters::error_messages}},
+        {"error_rate_limit_exceeded.json",
+         {DecodeStatus::ok, ChannelKind::error, 0, 0, &DecoderCounters::error_messages}},
+        {"unknown_channel_candles.json",
+         {DecodeStatus::ok, ChannelKind::unknown, 0, 0, &DecoderCounters::unknown_channel}},
+        {"unknown_channel_l2_data.json",
+         {DecodeStatus::ok, ChannelKind::unknown, 0, 0, &DecoderCounters::unknown_channel}},
     };
     return table;
 }
@@ -189,8 +234,10 @@ const std::map<std::string, CorpusExpectation>& pass_expectations() {
 const std::map<std::string, CorpusExpectation>& fail_expectations() {
     constexpr auto ticker = ChannelKind::ticker;
     const CorpusExpectation bad_price{DecodeStatus::ok, ticker, 0, 1, &DecoderCounters::bad_price};
-    const CorpusExpectation malformed{DecodeStatus::malformed_json, ChannelKind::none, 0, 0, &DecoderCounters::malformed_json};
-    const CorpusExpectation malformed_in_ticker{DecodeStatus::malformed_json, ticker, 0, 0, &DecoderCounters::malformed_json};
+    const CorpusExpectation malformed{DecodeStatus::malformed_json, ChannelKind::none, 0, 0,
+                                      &DecoderCounters::malformed_json};
+    const CorpusExpectation malformed_in_ticker{DecodeStatus::malformed_json, ticker, 0, 0,
+                                                &DecoderCounters::malformed_json};
     static const std::map<std::string, CorpusExpectation> table = {
         {"price_non_numeric.json", bad_price},
         {"price_nan.json", bad_price},
@@ -219,7 +266,8 @@ const std::map<std::string, CorpusExpectation>& fail_expectations() {
         {"invalid_utf8.json", malformed},
         {"bad_timestamp.json", {DecodeStatus::bad_timestamp, ticker, 0, 0, &DecoderCounters::bad_timestamp}},
         {"missing_timestamp.json", {DecodeStatus::missing_field, ticker, 0, 0, &DecoderCounters::missing_field}},
-        {"missing_channel.json", {DecodeStatus::missing_field, ChannelKind::none, 0, 0, &DecoderCounters::missing_field}},
+        {"missing_channel.json",
+         {DecodeStatus::missing_field, ChannelKind::none, 0, 0, &DecoderCounters::missing_field}},
         {"heartbeat_counter_not_numeric.json",
          {DecodeStatus::missing_field, ChannelKind::heartbeats, 0, 0, &DecoderCounters::missing_field}},
         {"heartbeat_counter_missing.json",
@@ -266,9 +314,13 @@ void check_corpus(std::string_view subdir, const std::map<std::string, CorpusExp
     }
 }
 
-TEST(CoinbaseCorpus, every_pass_file_decodes_as_its_readme_says) { check_corpus("pass", pass_expectations()); }
+TEST(CoinbaseCorpus, every_pass_file_decodes_as_its_readme_says) {
+    check_corpus("pass", pass_expectations());
+}
 
-TEST(CoinbaseCorpus, every_fail_file_is_counted_and_never_yields_a_tick) { check_corpus("fail", fail_expectations()); }
+TEST(CoinbaseCorpus, every_fail_file_is_counted_and_never_yields_a_tick) {
+    check_corpus("fail", fail_expectations());
+}
 
 // ---- exact values of the pass corpus ----------------------------------------------------------
 
@@ -354,9 +406,9 @@ TEST(CoinbaseDecoder, error_text_with_escapes_is_unescaped) {
 
 TEST(CoinbaseDecoder, envelope_fields_after_events_are_still_applied) {
     CoinbaseDecoder decoder = make_decoder();
-    const Decoded d = decode_text(decoder,
-        R"({"events":[{"tickers":[{"price":"10.5","product_id":"ETH-USD"}],"type":"snapshot"}],)"
-        R"("sequence_num":99,"timestamp":"1970-01-01T00:00:01.5Z","channel":"ticker"})");
+    const Decoded d =
+        decode_text(decoder, R"({"events":[{"tickers":[{"price":"10.5","product_id":"ETH-USD"}],"type":"snapshot"}],)"
+                             R"("sequence_num":99,"timestamp":"1970-01-01T00:00:01.5Z","channel":"ticker"})");
     ASSERT_EQ(d.result.status, DecodeStatus::ok);
     ASSERT_EQ(d.ticks.size(), 1u);
     expect_tick(d.ticks[0], {eth, 10.5, 0, 0, 0, 0, tick_flag_snapshot}, 1'500'000'000, 99);
@@ -364,7 +416,8 @@ TEST(CoinbaseDecoder, envelope_fields_after_events_are_still_applied) {
 
 TEST(CoinbaseDecoder, a_side_without_its_price_is_not_flagged) {
     CoinbaseDecoder decoder = make_decoder();
-    const Decoded d = decode_text(decoder,
+    const Decoded d = decode_text(
+        decoder,
         R"({"channel":"ticker","timestamp":"2025-01-15T14:03:07Z","sequence_num":1,"events":[{"type":"update",)"
         R"("tickers":[{"product_id":"BTC-USD","price":"5","best_bid_quantity":"3","best_ask":"6","best_ask_quantity":"0"}]}]})");
     ASSERT_EQ(d.ticks.size(), 1u);
@@ -385,7 +438,8 @@ TEST(CoinbaseDecoder, full_output_span_keeps_the_first_ticks_and_counts_the_rest
 
 TEST(CoinbaseDecoder, receive_tsc_is_stamped_on_every_tick) {
     CoinbaseDecoder decoder = make_decoder();
-    const Decoded d = decode_text(decoder, read_file(corpus_dir / "pass" / "ticker_multi_event_multi_ticker.json"), 16, 123456789);
+    const Decoded d =
+        decode_text(decoder, read_file(corpus_dir / "pass" / "ticker_multi_event_multi_ticker.json"), 16, 123456789);
     ASSERT_EQ(d.ticks.size(), 3u);
     for (const Tick& tick : d.ticks) EXPECT_EQ(tick.receive_tsc, 123456789u);
 }
@@ -448,8 +502,10 @@ TEST(CoinbaseDecoder, long_product_ids_are_matched_on_every_byte) {
     constexpr std::array<std::string_view, 4> products = {"BTC-USD", "ADA-PERP-INTX", "ADA-PERP-INTY", "BTC-USDC"};
     CoinbaseDecoder decoder(products);
     auto index_of = [&](std::string_view id) -> std::optional<std::uint16_t> {
-        const std::string text = std::string(R"({"channel":"ticker","timestamp":"2025-01-15T14:03:07Z","events":[{"tickers":[{"product_id":")") +
-                                 std::string(id) + R"(","price":"1"}]}]})";
+        const std::string text =
+            std::string(
+                R"({"channel":"ticker","timestamp":"2025-01-15T14:03:07Z","events":[{"tickers":[{"product_id":")") +
+            std::string(id) + R"(","price":"1"}]}]})";
         const Decoded d = decode_text(decoder, text);
         if (d.ticks.size() != 1) return std::nullopt;
         return d.ticks[0].product_index;
@@ -473,7 +529,8 @@ TEST(CoinbaseDecoder, decoding_makes_no_heap_allocation_after_construction) {
 #endif
     std::vector<PaddedMessage> messages;
     for (std::string_view subdir : {"pass", "fail"}) {
-        for (const std::string& name : corpus_files(subdir)) messages.emplace_back(read_file(corpus_dir / subdir / name));
+        for (const std::string& name : corpus_files(subdir))
+            messages.emplace_back(read_file(corpus_dir / subdir / name));
     }
     const std::uint64_t allocations_at_start = g_allocations.load();
     CoinbaseDecoder decoder = make_decoder();
@@ -539,7 +596,8 @@ TEST(SequenceTracker, reconnect_restarts_numbering_without_a_gap) {
 TEST(SequenceTracker, decoder_sequences_feed_the_tracker) {
     CoinbaseDecoder decoder = make_decoder();
     SequenceTracker tracker;
-    for (std::string_view name : {"subscriptions_ack.json", "ticker_snapshot.json", "ticker_update.json", "heartbeats_integer_counter.json"}) {
+    for (std::string_view name :
+         {"subscriptions_ack.json", "ticker_snapshot.json", "ticker_update.json", "heartbeats_integer_counter.json"}) {
         const Decoded d = decode_text(decoder, read_file(corpus_dir / "pass" / name));
         ASSERT_TRUE(d.result.has_sequence) << name;
         (void)tracker.observe(d.result.sequence_num);

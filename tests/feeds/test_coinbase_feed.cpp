@@ -32,7 +32,6 @@ namespace {
 
 using namespace cbtrade;
 
-
 std::string ticker(std::uint64_t seq, bool snapshot, double price) {
     char buf[512];
     const int n = std::snprintf(buf, sizeof buf,
@@ -54,7 +53,8 @@ std::string heartbeat(std::uint64_t seq, std::uint64_t counter) {
 // One accepted connection on the server side: blocking socket, wolfSSL server, WebSocket framing.
 class ServerConn final : public cbtrade::testing::BlockingSocketTransport {
 public:
-    ServerConn(int fd, const io::TlsContext& ctx) : BlockingSocketTransport(fd), parser_({ws::default_max_message_bytes, ws::FrameRole::server}) {
+    ServerConn(int fd, const io::TlsContext& ctx)
+        : BlockingSocketTransport(fd), parser_({ws::default_max_message_bytes, ws::FrameRole::server}) {
         (void)tls_.start(ctx, *this, "");
     }
     ~ServerConn() override {
@@ -79,8 +79,10 @@ public:
         const auto at = req.find("Sec-WebSocket-Key: ");
         if (at == std::string::npos) return false;
         const std::string key = req.substr(at + 19, req.find("\r\n", at) - at - 19);
-        return send_raw("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        "Sec-WebSocket-Accept: " + ws::compute_accept_key(key) + "\r\n\r\n");
+        return send_raw(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Accept: " +
+            ws::compute_accept_key(key) + "\r\n\r\n");
     }
     // The next text message from the client (masked frames), or "" on timeout/error.
     std::string read_text(int timeout_ms = 3000) {
@@ -310,8 +312,11 @@ TEST_F(Feed, subscribes_to_heartbeats_and_ticker_with_jwt_and_decodes_ticks) {
     const auto log = ex.log();
     ASSERT_GE(log.size(), 3u);
     EXPECT_EQ(log[0], "request GET /ws HTTP/1.1");
-    EXPECT_EQ(log[1], R"({"type":"subscribe","channel":"heartbeats","product_ids":["BTC-USD"],"jwt":"header.payload.signature"})");
-    EXPECT_EQ(log[2], R"({"type":"subscribe","channel":"ticker","product_ids":["BTC-USD"],"jwt":"header.payload.signature"})");
+    EXPECT_EQ(
+        log[1],
+        R"({"type":"subscribe","channel":"heartbeats","product_ids":["BTC-USD"],"jwt":"header.payload.signature"})");
+    EXPECT_EQ(log[2],
+              R"({"type":"subscribe","channel":"ticker","product_ids":["BTC-USD"],"jwt":"header.payload.signature"})");
     EXPECT_EQ(jwt.calls, 2);
 }
 
@@ -365,7 +370,8 @@ TEST_F(Feed, silence_longer_than_stale_sec_is_a_stale_event_and_a_reconnect) {
     ASSERT_EQ(feed.start(error), 0) << error;
     ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 1; })) << feed.last_error();
     EXPECT_TRUE(feed.fresh());
-    ASSERT_TRUE(poll_until(feed, [&] { return feed.counters().stale_events.value() >= 1; }, 4000));
+    ASSERT_TRUE(poll_until(
+        feed, [&] { return feed.counters().stale_events.value() >= 1; }, 4000));
     EXPECT_FALSE(feed.fresh());
     EXPECT_NE(std::string(feed.last_error()).find("stale"), std::string::npos) << feed.last_error();
     ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 2; })) << feed.last_error();
@@ -383,7 +389,9 @@ TEST_F(Feed, untrusted_certificate_fails_for_good_with_the_reason) {
     CoinbaseFeed feed(loop_, o);
     std::string error;
     ASSERT_EQ(feed.start(error), 0) << error;
-    ASSERT_TRUE(poll_until(feed, [&] { return feed.failed(); }, 5000)) << feed.last_error();
+    ASSERT_TRUE(poll_until(
+        feed, [&] { return feed.failed(); }, 5000))
+        << feed.last_error();
     EXPECT_NE(std::string(feed.last_error()).find("TLS to localhost: certificate refused"), std::string::npos)
         << feed.last_error();
     EXPECT_TRUE(ticks_.empty());
@@ -398,7 +406,8 @@ TEST_F(Feed, refused_connection_is_retried_with_backoff) {
     CoinbaseFeed feed(loop_, options(port));
     std::string error;
     ASSERT_EQ(feed.start(error), 0) << error;
-    ASSERT_TRUE(poll_until(feed, [&] { return feed.counters().connect_failures.value() >= 3; }, 5000));
+    ASSERT_TRUE(poll_until(
+        feed, [&] { return feed.counters().connect_failures.value() >= 3; }, 5000));
     EXPECT_NE(std::string(feed.last_error()).find("Connection refused"), std::string::npos) << feed.last_error();
     EXPECT_FALSE(feed.failed());
 }

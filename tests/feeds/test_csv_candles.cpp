@@ -34,10 +34,11 @@ TEST(CsvCandles, reads_the_project_layout) {
 }
 
 TEST(CsvCandles, reads_coinbase_column_order_and_rfc3339_times_with_crlf) {
-    const auto r = parse_candles_csv("start,low,high,open,close,volume\r\n"
-                                     "2024-04-04T00:00:00Z,9,12,10,11,5\r\n"
-                                     "2024-04-04T00:01:00.250Z,10,13,11,12,6\r\n",
-                                     "cb.csv");
+    const auto r = parse_candles_csv(
+        "start,low,high,open,close,volume\r\n"
+        "2024-04-04T00:00:00Z,9,12,10,11,5\r\n"
+        "2024-04-04T00:01:00.250Z,10,13,11,12,6\r\n",
+        "cb.csv");
     ASSERT_EQ(r.candles.size(), 2u);
     EXPECT_EQ(r.candles[0].time_s, 1712188800);
     EXPECT_EQ(r.candles[0].low, 9);
@@ -89,7 +90,8 @@ TEST(CsvCandles, skip_bad_rows_counts_and_keeps_the_good_ones) {
 }
 
 TEST(CsvCandles, counts_time_gaps) {
-    const auto r = parse_candles_csv(header + "0,1,1,1,1,1\n60,1,1,1,1,1\n120,1,1,1,1,1\n300,1,1,1,1,1\n360,1,1,1,1,1\n", "g.csv");
+    const auto r =
+        parse_candles_csv(header + "0,1,1,1,1,1\n60,1,1,1,1,1\n120,1,1,1,1,1\n300,1,1,1,1,1\n360,1,1,1,1,1\n", "g.csv");
     EXPECT_EQ(r.step_s, 60);
     EXPECT_EQ(r.time_gaps, 1u);
 }

@@ -85,7 +85,8 @@ TEST(FeedReceivePath, no_heap_allocation_per_message_after_warm_up) {
 
     std::uint64_t seq_base = 0, decoded = 0, counted_allocations = 0;
     auto batch = [&](bool count) {
-        for (const auto& f : frames) ASSERT_GT(server.write({reinterpret_cast<const std::byte*>(f.data()), f.size()}), 0);
+        for (const auto& f : frames)
+            ASSERT_GT(server.write({reinterpret_cast<const std::byte*>(f.data()), f.size()}), 0);
         const std::uint64_t before = g_allocations.load();
         for (long n; (n = client.read(plain)) > 0;) {
             std::span<const char> in(reinterpret_cast<const char*>(plain.data()), static_cast<std::size_t>(n));

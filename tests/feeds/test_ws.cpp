@@ -99,7 +99,9 @@ Recorded message(FrameEventKind kind, std::string payload) {
     return {kind, FrameError::none, CloseCode::no_status, std::move(payload)};
 }
 
-Recorded error_event(FrameError error) { return {FrameEventKind::protocol_error, error, close_code_for(error), {}}; }
+Recorded error_event(FrameError error) {
+    return {FrameEventKind::protocol_error, error, close_code_for(error), {}};
+}
 
 // ---- SHA-1, accept key ----
 
@@ -178,7 +180,8 @@ HandshakeStatus parse_response(std::string_view response, std::size_t limit = de
 }
 
 TEST(WsHandshake, response_in_one_byte_pieces_hands_back_the_frames_after_it) {
-    const std::string frames = server_frame(Opcode::text, "{\"channel\":\"heartbeats\"}") + server_frame(Opcode::ping, "hb");
+    const std::string frames =
+        server_frame(Opcode::text, "{\"channel\":\"heartbeats\"}") + server_frame(Opcode::ping, "hb");
     const std::string wire = std::string(good_response) + frames;
     HandshakeResponseParser parser(sample_key);
     std::size_t offset = 0;
@@ -200,7 +203,7 @@ TEST(WsHandshake, response_in_one_byte_pieces_hands_back_the_frames_after_it) {
 }
 
 TEST(WsHandshake, response_and_frames_in_one_read_consume_only_the_header) {
-    const std::string wire = std::string(good_response.substr(0, 20)) ;
+    const std::string wire = std::string(good_response.substr(0, 20));
     HandshakeResponseParser parser(sample_key);
     ASSERT_EQ(parser.feed(wire).status, HandshakeStatus::incomplete);
     const std::string second = std::string(good_response.substr(20)) + server_frame(Opcode::text, "x");
@@ -243,9 +246,10 @@ TEST(WsHandshake, missing_headers_are_named) {
 }
 
 TEST(WsHandshake, header_tokens_match_case_insensitively_in_lists) {
-    EXPECT_EQ(parse_response("HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nconnection: keep-alive, UPGRADE\r\n"
-                             "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"),
-              HandshakeStatus::upgraded);
+    EXPECT_EQ(
+        parse_response("HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nconnection: keep-alive, UPGRADE\r\n"
+                       "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"),
+        HandshakeStatus::upgraded);
 }
 
 TEST(WsHandshake, unoffered_extension_or_subprotocol_is_rejected) {
@@ -377,7 +381,8 @@ TEST(WsFrameParser, continuation_frames_assemble_with_a_ping_in_between) {
     const std::string stream = server_frame(Opcode::text, "{\"a\":", false) + server_frame(Opcode::ping, "p") +
                                server_frame(Opcode::continuation, "1", false) +
                                server_frame(Opcode::continuation, "}", true);
-    const std::vector<Recorded> expected = {message(FrameEventKind::ping, "p"), message(FrameEventKind::text, "{\"a\":1}")};
+    const std::vector<Recorded> expected = {message(FrameEventKind::ping, "p"),
+                                            message(FrameEventKind::text, "{\"a\":1}")};
     EXPECT_EQ(parse_all(stream), expected);
 }
 
@@ -433,7 +438,8 @@ TEST(WsFrameParser, protocol_errors_carry_the_rfc_close_code) {
          FrameError::data_inside_fragmented_message},
         {"masked server frame", raw_frame({0x81, 0x81, 1, 2, 3, 4}, "x"), FrameError::masked_server_frame},
         {"16-bit length for 5 bytes", raw_frame({0x81, 126, 0x00, 5}, "hello"), FrameError::non_minimal_length},
-        {"64-bit length for 5 bytes", raw_frame({0x81, 127, 0, 0, 0, 0, 0, 0, 0, 5}, "hello"), FrameError::non_minimal_length},
+        {"64-bit length for 5 bytes", raw_frame({0x81, 127, 0, 0, 0, 0, 0, 0, 0, 5}, "hello"),
+         FrameError::non_minimal_length},
         {"64-bit length top bit", raw_frame({0x81, 127, 0x80, 0, 0, 0, 0, 0, 0, 0}), FrameError::length_too_large},
         {"close with 1 byte", raw_frame({0x88, 0x01, 0x03}), FrameError::bad_close_payload},
         {"close code 1005", server_frame(Opcode::close, close_payload(1005)), FrameError::bad_close_payload},

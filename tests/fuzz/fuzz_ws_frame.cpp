@@ -78,7 +78,8 @@ void run_parser(std::span<const char> stream, const FrameParserOptions& options,
                 check(e.size <= options.max_message_bytes);
                 touch_padding(e.data, e.size);
             }
-            if (e.kind == FrameEventKind::ping || e.kind == FrameEventKind::pong) check(e.size <= max_control_payload_bytes);
+            if (e.kind == FrameEventKind::ping || e.kind == FrameEventKind::pong)
+                check(e.size <= max_control_payload_bytes);
             if (e.kind == FrameEventKind::protocol_error) check(e.error != FrameError::none && parser.failed());
             if (e.kind != FrameEventKind::need_more)
                 out.push_back({e.kind, e.error, e.close_code, e.size, fnv1a(e.data, e.size)});
@@ -135,7 +136,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const FrameParseResult r = reference.parse(rest);
         check(r.consumed <= rest.size());
         const FrameEvent& e = r.event;
-        if (e.kind != FrameEventKind::need_more) whole.push_back({e.kind, e.error, e.close_code, e.size, fnv1a(e.data, e.size)});
+        if (e.kind != FrameEventKind::need_more)
+            whole.push_back({e.kind, e.error, e.close_code, e.size, fnv1a(e.data, e.size)});
         rest = rest.subspan(r.consumed);
     }
     run_parser(stream, options, PieceSizes(data[1]), split);

@@ -14,8 +14,8 @@ namespace cbtrade::testing {
 
 struct TestPki {
     std::string dir;
-    std::string ca_pem;        // trusted CA
-    std::string server_pem;    // server certificate (localhost), signed by ca_pem
+    std::string ca_pem;      // trusted CA
+    std::string server_pem;  // server certificate (localhost), signed by ca_pem
     std::string server_key;
     std::string other_ca_pem;  // a CA that signed nothing we use
     std::string error;         // empty when everything was made
@@ -27,7 +27,9 @@ struct TestPki {
     }
 };
 
-inline bool run_quiet(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+inline bool run_quiet(const std::string& cmd) {
+    return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
+}
 
 inline TestPki make_test_pki(const std::string& host = "localhost") {
     TestPki p;
@@ -49,7 +51,8 @@ inline TestPki make_test_pki(const std::string& host = "localhost") {
             << "extendedKeyUsage=serverAuth\n";
     }
     const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    const std::string ca_ext = " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign";
+    const std::string ca_ext =
+        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign";
     const bool made =
         run_quiet("openssl req -x509" + ec + " -keyout " + d + "/ca.key -out " + p.ca_pem +
                   " -days 2 -subj /CN=cbtrade-test-ca" + ca_ext) &&

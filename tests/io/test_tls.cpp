@@ -52,7 +52,9 @@ protected:
 };
 cbtrade::testing::TestPki* Tls::pki_ = nullptr;
 
-std::span<const std::byte> bytes_of(std::string_view s) { return {reinterpret_cast<const std::byte*>(s.data()), s.size()}; }
+std::span<const std::byte> bytes_of(std::string_view s) {
+    return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
 
 // Reads from `from` until `want` bytes arrived or no progress.
 std::string read_all(TlsSession& from, std::size_t want) {
@@ -74,7 +76,11 @@ TEST_F(Tls, handshake_completes_with_tls13_and_data_round_trips_both_ways) {
     MemoryPipe pipe(1 << 18);
     TlsContext client_ctx;
     std::string error;
-    ASSERT_EQ(client_ctx.init_client({pki_->ca_pem, cbtrade::resolve_cipher_list(cbtrade::Config{}.tls_ciphers, cbtrade::tls_info())}, error), 0) << error;
+    ASSERT_EQ(
+        client_ctx.init_client(
+            {pki_->ca_pem, cbtrade::resolve_cipher_list(cbtrade::Config{}.tls_ciphers, cbtrade::tls_info())}, error),
+        0)
+        << error;
     TlsSession client;
     TlsSession server;
     ASSERT_EQ(client.start(client_ctx, pipe.a(), "localhost"), 0) << client.error();
@@ -100,7 +106,8 @@ TEST_F(Tls, handshake_completes_with_tls13_and_data_round_trips_both_ways) {
             if (w > 0) sent += static_cast<std::size_t>(w);
             else ASSERT_EQ(w, -EAGAIN) << server.error();
         }
-        for (long n; (n = client.read(buf)) > 0;) received.append(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(n));
+        for (long n; (n = client.read(buf)) > 0;)
+            received.append(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(n));
     }
     EXPECT_EQ(received, payload);
 }

@@ -62,7 +62,8 @@ protected:
     }
     bool connect(TcpStream& s, std::uint16_t port, std::uint32_t timeout_ms = 2000) {
         if (s.start_connect(loopback(port), timeout_ms) != 0) return false;
-        return run_until([&] { return s.state() != TcpStream::State::connecting; }) && s.state() == TcpStream::State::open;
+        return run_until([&] { return s.state() != TcpStream::State::connecting; }) &&
+               s.state() == TcpStream::State::open;
     }
     std::string drain(TcpStream& s) {
         std::string out;

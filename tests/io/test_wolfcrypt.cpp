@@ -39,7 +39,9 @@ bytes from_hex(std::string_view hex) {
     return out;
 }
 
-word32 size32(const bytes& b) { return static_cast<word32>(b.size()); }
+word32 size32(const bytes& b) {
+    return static_cast<word32>(b.size());
+}
 
 class WolfCrypt : public ::testing::Test {
 protected:
@@ -127,15 +129,15 @@ TEST_F(WolfCrypt, chacha20_poly1305_matches_rfc8439_2_8_2) {
     EXPECT_EQ(tag, tc.tag);
 
     bytes decrypted(tc.cipher.size());
-    ASSERT_EQ(wc_ChaCha20Poly1305_Decrypt(tc.key.data(), tc.iv.data(), tc.aad.data(), size32(tc.aad),
-                                          tc.cipher.data(), size32(tc.cipher), tc.tag.data(), decrypted.data()),
+    ASSERT_EQ(wc_ChaCha20Poly1305_Decrypt(tc.key.data(), tc.iv.data(), tc.aad.data(), size32(tc.aad), tc.cipher.data(),
+                                          size32(tc.cipher), tc.tag.data(), decrypted.data()),
               0);
     EXPECT_EQ(decrypted, plain);
 
     bytes bad_tag = tc.tag;
     bad_tag[0] ^= 0x80;
-    EXPECT_NE(wc_ChaCha20Poly1305_Decrypt(tc.key.data(), tc.iv.data(), tc.aad.data(), size32(tc.aad),
-                                          tc.cipher.data(), size32(tc.cipher), bad_tag.data(), decrypted.data()),
+    EXPECT_NE(wc_ChaCha20Poly1305_Decrypt(tc.key.data(), tc.iv.data(), tc.aad.data(), size32(tc.aad), tc.cipher.data(),
+                                          size32(tc.cipher), bad_tag.data(), decrypted.data()),
               0);
 }
 
@@ -198,9 +200,8 @@ TEST_F(WolfCrypt, ed25519_matches_rfc8032_test_1) {
     EXPECT_EQ(sig, expected_sig);
 
     int verified = 0;
-    ASSERT_EQ(wc_ed25519_verify_msg(expected_sig.data(), size32(expected_sig), empty_message.data(), 0, &verified,
-                                    &key),
-              0);
+    ASSERT_EQ(
+        wc_ed25519_verify_msg(expected_sig.data(), size32(expected_sig), empty_message.data(), 0, &verified, &key), 0);
     EXPECT_EQ(verified, 1);
     wc_ed25519_free(&key);
 }

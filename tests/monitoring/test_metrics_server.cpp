@@ -34,7 +34,9 @@ public:
     Client& operator=(const Client&) = delete;
 
     [[nodiscard]] bool connected() const { return connected_; }
-    bool send(const std::string& s) { return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()); }
+    bool send(const std::string& s) {
+        return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+    }
 
     // Reads until the peer closes or `timeout` passes.
     std::string read_all(std::chrono::milliseconds timeout = 5s) {
@@ -42,7 +44,8 @@ public:
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         char buf[16384];
         for (;;) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
             if (left <= 0ms) break;
             pollfd p{fd_, POLLIN, 0};
             if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;

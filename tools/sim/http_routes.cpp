@@ -58,9 +58,9 @@ std::string json_error_body(std::string_view error, std::string_view message) {
 HttpRouter make_sim_router() {
     HttpRouter router;
     router.add(http::verb::get, "/api/v3/brokerage/time", [](const HttpRequest& req) {
-        const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
+        const auto now_us =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         std::string body = R"({"iso":)";
         append_json_string(body, format_rfc3339_us(now_us));
         body += R"(,"epochSeconds":")" + std::to_string(now_us / 1'000'000) + R"(","epochMillis":")" +

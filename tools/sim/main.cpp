@@ -87,7 +87,8 @@ void print_stats(const sim::SimStats& s) {
                  static_cast<unsigned long long>(s.seq_skips), static_cast<unsigned long long>(s.drops),
                  static_cast<unsigned long long>(s.stalls), static_cast<unsigned long long>(s.bad_frames),
                  static_cast<unsigned long long>(s.bad_json), static_cast<unsigned long long>(s.refused_upgrades),
-                 static_cast<unsigned long long>(s.subscribe_timeouts), static_cast<unsigned long long>(s.client_errors));
+                 static_cast<unsigned long long>(s.subscribe_timeouts),
+                 static_cast<unsigned long long>(s.client_errors));
     std::fprintf(stderr, "sent_ticks=%llu price_cents_sum=%lld\n", static_cast<unsigned long long>(s.sent_ticks),
                  static_cast<long long>(s.price_cents_sum));
     std::fflush(stderr);

@@ -45,11 +45,14 @@ void append_decimal(std::string& out, double value, int digits) {
 
 MarketFeed::MarketFeed(std::shared_ptr<const std::vector<Candle>> candles, std::int64_t step_s, bool loop,
                        std::uint64_t seed)
-    : candles_(std::move(candles)), loop_(loop), step_s_(step_s > 0 ? step_s : 60),
+    : candles_(std::move(candles)),
+      loop_(loop),
+      step_s_(step_s > 0 ? step_s : 60),
       random_(seed * 0x9E3779B97F4A7C15ull + 7) {}
 
 MarketFeed::MarketFeed(const SyntheticMarketParams& params)
-    : synthetic_(std::in_place, params), step_s_(params.step_s > 0 ? params.step_s : 60),
+    : synthetic_(std::in_place, params),
+      step_s_(params.step_s > 0 ? params.step_s : 60),
       random_(params.seed * 0x9E3779B97F4A7C15ull + 7) {}
 
 bool MarketFeed::load_next_candle() {

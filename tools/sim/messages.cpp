@@ -7,7 +7,9 @@ namespace cbtrade::sim {
 
 namespace {
 
-void append_u64(std::string& out, std::uint64_t v) { out += std::to_string(v); }
+void append_u64(std::string& out, std::uint64_t v) {
+    out += std::to_string(v);
+}
 
 void append_envelope_head(std::string& out, std::string_view channel, std::int64_t timestamp_us,
                           std::uint64_t sequence_num) {
@@ -95,28 +97,43 @@ public:
             }
             if (i_ >= s_.size()) return false;
             switch (const char e = s_[i_++]) {
-            case '"': case '\\': case '/': out += e; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'u': {
-                std::uint32_t cp = 0;
-                if (!hex4(cp)) return false;
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    std::uint32_t lo = 0;
-                    if (i_ + 1 >= s_.size() || s_[i_] != '\\' || s_[i_ + 1] != 'u') return false;
-                    i_ += 2;
-                    if (!hex4(lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                    return false;
+                case '"':
+                case '\\':
+                case '/':
+                    out += e;
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
+                case 'u': {
+                    std::uint32_t cp = 0;
+                    if (!hex4(cp)) return false;
+                    if (cp >= 0xD800 && cp <= 0xDBFF) {
+                        std::uint32_t lo = 0;
+                        if (i_ + 1 >= s_.size() || s_[i_] != '\\' || s_[i_ + 1] != 'u') return false;
+                        i_ += 2;
+                        if (!hex4(lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
+                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                        return false;
+                    }
+                    append_utf8(out, cp);
+                    break;
                 }
-                append_utf8(out, cp);
-                break;
-            }
-            default: return false;
+                default:
+                    return false;
             }
         }
         return false;
@@ -195,7 +212,8 @@ private:
         if (i_ < s_.size() && s_[i_] == '-') ++i_;
         if (!digit()) return false;
         if (s_[i_] == '0') ++i_;
-        else while (digit()) ++i_;
+        else
+            while (digit()) ++i_;
         if (i_ < s_.size() && s_[i_] == '.') {
             ++i_;
             if (!digit()) return false;

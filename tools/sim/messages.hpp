@@ -17,8 +17,6 @@
 
 namespace cbtrade::sim {
 
-
-
 struct ProductQuote {
     std::string_view product_id;
     TickerQuote quote;
@@ -39,7 +37,7 @@ struct ProductQuote {
 [[nodiscard]] std::string error_message(std::string_view text);
 
 struct ClientRequest {
-    std::string type;     // "subscribe" | "unsubscribe" | anything else the client sent
+    std::string type;  // "subscribe" | "unsubscribe" | anything else the client sent
     std::string channel;
     std::vector<std::string> product_ids;
     bool has_jwt = false;

@@ -303,7 +303,8 @@ private:
         frame += static_cast<char>(sizeof payload - 1);
         frame.append(payload, sizeof payload - 1);
         boost::system::error_code ec;
-        co_await asio::async_write(ws_.next_layer(), asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_write(ws_.next_layer(), asio::buffer(frame),
+                                   asio::redirect_error(asio::use_awaitable, ec));
         ++ctx_.stats.bad_frames;
         ctx_.log("session " + std::to_string(index_) + ": sent a frame with reserved bits set");
         // Let the client see it and fail the connection, then make sure it is gone.
@@ -321,7 +322,8 @@ private:
         const std::uint64_t n = ticks_on_connection_;
         if (drop_after_ && n >= *drop_after_) {
             ++ctx_.stats.drops;
-            ctx_.log("session " + std::to_string(index_) + ": dropping after " + std::to_string(n) + " ticker messages");
+            ctx_.log("session " + std::to_string(index_) + ": dropping after " + std::to_string(n) +
+                     " ticker messages");
             drop_now("dropped (--drop-after)");
             co_return false;
         }
@@ -334,8 +336,9 @@ private:
             bad_json_done_ = true;
             ++ctx_.stats.bad_json;
             ctx_.log("session " + std::to_string(index_) + ": sending malformed JSON");
-            const std::string bad = R"({"channel":"ticker","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z","sequence_num":)" +
-                                    std::to_string(seq_) + R"(,"events":[{"type":"update","tickers":[{"type":"ticker","price":)";
+            const std::string bad =
+                R"({"channel":"ticker","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z","sequence_num":)" +
+                std::to_string(seq_) + R"(,"events":[{"type":"update","tickers":[{"type":"ticker","price":)";
             const bool ok = co_await send(bad);
             if (!ok) co_return false;
         }
@@ -343,8 +346,8 @@ private:
             stall_done_ = true;
             ++ctx_.stats.stalls;
             ctx_.log("session " + std::to_string(index_) + ": stalling " + std::to_string(o.stall_sec) + " s");
-            const auto until = steady::now() + std::chrono::duration_cast<steady::duration>(
-                                                   std::chrono::duration<double>(o.stall_sec));
+            const auto until = steady::now() +
+                               std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.stall_sec));
             while (!peer_gone_ && !ctx_.stopping && steady::now() < until) {
                 co_await wait_until(until);
             }
@@ -358,8 +361,8 @@ private:
     awaitable<void> write_loop() {
         const auto& o = ctx_.options;
         const auto opened = steady::now();
-        const auto subscribe_deadline =
-            opened + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.subscribe_timeout_sec));
+        const auto subscribe_deadline = opened + std::chrono::duration_cast<steady::duration>(
+                                                     std::chrono::duration<double>(o.subscribe_timeout_sec));
         const auto tick_interval = std::chrono::microseconds(ctx_.tick_interval_us());
         next_tick_ = opened;
         for (;;) {

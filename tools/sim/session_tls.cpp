@@ -30,7 +30,8 @@ void spawn_tls_connection(asio::ip::tcp::socket socket, asio::ssl::context& tls,
     ++ctx.stats.tcp_connections;
     std::string peer = detail::endpoint_text(socket);
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, tls_handshake_then_serve(TlsStream(beast::tcp_stream(std::move(socket)), tls), ctx, std::move(peer)),
+    asio::co_spawn(executor,
+                   tls_handshake_then_serve(TlsStream(beast::tcp_stream(std::move(socket)), tls), ctx, std::move(peer)),
                    asio::detached);
 }
 

@@ -7,14 +7,17 @@ namespace cbtrade::sim {
 
 SimContext::SimContext(const SimOptions& opts, std::shared_ptr<const std::vector<Candle>> csv_candles,
                        std::int64_t csv_step_s)
-    : options(opts), router(make_sim_router()), csv_candles_(std::move(csv_candles)),
-      step_s_(csv_candles_ ? (csv_step_s > 0 ? csv_step_s : 60) : opts.step_sec), synthetic_start_s_(0) {
+    : options(opts),
+      router(make_sim_router()),
+      csv_candles_(std::move(csv_candles)),
+      step_s_(csv_candles_ ? (csv_step_s > 0 ? csv_step_s : 60) : opts.step_sec),
+      synthetic_start_s_(0) {
     if (opts.start_time_s) {
         synthetic_start_s_ = *opts.start_time_s;
     } else {
-        const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+        const auto now_s =
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         synthetic_start_s_ = now_s - now_s % 60;
     }
 }

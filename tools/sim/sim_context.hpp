@@ -21,9 +21,9 @@ namespace cbtrade::sim {
 struct SimStats {
     std::uint64_t tcp_connections = 0;
     std::uint64_t ws_sessions = 0;
-    std::uint64_t messages = 0;      // data messages written (ticker, heartbeats, subscriptions)
+    std::uint64_t messages = 0;  // data messages written (ticker, heartbeats, subscriptions)
     std::uint64_t heartbeats = 0;
-    std::uint64_t sent_ticks = 0;    // ticker objects written, snapshots included
+    std::uint64_t sent_ticks = 0;  // ticker objects written, snapshots included
     std::int64_t price_cents_sum = 0;
     std::uint64_t seq_skips = 0;
     std::uint64_t drops = 0;
@@ -32,7 +32,7 @@ struct SimStats {
     std::uint64_t bad_json = 0;
     std::uint64_t refused_upgrades = 0;
     std::uint64_t subscribe_timeouts = 0;
-    std::uint64_t client_errors = 0; // error messages sent for bad client requests
+    std::uint64_t client_errors = 0;  // error messages sent for bad client requests
 };
 
 // A live WebSocket session; wake() makes it re-check the shared state (stop requested).
@@ -46,7 +46,8 @@ protected:
 
 class SimContext {
 public:
-    SimContext(const SimOptions& options, std::shared_ptr<const std::vector<Candle>> csv_candles, std::int64_t csv_step_s);
+    SimContext(const SimOptions& options, std::shared_ptr<const std::vector<Candle>> csv_candles,
+               std::int64_t csv_step_s);
 
     const SimOptions& options;
     SimStats stats;

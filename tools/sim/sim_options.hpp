@@ -19,38 +19,38 @@ enum class TimestampSource { market, wall };
 
 struct SimOptions {
     // Listening (always 127.0.0.1) and TLS.
-    std::uint16_t port = 0;       // 0: the kernel picks a free port
-    bool plain = false;           // ws:// instead of wss://
-    std::string cert_file;        // PEM chain; with key_file replaces the generated test CA
+    std::uint16_t port = 0;  // 0: the kernel picks a free port
+    bool plain = false;      // ws:// instead of wss://
+    std::string cert_file;   // PEM chain; with key_file replaces the generated test CA
     std::string key_file;
-    std::string ca_out;           // where to write the CA certificate PEM clients should trust
-    std::string cert_host;        // issue the server certificate for this name instead of 127.0.0.1/localhost
+    std::string ca_out;     // where to write the CA certificate PEM clients should trust
+    std::string cert_host;  // issue the server certificate for this name instead of 127.0.0.1/localhost
 
     // Market data.
-    std::string csv_file;         // replay these candles; empty: synthetic random walk
-    bool loop = false;            // restart the CSV when it ends instead of closing and exiting
+    std::string csv_file;  // replay these candles; empty: synthetic random walk
+    bool loop = false;     // restart the CSV when it ends instead of closing and exiting
     std::uint64_t seed = 1;
     double start_price = 42000.0;
-    std::int64_t step_sec = 60;   // synthetic candle length
+    std::int64_t step_sec = 60;                // synthetic candle length
     std::optional<std::int64_t> start_time_s;  // synthetic market start (default: now, whole minute)
-    double pace_factor = 1.0;     // 1 = real time; ignored when pace_max
-    bool pace_max = false;        // as fast as the client reads
+    double pace_factor = 1.0;                  // 1 = real time; ignored when pace_max
+    bool pace_max = false;                     // as fast as the client reads
     TimestampSource timestamps = TimestampSource::market;
     bool heartbeat_counter_as_string = false;
 
     // Limits.
-    std::optional<std::uint64_t> max_ticks;   // --messages: stop after this many ticker objects in all
+    std::optional<std::uint64_t> max_ticks;  // --messages: stop after this many ticker objects in all
     std::optional<double> exit_after_sec;
-    double subscribe_timeout_sec = 5.0;       // 0: never
+    double subscribe_timeout_sec = 5.0;  // 0: never
 
     // Faults. Counts "after M" are ticker messages on that connection (timing-independent).
-    std::vector<std::uint64_t> drop_after;    // the i-th WebSocket connection is dropped after drop_after[i]
-    std::uint64_t skip_seq_every = 0;         // every N messages the sequence number skips one
+    std::vector<std::uint64_t> drop_after;  // the i-th WebSocket connection is dropped after drop_after[i]
+    std::uint64_t skip_seq_every = 0;       // every N messages the sequence number skips one
     std::optional<std::uint64_t> stall_after;
     double stall_sec = 0;
     std::optional<std::uint64_t> bad_frame_after;
     std::optional<std::uint64_t> bad_json_after;
-    bool fault_once = false;                  // stall/bad frame/bad JSON on the first connection only
+    bool fault_once = false;  // stall/bad frame/bad JSON on the first connection only
     bool refuse_upgrade = false;
 
     bool quiet = false;

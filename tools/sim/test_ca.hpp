@@ -15,6 +15,7 @@ struct TestTls {
 
 // Issues a CA and a server certificate whose subjectAltName holds exactly these DNS names and IP
 // addresses. Throws std::runtime_error naming the OpenSSL step that failed.
-[[nodiscard]] TestTls make_test_tls(const std::vector<std::string>& dns_names, const std::vector<std::string>& ip_addresses);
+[[nodiscard]] TestTls make_test_tls(const std::vector<std::string>& dns_names,
+                                    const std::vector<std::string>& ip_addresses);
 
 }  // namespace cbtrade::sim
