@@ -1,0 +1,21 @@
+// core/text: quoting outside text inside error messages (DESIGN.md section 4, issue 9 item 7).
+//
+// An error line that repeats what a user, file or server gave us must stay one short, printable
+// line: a 50 MB header must not come back as a 50 MB message, and a newline, NUL or terminal escape
+// sequence must not reach the terminal raw. quote_for_message() is the one way to do that.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace cbtrade {
+
+inline constexpr std::size_t default_quote_bytes = 64;
+
+// 'text' in single quotes, with at most max_bytes of the input shown. Bytes outside printable ASCII
+// and the quote and backslash themselves are escaped (\n \r \t \' \\ \xNN), so the result is one
+// line of printable ASCII. A longer input is cut and marked: 'abc'... (1048576 bytes).
+[[nodiscard]] std::string quote_for_message(std::string_view text, std::size_t max_bytes = default_quote_bytes);
+
+}  // namespace cbtrade

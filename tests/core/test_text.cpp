@@ -1,0 +1,42 @@
+// core/text: quoted outside text is one short line of printable ASCII, whatever the input.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/text.hpp"
+
+namespace cbtrade {
+namespace {
+
+TEST(QuoteForMessage, plain_text_is_quoted_as_is) {
+    EXPECT_EQ(quote_for_message("wss://example.com:99999"), "'wss://example.com:99999'");
+    EXPECT_EQ(quote_for_message(""), "''");
+}
+
+TEST(QuoteForMessage, control_bytes_and_escapes_never_reach_the_terminal_raw) {
+    EXPECT_EQ(quote_for_message("a\nb\r\tc"), "'a\\nb\\r\\tc'");
+    EXPECT_EQ(quote_for_message(std::string("x\0y", 3)), "'x\\x00y'");
+    EXPECT_EQ(quote_for_message("\x1b[31mred"), "'\\x1b[31mred'");
+    EXPECT_EQ(quote_for_message("it's a\\b"), "'it\\'s a\\\\b'");
+    EXPECT_EQ(quote_for_message("\xc3\xa9\x7f"), "'\\xc3\\xa9\\x7f'");
+}
+
+TEST(QuoteForMessage, long_input_is_cut_and_its_size_named) {
+    const std::string big(1 << 20, 'A');
+    const std::string q = quote_for_message(big, 8);
+    EXPECT_EQ(q, "'AAAAAAAA'... (1048576 bytes)");
+    EXPECT_LT(quote_for_message(big).size(), 100u);
+}
+
+TEST(QuoteForMessage, output_is_printable_ascii_for_every_byte) {
+    std::string all;
+    for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+    const std::string q = quote_for_message(all, all.size());
+    for (const char ch : q) {
+        const auto c = static_cast<unsigned char>(ch);
+        EXPECT_TRUE(c >= 0x20 && c < 0x7f) << int(c);
+    }
+}
+
+}  // namespace
+}  // namespace cbtrade
