@@ -4,7 +4,6 @@
 #include "io/tls_info.hpp"
 
 #include <cerrno>
-#include <charconv>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -55,6 +54,7 @@ std::string_view to_string(CoinbaseFeed::Phase phase) noexcept {
 
 FeedOptions feed_options_from(const Config& config) {
     FeedOptions o;
+    (void)io::parse_config_url("COINBASE_WS_URL", config.coinbase_ws_url, io::UrlKind::websocket);
     o.url = config.coinbase_ws_url;
     o.products =
         config.coinbase_ws_products.empty() ? std::vector<std::string>{config.product_id} : config.coinbase_ws_products;
@@ -62,38 +62,6 @@ FeedOptions feed_options_from(const Config& config) {
     o.ciphers = resolve_cipher_list(config.tls_ciphers, tls_info());
     o.stale_sec = config.coinbase_ws_stale_sec;
     return o;
-}
-
-bool parse_ws_url(std::string_view url, WsUrl& out, std::string& error) {
-    const std::string_view original = url;
-    constexpr std::string_view scheme = "wss://";
-    if (url.substr(0, scheme.size()) != scheme) {
-        error = "COINBASE_WS_URL: '" + std::string(original) + "' is not a wss:// URL (TLS is required)";
-        return false;
-    }
-    url.remove_prefix(scheme.size());
-    const std::size_t slash = url.find('/');
-    std::string_view authority = url.substr(0, slash);
-    out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
-    out.port = 443;
-    if (const std::size_t colon = authority.rfind(':');
-        colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
-        const std::string_view port_text = authority.substr(colon + 1);
-        unsigned port = 0;
-        const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-        if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port == 0 || port > 65535) {
-            error = "COINBASE_WS_URL: bad port '" + std::string(port_text) + "' in '" + std::string(original) + "'";
-            return false;
-        }
-        out.port = static_cast<std::uint16_t>(port);
-        authority = authority.substr(0, colon);
-    }
-    if (authority.empty()) {
-        error = "COINBASE_WS_URL: no host in '" + std::string(original) + "'";
-        return false;
-    }
-    out.host = std::string(authority);
-    return true;
 }
 
 CoinbaseFeed::CoinbaseFeed(io::UringLoop& loop, FeedOptions options)
@@ -128,7 +96,16 @@ int CoinbaseFeed::start(std::string& error) {
         error = "feed: the io_uring loop is not initialised";
         return -EINVAL;
     }
-    if (!parse_ws_url(options_.url, url_, error)) return -EINVAL;
+    io::UrlResult parsed = io::parse_url(options_.url);
+    if (!parsed) {
+        error = "COINBASE_WS_URL: " + parsed.error;
+        return -EINVAL;
+    }
+    if (!parsed.url->websocket() || !parsed.url->tls()) {
+        error = "COINBASE_WS_URL: the feed needs a wss:// URL";
+        return -EINVAL;
+    }
+    url_ = std::move(*parsed.url);
     if (const int rc = io::resolve_tcp(url_.host, url_.port, address_, error); rc < 0) {
         error = "COINBASE_WS_URL: " + error;
         return rc;
@@ -390,7 +367,7 @@ std::size_t CoinbaseFeed::poll(std::int64_t now_ns, std::span<Tick> out) noexcep
             }
             // TLS is up: ask for the upgrade. The request allocates (once per connection).
             ws::UpgradeRequest req;
-            req.host = url_.port == 443 ? url_.host : url_.host + ":" + std::to_string(url_.port);
+            req.host = url_.host_header();
             req.target = url_.target;
             for (std::size_t i = 0; i < req.key_nonce.size(); i += 8) {
                 const std::uint64_t r = random();

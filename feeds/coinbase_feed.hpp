@@ -29,6 +29,7 @@
 #include "feeds/ws_session.hpp"
 #include "io/tls_client.hpp"
 #include "io/uring_loop.hpp"
+#include "io/url.hpp"
 
 namespace cbtrade {
 
@@ -54,17 +55,10 @@ struct FeedOptions {
     WsJwtSource* jwt_source = nullptr;  // optional, not owned
 };
 
-// Builds FeedOptions from the configuration keys above.
+// Builds FeedOptions from the configuration keys above. Throws ConfigError (exit 2) naming
+// COINBASE_WS_URL when the URL does not parse (io/url.hpp).
 struct Config;
 [[nodiscard]] FeedOptions feed_options_from(const Config& config);
-
-struct WsUrl {
-    std::string host;
-    std::uint16_t port = 443;
-    std::string target = "/";
-};
-// Parses wss://host[:port][/path]. Returns false with a one-line reason naming COINBASE_WS_URL.
-[[nodiscard]] bool parse_ws_url(std::string_view url, WsUrl& out, std::string& error);
 
 // Written by the feed thread only; read by the ops thread (relaxed: independent values, readers need
 // only an untorn recent value, see ws::RelaxedCounter).
@@ -121,7 +115,7 @@ public:
     [[nodiscard]] const char* last_error() const noexcept { return last_error_; }
     // Failed for good (a certificate was refused: retrying cannot help). last_error() says why.
     [[nodiscard]] bool failed() const noexcept { return phase() == Phase::failed; }
-    [[nodiscard]] const WsUrl& url() const noexcept { return url_; }
+    [[nodiscard]] const io::Url& url() const noexcept { return url_; }
 
 private:
     void begin_connect(std::int64_t now_ns) noexcept;
@@ -137,7 +131,7 @@ private:
 
     io::UringLoop& loop_;
     FeedOptions options_;
-    WsUrl url_;
+    io::Url url_;
     io::ResolvedAddress address_{};
     io::TlsContext tls_context_;
     io::TcpStream stream_;

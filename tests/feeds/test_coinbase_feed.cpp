@@ -240,28 +240,33 @@ protected:
 };
 cbtrade::testing::TestPki* Feed::pki_ = nullptr;
 
-TEST(WsUrl, parses_host_port_and_path) {
-    WsUrl u;
-    std::string error;
-    ASSERT_TRUE(parse_ws_url("wss://advanced-trade-ws.coinbase.com", u, error)) << error;
-    EXPECT_EQ(u.host, "advanced-trade-ws.coinbase.com");
-    EXPECT_EQ(u.port, 443);
-    EXPECT_EQ(u.target, "/");
-    ASSERT_TRUE(parse_ws_url("wss://localhost:8443/feed?x=1", u, error)) << error;
-    EXPECT_EQ(u.host, "localhost");
-    EXPECT_EQ(u.port, 8443);
-    EXPECT_EQ(u.target, "/feed?x=1");
+TEST(FeedOptions, bad_ws_url_is_a_configuration_error_naming_the_key) {
+    Config c;
+    for (const char* bad :
+         {"wss://localhost:99999", "wss://:443", "wss://user@host/", "https://example.com/", "ws://example.com/"}) {
+        c.coinbase_ws_url = bad;
+        try {
+            (void)feed_options_from(c);
+            ADD_FAILURE() << bad << " accepted";
+        } catch (const ConfigError& e) {
+            EXPECT_EQ(e.exit_code(), ExitCode::usage);
+            EXPECT_EQ(std::string(e.what()).rfind("COINBASE_WS_URL: ", 0), 0u) << e.what();
+        }
+    }
 }
 
-TEST(WsUrl, refuses_plain_ws_bad_ports_and_empty_hosts_naming_the_key) {
-    WsUrl u;
-    std::string error;
-    EXPECT_FALSE(parse_ws_url("ws://localhost:80", u, error));
-    EXPECT_NE(error.find("COINBASE_WS_URL"), std::string::npos);
-    EXPECT_NE(error.find("TLS"), std::string::npos);
-    EXPECT_FALSE(parse_ws_url("wss://localhost:99999", u, error));
-    EXPECT_NE(error.find("99999"), std::string::npos);
-    EXPECT_FALSE(parse_ws_url("wss://:443", u, error));
+TEST(FeedStart, refuses_a_url_it_cannot_use_naming_the_key) {
+    io::UringLoop loop;
+    if (const int rc = loop.init(); rc < 0) GTEST_SKIP() << io::uring_unavailable_message(rc);
+    for (const char* bad : {"wss://localhost:99999", "https://localhost/", "ws://localhost:1/"}) {
+        FeedOptions o;
+        o.url = bad;
+        o.products = {"BTC-USD"};
+        CoinbaseFeed feed(loop, o);
+        std::string error;
+        EXPECT_EQ(feed.start(error), -EINVAL) << bad;
+        EXPECT_EQ(error.rfind("COINBASE_WS_URL: ", 0), 0u) << error;
+    }
 }
 
 TEST(FeedOptions, come_from_the_configuration_keys) {

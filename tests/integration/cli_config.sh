@@ -41,6 +41,12 @@ for key in PRODUCT_ID GRANULARITY DRY_RUN LONG_ONLY ORDER_MIN_USD MAX_DAILY_LOSS
   COINBASE_WS_STALE_SEC FEE_BPS SLIPPAGE_BPS; do
   expect_grep out "^$key " "key $key listed"
 done
+# A URL the feed cannot use is a configuration error (exit 2) naming the key, before any connect.
+expect_exit 2 "COINBASE_WS_URL port out of range" -- env COINBASE_WS_URL=wss://localhost:99999 "$CBTRADE" feed --duration-sec 1
+expect_grep err "COINBASE_WS_URL: port '99999' is out of range 1\.\.65535" "bad ws port named"
+expect_exit 2 "COINBASE_WS_URL with userinfo" -- env COINBASE_WS_URL=wss://u:pw@localhost/ "$CBTRADE" feed --duration-sec 1
+expect_grep err "COINBASE_WS_URL: user information" "userinfo refused"
+if grep -q "pw@" err; then fail "userinfo echoed"; fi
 expect_exit 2 "missing env file" -- "$CBTRADE" config --env-file /nonexistent.env
 expect_grep err "/nonexistent.env: cannot open env file" "missing env file"
 expect_exit 2 "unknown command" -- "$CBTRADE" frobnicate
