@@ -3,7 +3,7 @@
 // size + coinbase_decoder_padding bytes so ASan flags any read beyond the padding the decoder is
 // promised. Every emitted Tick is checked against the decoder's contract; a violation aborts.
 //
-// Build and run: tests/fuzz/build_and_run.sh coinbase_decoder [seconds]
+// Build and run: tests/fuzz/run.sh coinbase_decoder [seconds]
 #include "feeds/coinbase_decoder.hpp"
 #include "core/rfc3339.hpp"
 #include "feeds/sequence_tracker.hpp"
