@@ -6,8 +6,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <sstream>
+
+#include "core/file_read.hpp"
 
 namespace cbtrade {
 
@@ -400,11 +401,9 @@ ConfigEntries parse_env_text(std::string_view text, std::string_view name) {
 }
 
 ConfigEntries parse_env_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw ConfigError(path + ": cannot open env file: " + std::strerror(errno));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return parse_env_text(ss.str(), path);
+    const FileContents f = read_whole_file(path, max_env_file_bytes, "env file");
+    if (!f.ok()) throw ConfigError(f.error);
+    return parse_env_text(f.contents, path);
 }
 
 LoadedConfig apply_entries(const ConfigEntries& entries) {

@@ -3,6 +3,7 @@
 // parsing, validation, the unknown-key warning and `cbtrade config --keys`.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -89,6 +90,8 @@ using ConfigEntries = std::map<std::string, ConfigEntry, std::less<>>;
 // Parses env-file text: blank lines, `#` comments (whole-line, or after a value following
 // whitespace), optional `export ` prefix, optional single or double quotes, `\n` escapes outside
 // single quotes. Later lines win. Throws ConfigError naming name:line on malformed lines.
+// An env file holds a few dozen short lines (a PEM key is under 1 KiB); anything larger is a mistake.
+inline constexpr std::size_t max_env_file_bytes = 1u << 20;
 [[nodiscard]] ConfigEntries parse_env_text(std::string_view text, std::string_view name);
 [[nodiscard]] ConfigEntries parse_env_file(const std::string& path);
 

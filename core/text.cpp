@@ -2,13 +2,10 @@
 
 namespace cbtrade {
 
-std::string quote_for_message(std::string_view text, std::size_t max_bytes) {
+namespace {
+
+void append_escaped(std::string& out, std::string_view shown) {
     static constexpr char hex[] = "0123456789abcdef";
-    const bool cut = text.size() > max_bytes;
-    const std::string_view shown = cut ? text.substr(0, max_bytes) : text;
-    std::string out;
-    out.reserve(shown.size() + 32);
-    out.push_back('\'');
     for (const char ch : shown) {
         const auto c = static_cast<unsigned char>(ch);
         switch (c) {
@@ -37,9 +34,28 @@ std::string quote_for_message(std::string_view text, std::size_t max_bytes) {
                 }
         }
     }
-    out.push_back('\'');
+}
+
+std::string escaped(std::string_view text, std::size_t max_bytes, bool quoted) {
+    const bool cut = text.size() > max_bytes;
+    const std::string_view shown = cut ? text.substr(0, max_bytes) : text;
+    std::string out;
+    out.reserve(shown.size() + 32);
+    if (quoted) out.push_back('\'');
+    append_escaped(out, shown);
+    if (quoted) out.push_back('\'');
     if (cut) out.append("... (").append(std::to_string(text.size())).append(" bytes)");
     return out;
+}
+
+}  // namespace
+
+std::string quote_for_message(std::string_view text, std::size_t max_bytes) {
+    return escaped(text, max_bytes, true);
+}
+
+std::string escape_for_message(std::string_view text, std::size_t max_bytes) {
+    return escaped(text, max_bytes, false);
 }
 
 }  // namespace cbtrade

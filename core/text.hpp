@@ -12,10 +12,15 @@
 namespace cbtrade {
 
 inline constexpr std::size_t default_quote_bytes = 64;
+// Paths and other names the user chose may be longer before they are cut.
+inline constexpr std::size_t default_name_bytes = 256;
 
 // 'text' in single quotes, with at most max_bytes of the input shown. Bytes outside printable ASCII
 // and the quote and backslash themselves are escaped (\n \r \t \' \\ \xNN), so the result is one
 // line of printable ASCII. A longer input is cut and marked: 'abc'... (1048576 bytes).
 [[nodiscard]] std::string quote_for_message(std::string_view text, std::size_t max_bytes = default_quote_bytes);
+
+// The same escaping and cut without the quotes, for a name that starts a message ("path:line: ...").
+[[nodiscard]] std::string escape_for_message(std::string_view text, std::size_t max_bytes = default_name_bytes);
 
 }  // namespace cbtrade

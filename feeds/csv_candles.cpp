@@ -1,18 +1,13 @@
 #include "feeds/csv_candles.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <map>
 
 #include "core/decimal.hpp"
+#include "core/file_read.hpp"
 #include "core/rfc3339.hpp"
 
 namespace cbtrade {
@@ -148,16 +143,6 @@ std::string_view parse_row(const char*& p, const char* end, const Layout& layout
     return {};
 }
 
-struct MappedFile {
-    int fd = -1;
-    void* data = MAP_FAILED;
-    std::size_t size = 0;
-    ~MappedFile() {
-        if (data != MAP_FAILED) munmap(data, size);
-        if (fd >= 0) close(fd);
-    }
-};
-
 }  // namespace
 
 CsvCandles parse_candles_csv(std::string_view text, std::string_view name, const CsvOptions& opts) {
@@ -219,18 +204,10 @@ CsvCandles parse_candles_csv(std::string_view text, std::string_view name, const
 }
 
 CsvCandles read_candles_csv(const std::string& path, const CsvOptions& opts) {
-    MappedFile f;
-    f.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (f.fd < 0) throw CsvError(path + ": cannot open: " + std::strerror(errno));
-    struct stat st {};
-    if (fstat(f.fd, &st) != 0) throw CsvError(path + ": cannot stat: " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) throw CsvError(path + ": not a regular file");
-    f.size = static_cast<std::size_t>(st.st_size);
-    if (f.size == 0) throw CsvError(path + ": file is empty");
-    f.data = mmap(nullptr, f.size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, f.fd, 0);
-    if (f.data == MAP_FAILED) throw CsvError(path + ": cannot map: " + std::strerror(errno));
-    madvise(f.data, f.size, MADV_SEQUENTIAL);
-    return parse_candles_csv(std::string_view(static_cast<const char*>(f.data), f.size), path, opts);
+    // Read, not mapped: a file truncated underneath must be an error, not SIGBUS (issue 9 item 1).
+    const FileContents f = read_whole_file(path, max_csv_file_bytes, "CSV file");
+    if (!f.ok()) throw CsvError(f.error);
+    return parse_candles_csv(f.contents, path, opts);
 }
 
 std::string candles_csv_header() {

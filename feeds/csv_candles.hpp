@@ -4,7 +4,8 @@
 // timestamp), open, high, low, close, volume, so both `time,open,high,low,close,volume` and
 // Coinbase's `start,low,high,open,close,volume` read. Time is UNIX seconds or RFC 3339 UTC
 // (`2024-01-02T03:04:05Z`, fraction and numeric offset allowed). Rows must be strictly increasing
-// in time. The file is mapped and parsed in one pass with std::from_chars.
+// in time. The file is read whole (core/file_read: a regular file of at most max_csv_file_bytes)
+// and parsed in one pass with std::from_chars.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +26,9 @@ class CsvError : public DataError {
 public:
     using DataError::DataError;
 };
+
+// 4 GiB is about 70 million one-minute candles (over a century); a larger file is a mistake.
+inline constexpr std::size_t max_csv_file_bytes = std::size_t{4} << 30;
 
 struct CsvOptions {
     bool skip_bad_rows = false;  // count and skip bad rows instead of stopping at the first

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -201,6 +204,39 @@ TEST(Config, missing_env_file_is_an_error_naming_it) {
     } catch (const ConfigError& e) {
         EXPECT_NE(std::string(e.what()).find("/nonexistent/cbtrade.env"), std::string::npos);
     }
+}
+
+// Issue 9 item 2/3: an env file that is not a regular file, or too big, is a clear error at once.
+std::string load_error(const std::string& path) {
+    const std::vector<std::string> files{path};
+    try {
+        (void)load_config(files, no_environment);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return {};
+}
+
+TEST(Config, env_file_that_is_a_fifo_directory_or_device_is_refused) {
+    ::alarm(20);  // a read that blocks fails the test instead of hanging it
+    char tmpl[] = "/tmp/cbtrade-cfg-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl;
+    const std::string fifo = dir + "/p";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    EXPECT_EQ(load_error(fifo), fifo + ": env file is a FIFO (named pipe), not a regular file");
+    EXPECT_EQ(load_error(dir), dir + ": env file is a directory, not a regular file");
+    EXPECT_EQ(load_error("/dev/zero"), "/dev/zero: env file is a character device, not a regular file");
+    ::unlink(fifo.c_str());
+    ::rmdir(dir.c_str());
+    ::alarm(0);
+}
+
+TEST(Config, env_file_over_the_limit_is_refused) {
+    const std::string path = write_temp(std::string(max_env_file_bytes + 1, '#'));
+    EXPECT_EQ(load_error(path), path + ": env file is 1048577 bytes, over the 1 MiB limit");
+    const std::string fits = write_temp(std::string(max_env_file_bytes, '#'));
+    EXPECT_EQ(load_error(fits), "");
 }
 
 TEST(Config, ws_products_list) {

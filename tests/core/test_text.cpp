@@ -38,5 +38,12 @@ TEST(QuoteForMessage, output_is_printable_ascii_for_every_byte) {
     }
 }
 
+TEST(EscapeForMessage, names_are_escaped_and_cut_without_quotes) {
+    EXPECT_EQ(escape_for_message("data/b.csv"), "data/b.csv");
+    EXPECT_EQ(escape_for_message("a\nb\x1b[2J"), "a\\nb\\x1b[2J");
+    const std::string long_name(1000, 'p');
+    EXPECT_EQ(escape_for_message(long_name), std::string(default_name_bytes, 'p') + "... (1000 bytes)");
+}
+
 }  // namespace
 }  // namespace cbtrade

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -116,8 +118,33 @@ TEST(CsvCandles, missing_file_names_the_path) {
         (void)read_candles_csv("/nonexistent/x.csv");
         FAIL();
     } catch (const CsvError& e) {
-        EXPECT_NE(std::string(e.what()).find("/nonexistent/x.csv: cannot open"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/x.csv: CSV file cannot be read"), std::string::npos)
+            << e.what();
     }
+}
+
+// Issue 9 items 1-2: the reader never maps the file and never waits on a FIFO.
+TEST(CsvCandles, fifo_and_directory_are_clear_errors_not_hangs) {
+    ::alarm(20);
+    char tmpl[] = "/tmp/cbtrade-csv-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl;
+    const std::string fifo = dir + "/p.csv";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    EXPECT_THROW(
+        {
+            try {
+                (void)read_candles_csv(fifo);
+            } catch (const CsvError& e) {
+                EXPECT_EQ(std::string(e.what()), fifo + ": CSV file is a FIFO (named pipe), not a regular file");
+                throw;
+            }
+        },
+        CsvError);
+    EXPECT_THROW((void)read_candles_csv(dir), CsvError);
+    ::unlink(fifo.c_str());
+    ::rmdir(dir.c_str());
+    ::alarm(0);
 }
 
 TEST(SyntheticMarket, candles_are_valid_and_seeded) {

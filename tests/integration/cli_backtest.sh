@@ -48,7 +48,27 @@ expect_grep err "bad_row.csv:501: too few columns" "row with too few columns"
 expect_exit 0 "skip bad rows" -- "$CBTRADE" backtest bad_row.csv --skip-bad-rows
 expect_grep out "skipped rows +1" "skipped rows reported"
 expect_exit 1 "missing file" -- "$CBTRADE" backtest nope.csv
-expect_grep err "nope.csv: cannot open" "missing file"
+expect_grep err "nope.csv: CSV file cannot be read: No such file or directory" "missing file"
+mkfifo fifo.csv
+expect_exit 1 "CSV is a FIFO" -- timeout 20 "$CBTRADE" backtest fifo.csv
+expect_grep err "fifo.csv: CSV file is a FIFO \(named pipe\), not a regular file" "FIFO CSV"
+# Issue 9 item 1: a CSV truncated while the backtest reads it is an error or a consistent run,
+# never a signal (the reader used to map the file: SIGBUS). Cut at several moments of the read.
+awk 'BEGIN { print "time,open,high,low,close,volume";
+  for (i = 0; i < 2000000; i++) printf "%d,100.5,101.25,99.75,100.5,1.5\n", 1704067200 + 60 * i }' >cut.csv
+for delay in 0.05 0.2 0.6; do
+  cp cut.csv cutting.csv
+  "$CBTRADE" backtest cutting.csv >cut.out 2>cut.err &
+  pid=$!
+  sleep "$delay"
+  truncate -s 1000 cutting.csv
+  wait "$pid"
+  rc=$?
+  [ "$rc" -lt 128 ] || fail "backtest of a file truncated after ${delay}s died of signal $((rc - 128))"
+  if [ "$rc" = 1 ] && ! grep -qE "changed while it was read|need at least|cannot be read" cut.err; then
+    fail "truncated file after ${delay}s: unexpected error $(head -c 300 cut.err)"
+  fi
+done
 expect_exit 2 "no file" -- "$CBTRADE" backtest
 expect_exit 2 "unknown option" -- "$CBTRADE" backtest "$DATA" --frobnicate
 

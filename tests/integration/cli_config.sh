@@ -48,7 +48,16 @@ expect_exit 2 "COINBASE_WS_URL with userinfo" -- env COINBASE_WS_URL=wss://u:pw@
 expect_grep err "COINBASE_WS_URL: user information" "userinfo refused"
 if grep -q "pw@" err; then fail "userinfo echoed"; fi
 expect_exit 2 "missing env file" -- "$CBTRADE" config --env-file /nonexistent.env
-expect_grep err "/nonexistent.env: cannot open env file" "missing env file"
+expect_grep err "/nonexistent.env: env file cannot be read: No such file or directory" "missing env file"
+# Issue 9 items 2-3: FIFOs, directories and endless devices are refused at once (timeout: no hang).
+mkfifo fifo.env
+expect_exit 2 "env file is a FIFO" -- timeout 20 "$CBTRADE" config --env-file fifo.env
+expect_grep err "fifo.env: env file is a FIFO \(named pipe\), not a regular file" "FIFO env file"
+mkdir dir.env
+expect_exit 2 "env file is a directory" -- timeout 20 "$CBTRADE" config --env-file dir.env
+expect_grep err "dir.env: env file is a directory, not a regular file" "directory env file"
+expect_exit 2 "env file is /dev/zero" -- timeout 20 "$CBTRADE" config --env-file /dev/zero
+expect_grep err "/dev/zero: env file is a character device, not a regular file" "endless env file"
 expect_exit 2 "unknown command" -- "$CBTRADE" frobnicate
 expect_exit 0 "version" -- "$CBTRADE" --version
 expect_grep out "^cbtrade [0-9]+\.[0-9]+\.[0-9]+$" "version line"

@@ -22,9 +22,9 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 
+#include "core/file_read.hpp"
 #include "feeds/csv_candles.hpp"
 #include "tools/sim/session.hpp"
 #include "tools/sim/sim_context.hpp"
@@ -38,11 +38,9 @@ namespace sim = cbtrade::sim;
 using tcp = asio::ip::tcp;
 
 std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error(path + ": cannot open");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    cbtrade::FileContents f = cbtrade::read_whole_file(path, 1u << 20, "certificate file");
+    if (!f.ok()) throw std::runtime_error(f.error);
+    return std::move(f.contents);
 }
 
 // Written to a temporary name and renamed, so a reader never sees half a certificate.

@@ -1,0 +1,140 @@
+// core/file_read: every whole-file read refuses non-regular files, files over the limit and files
+// that change while read (issue 9 items 1-3).
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "core/file_read.hpp"
+
+namespace {
+
+using cbtrade::read_whole_file;
+
+class FileRead : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/cbtrade-file-read-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        // A read that blocks is a failure, not a hang: the alarm kills the test.
+        ::alarm(20);
+    }
+    void TearDown() override {
+        ::alarm(0);
+        std::filesystem::remove_all(dir_);
+    }
+    std::string write(const std::string& name, const std::string& content) {
+        const std::string p = dir_ + "/" + name;
+        std::ofstream(p, std::ios::binary) << content;
+        return p;
+    }
+    std::string dir_;
+};
+
+TEST_F(FileRead, reads_a_regular_file_whole) {
+    const std::string body = std::string("a\0b\nline two\n", 13);
+    const auto r = read_whole_file(write("f.txt", body), 1024, "test file");
+    ASSERT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.contents, body);
+}
+
+TEST_F(FileRead, empty_file_is_empty_contents) {
+    const auto r = read_whole_file(write("e.txt", ""), 10, "test file");
+    ASSERT_TRUE(r.ok()) << r.error;
+    EXPECT_TRUE(r.contents.empty());
+}
+
+TEST_F(FileRead, fifo_is_refused_at_once_not_waited_on) {
+    const std::string p = dir_ + "/p";
+    ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0);
+    const auto r = read_whole_file(p, 1024, "env file");
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.error, p + ": env file is a FIFO (named pipe), not a regular file");
+}
+
+TEST_F(FileRead, directory_is_refused_not_read_as_empty) {
+    const auto r = read_whole_file(dir_, 1024, "env file");
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.error, dir_ + ": env file is a directory, not a regular file");
+}
+
+TEST_F(FileRead, endless_device_is_refused) {
+    const auto r = read_whole_file("/dev/zero", 1024, "env file");
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.error, "/dev/zero: env file is a character device, not a regular file");
+    EXPECT_TRUE(r.contents.empty());
+}
+
+TEST_F(FileRead, socket_is_refused) {
+    const std::string p = dir_ + "/s";
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    ASSERT_LT(p.size(), sizeof addr.sun_path);
+    std::memcpy(addr.sun_path, p.c_str(), p.size() + 1);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const auto r = read_whole_file(p, 1024, "CSV file");
+    ::close(fd);
+    EXPECT_EQ(r.error, p + ": CSV file is a socket, not a regular file");
+}
+
+TEST_F(FileRead, file_over_the_limit_is_refused_before_reading) {
+    const std::string p = write("big", std::string(1025, 'x'));
+    const auto r = read_whole_file(p, 1024, "env file");
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.error, p + ": env file is 1025 bytes, over the 1 KiB limit");
+    EXPECT_TRUE(r.contents.empty());
+    EXPECT_TRUE(read_whole_file(write("fits", std::string(1024, 'x')), 1024, "env file").ok());
+}
+
+TEST_F(FileRead, missing_file_names_path_and_reason) {
+    const auto r = read_whole_file(dir_ + "/nope", 1024, "env file");
+    EXPECT_EQ(r.error, dir_ + "/nope: env file cannot be read: No such file or directory");
+}
+
+TEST_F(FileRead, path_in_the_error_is_escaped) {
+    const auto r = read_whole_file(dir_ + "/a\nb\x1b[2J", 1024, "env file");
+    EXPECT_EQ(r.error.find('\n'), std::string::npos) << r.error;
+    EXPECT_EQ(r.error.find('\x1b'), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find("a\\nb\\x1b[2J"), std::string::npos) << r.error;
+}
+
+// A file whose stated size is larger than what reading gives: sysfs attributes claim 4096 bytes
+// and hold a few, exactly what a file truncated under the reader looks like.
+TEST_F(FileRead, file_shorter_than_its_size_at_open_is_an_error) {
+    const char* p = "/sys/kernel/mm/transparent_hugepage/enabled";
+    struct stat st {};
+    if (::stat(p, &st) != 0 || st.st_size != 4096) GTEST_SKIP() << p << " not a 4096-byte sysfs attribute here";
+    const auto r = read_whole_file(p, 1 << 20, "CSV file");
+    EXPECT_FALSE(r.ok());
+    EXPECT_NE(r.error.find("CSV file changed while it was read (it shrank from 4096 to "), std::string::npos)
+        << r.error;
+}
+
+// procfs files state size 0 and hold text: what a file appended to under the reader looks like.
+TEST_F(FileRead, file_longer_than_its_size_at_open_is_an_error) {
+    const auto r = read_whole_file("/proc/self/status", 1 << 20, "CSV file");
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.error,
+              "/proc/self/status: CSV file changed while it was read (it grew past 0 bytes); read it "
+              "again once nothing is writing it");
+}
+
+TEST_F(FileRead, limits_are_described_in_binary_units) {
+    EXPECT_EQ(cbtrade::describe_byte_limit(4ull << 30), "4 GiB");
+    EXPECT_EQ(cbtrade::describe_byte_limit(1u << 20), "1 MiB");
+    EXPECT_EQ(cbtrade::describe_byte_limit(64u << 10), "64 KiB");
+    EXPECT_EQ(cbtrade::describe_byte_limit(1000), "1000 bytes");
+}
+
+}  // namespace
