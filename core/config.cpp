@@ -74,6 +74,25 @@ double bps(std::string_view v) {
     return parse_number(v, 0.0, 10000.0, false, "basis points from 0 to 10000");
 }
 
+// A CPU_* value: auto, none, or a core number (whether the process may use it is checked when the
+// placement is planned: the allowed set is a property of the running process, not of the text).
+int cpu_choice(std::string_view v) {
+    if (v == "auto") return cpu_auto;
+    if (v == "none") return cpu_none;
+    return static_cast<int>(parse_int(v, 0, max_cpu_index, "auto, none or a core number from 0 to 1023"));
+}
+std::string fmt_cpu(int c) {
+    return c == cpu_auto ? "auto" : c == cpu_none ? "none" : std::to_string(c);
+}
+
+// A path the daemon writes or watches: not empty-with-spaces, no control characters (it is printed).
+std::string path_value(std::string_view v) {
+    if (std::any_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; }) ||
+        (!v.empty() && v.find_first_not_of(" \t") == std::string_view::npos))
+        throw Invalid{"a file path without control characters, or empty for none"};
+    return std::string(v);
+}
+
 bool valid_product(std::string_view v) {
     const auto dash = v.find('-');
     if (dash == std::string_view::npos || dash == 0 || dash + 1 == v.size()) return false;
@@ -244,6 +263,41 @@ const std::array key_table{
            std::to_string(c.coinbase_ws_stale_sec)),
     CB_KEY("TLS_CA_FILE", "", "PEM file of trusted CAs; empty means the system bundle", false,
            c.tls_ca_file = std::string(v), c.tls_ca_file),
+    CB_KEY("CPU_FEED", "auto", "core of the feed stage: a core number, none (not pinned) or auto", false,
+           c.cpu_feed = cpu_choice(v), fmt_cpu(c.cpu_feed)),
+    CB_KEY("CPU_SIGNAL", "auto", "core of the signal stage (same core as another stage: they share a thread)",
+           false, c.cpu_signal = cpu_choice(v), fmt_cpu(c.cpu_signal)),
+    CB_KEY("CPU_EXEC", "auto", "core of the exec stage", false, c.cpu_exec = cpu_choice(v), fmt_cpu(c.cpu_exec)),
+    CB_KEY("CPU_OPS", "auto", "core of the ops thread (metrics, refits, files); auto = none, at low priority", false,
+           c.cpu_ops = cpu_choice(v), fmt_cpu(c.cpu_ops)),
+    CB_KEY(
+        "IDLE_POLICY", "spin", "what a pipeline thread does with no work: spin, yield or sleep (laptops, demos)",
+        false,
+        {
+            if (v == "spin") c.idle_policy = IdlePolicy::spin;
+            else if (v == "yield") c.idle_policy = IdlePolicy::yield;
+            else if (v == "sleep") c.idle_policy = IdlePolicy::sleep;
+            else throw Invalid{"spin, yield or sleep"};
+        },
+        std::string(idle_policy_name(c.idle_policy))),
+    CB_KEY("RT_PRIORITY", "0", "SCHED_FIFO priority of the hot threads where permitted; 0 = normal", false,
+           c.rt_priority = static_cast<int>(parse_int(v, 0, 99, "0 (off) or a priority from 1 to 99")),
+           std::to_string(c.rt_priority)),
+    CB_KEY("HISTORY_FILE", "", "live: candle CSV to warm up and fit on (--history wins)", false,
+           c.history_file = path_value(v), c.history_file),
+    CB_KEY("HISTORY_MAX_GAP_CANDLES", "2",
+           "live: candles history may miss before the first live trade (filled flat); more = no trading", false,
+           c.history_max_gap_candles = parse_int(v, 0, 1000, "a candle count from 0 to 1000"),
+           std::to_string(c.history_max_gap_candles)),
+    CB_KEY("RECORD_TICKS", "", "live: record the market data the signal stage consumed to this file", false,
+           c.record_ticks = path_value(v), c.record_ticks),
+    CB_KEY("DECISION_LOG", "", "live and replay: write every decision and fill to this file", false,
+           c.decision_log = path_value(v), c.decision_log),
+    CB_KEY("HALT_FILE", "", "live: while this file exists no new entries are taken (exits still are)", false,
+           c.halt_file = path_value(v), c.halt_file),
+    CB_KEY("STATUS_INTERVAL_SEC", "5", "live: seconds between status lines on stderr; 0 = none", false,
+           c.status_interval_sec = parse_int(v, 0, 86400, "seconds from 0 to 86400"),
+           std::to_string(c.status_interval_sec)),
     CB_KEY(
         "TLS_CIPHERS", "auto",
         "wolfSSL cipher list, most preferred first; auto = AES-GCM first with AES-NI, ChaCha20 without", false,
@@ -372,6 +426,17 @@ std::int64_t granularity_seconds(Granularity g) noexcept {
 }
 std::string_view granularity_name(Granularity g) noexcept {
     return granularity_names[static_cast<std::size_t>(g)];
+}
+std::string_view idle_policy_name(IdlePolicy p) noexcept {
+    switch (p) {
+        case IdlePolicy::spin:
+            return "spin";
+        case IdlePolicy::yield:
+            return "yield";
+        case IdlePolicy::sleep:
+            return "sleep";
+    }
+    return "?";
 }
 std::string_view model_mode_name(ModelMode m) noexcept {
     return m == ModelMode::baseline ? "baseline" : "extended";

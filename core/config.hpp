@@ -32,6 +32,18 @@ enum class Granularity : std::uint8_t {
 enum class ModelMode : std::uint8_t { baseline, extended };
 [[nodiscard]] std::string_view model_mode_name(ModelMode m) noexcept;
 
+// CPU_FEED / CPU_SIGNAL / CPU_EXEC / CPU_OPS: a core number, or one of these.
+inline constexpr int cpu_auto = -2;  // the default placement (core/placement.hpp)
+inline constexpr int cpu_none = -1;  // not pinned
+inline constexpr int max_cpu_index = 1023;
+
+// IDLE_POLICY: what a pipeline thread does after a round in which no stage had work.
+//   spin   pause instruction and poll again: lowest latency, one busy core per thread
+//   yield  sched_yield(): lets other threads of the machine run, still ~100% CPU
+//   sleep  block in the stage that can wait (the feed, in io_uring) or sleep 50 us: laptops, demos
+enum class IdlePolicy : std::uint8_t { spin, yield, sleep };
+[[nodiscard]] std::string_view idle_policy_name(IdlePolicy p) noexcept;
+
 struct Config {
     // target
     std::string product_id = "BTC-USD";
@@ -72,6 +84,19 @@ struct Config {
     std::vector<std::string> coinbase_ws_products;  // empty in the table means {product_id}
     std::int64_t coinbase_ws_stale_sec = 10;
     std::string tls_ca_file;
+    // live daemon: placement (core/placement.hpp), files, kill switch
+    int cpu_feed = cpu_auto;
+    int cpu_signal = cpu_auto;
+    int cpu_exec = cpu_auto;
+    int cpu_ops = cpu_auto;
+    IdlePolicy idle_policy = IdlePolicy::spin;
+    int rt_priority = 0;                       // SCHED_FIFO priority for the hot threads; 0: normal scheduling
+    std::string history_file;                  // candle CSV the live daemon warms up and fits on (--history wins)
+    std::int64_t history_max_gap_candles = 2;  // missing candles between history and the first live trade
+    std::string record_ticks;                  // path: record what the signal stage consumed, for `cbtrade replay`
+    std::string decision_log;                  // path: one line per decision and fill, for `cbtrade replay --compare`
+    std::string halt_file;                     // path: while it exists, no new entries (exits still allowed)
+    std::int64_t status_interval_sec = 5;      // status line on stderr; 0: none
     // wolfSSL cipher-suite list, most preferred first; "auto" lets io/ order it by the measured
     // record-decryption cost of the linked wolfSSL (docs/wolfssl.md): AES-128-GCM first with AES-NI,
     // ChaCha20-Poly1305 first without.

@@ -15,18 +15,6 @@
 
 namespace cbtrade {
 
-std::string_view idle_policy_name(IdlePolicy p) noexcept {
-    switch (p) {
-        case IdlePolicy::spin:
-            return "spin";
-        case IdlePolicy::yield:
-            return "yield";
-        case IdlePolicy::sleep:
-            return "sleep";
-    }
-    return "?";
-}
-
 StageRunner::StageRunner(RunnerOptions options, std::vector<Stage*> stages)
     : options_(std::move(options)), stages_(std::move(stages)) {}
 

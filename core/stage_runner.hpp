@@ -17,14 +17,9 @@
 #include <thread>
 #include <vector>
 
-namespace cbtrade {
+#include "core/config.hpp"  // IdlePolicy (IDLE_POLICY)
 
-// What a runner does after a round in which no stage had work (IDLE_POLICY).
-//   spin   pause instruction and poll again: lowest latency, one busy core per runner
-//   yield  sched_yield(): lets other threads of the machine run, still ~100% CPU
-//   sleep  block in the stage that can wait (the feed, in io_uring) or sleep 50 us: laptops, demos
-enum class IdlePolicy : std::uint8_t { spin, yield, sleep };
-[[nodiscard]] std::string_view idle_policy_name(IdlePolicy p) noexcept;
+namespace cbtrade {
 
 // A pipeline stage: a non-blocking poll() object. Hot-path rules apply to poll(): no allocation,
 // lock, exception, log or blocking call.
