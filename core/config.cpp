@@ -251,6 +251,9 @@ const std::array key_table{
             if (c.coinbase_api_private_key.empty()) c.coinbase_api_private_key = std::string(v);
         },
         fmt_secret(c.coinbase_api_private_key)),
+    CB_KEY("COINBASE_API_PRIVATE_KEY_FILE", "",
+           "file with the CDP private key or the key JSON ({name or id, privateKey}); instead of the key itself", false,
+           c.coinbase_api_private_key_file = std::string(v), c.coinbase_api_private_key_file),
     CB_KEY("COINBASE_API_BASE", "https://api.coinbase.com/api/v3/brokerage", "REST base URL", false,
            c.coinbase_api_base = url(v, {"https://", "http://"}, "an https:// URL"), c.coinbase_api_base),
     CB_KEY("COINBASE_WS_URL", "wss://advanced-trade-ws.coinbase.com", "market-data WebSocket URL", false,

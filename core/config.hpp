@@ -79,6 +79,8 @@ struct Config {
     // exchange
     std::string coinbase_api_key_name;
     std::string coinbase_api_private_key;  // secret (COINBASE_API_PRIVATE_KEY or COINBASE_API_SECRET)
+    // A file holding the key (PEM, base64 Ed25519) or Coinbase's key JSON; exec/api_key.hpp reads it.
+    std::string coinbase_api_private_key_file;
     std::string coinbase_api_base = "https://api.coinbase.com/api/v3/brokerage";
     std::string coinbase_ws_url = "wss://advanced-trade-ws.coinbase.com";
     std::vector<std::string> coinbase_ws_products;  // empty in the table means {product_id}

@@ -11,16 +11,20 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/config.hpp"
 #include "core/cpu.hpp"
+#include "core/text.hpp"
+#include "exec/api_key.hpp"
 #include "feeds/coinbase_feed.hpp"
 #include "io/uring_loop.hpp"
 #include "io/tls_info.hpp"
 #include "tools/commands.hpp"
+#include "tools/ws_jwt_source.hpp"
 
 extern char** environ;
 
@@ -97,7 +101,19 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "cbtrade feed: %s\n", io::uring_unavailable_message(rc).c_str());
         return 1;
     }
-    CoinbaseFeed feed(loop, feed_options_from(lc.config));
+    // With credentials every subscribe message carries a fresh JWT (coinbase-api.md 1.2: optional
+    // for public channels, recommended "for the most reliable connection").
+    std::optional<JwtSigner> signer = jwt_signer_from(lc.config);
+    std::optional<SignerWsJwtSource> jwt_source;
+    FeedOptions feed_options = feed_options_from(lc.config);
+    if (signer) {
+        jwt_source.emplace(*signer);
+        feed_options.jwt_source = &*jwt_source;
+        std::fprintf(stderr, "cbtrade feed: authenticated subscriptions with key %s (%s, %s)\n",
+                     quote_for_message(signer->key_name(), 128).c_str(),
+                     std::string(jwt_alg_name(signer->algorithm())).c_str(), signer->key_description().c_str());
+    }
+    CoinbaseFeed feed(loop, std::move(feed_options));
     std::string error;
     if (feed.start(error) < 0) {
         std::fprintf(stderr, "cbtrade feed: %s\n", error.c_str());
