@@ -12,6 +12,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -62,6 +63,18 @@ constexpr bool is_json_space(char c) noexcept {
     return {FieldText::Kind::string, std::string_view(token.data() + 1, token.size() - 2)};
 }
 
+// Calls visit(key, value) for every field of `object`, in document order; malformed_json if the
+// object is broken. Inlined, so each caller's dispatch on the key compiles as if written in the loop.
+template <class Visit>
+[[gnu::always_inline]] inline DecodeStatus for_each_field(od::object& object, Visit&& visit) noexcept {
+    for (auto field_result : object) {
+        if (field_result.error() != simdjson::SUCCESS) return DecodeStatus::malformed_json;
+        od::field&& field = std::move(field_result).value_unsafe();
+        visit(field.key(), field.value());
+    }
+    return DecodeStatus::ok;
+}
+
 std::optional<std::uint64_t> parse_unsigned(std::string_view text) noexcept {
     if (text.empty() || text.size() > decimal_max_chars) return std::nullopt;
     std::uint64_t value = 0;
@@ -74,6 +87,7 @@ std::optional<std::uint64_t> parse_unsigned(std::string_view text) noexcept {
 ChannelKind classify_channel(std::string_view name) noexcept {
     if (name == "ticker") return ChannelKind::ticker;
     if (name == "ticker_batch") return ChannelKind::ticker_batch;
+    if (name == "market_trades") return ChannelKind::market_trades;
     if (name == "heartbeats") return ChannelKind::heartbeats;
     if (name == "subscriptions") return ChannelKind::subscriptions;
     return ChannelKind::unknown;
@@ -81,6 +95,16 @@ ChannelKind classify_channel(std::string_view name) noexcept {
 
 bool is_ticker_channel(ChannelKind kind) noexcept {
     return kind == ChannelKind::ticker || kind == ChannelKind::ticker_batch;
+}
+
+// Channels whose events this decoder reads.
+bool has_decoded_events(ChannelKind kind) noexcept {
+    return is_ticker_channel(kind) || kind == ChannelKind::market_trades || kind == ChannelKind::heartbeats;
+}
+
+// The wire's ordering key for trades: oldest first, ties by id.
+bool trade_before(const Trade& a, const Trade& b) noexcept {
+    return a.exchange_time_ns != b.exchange_time_ns ? a.exchange_time_ns < b.exchange_time_ns : a.trade_id < b.trade_id;
 }
 
 // Outcome of one optional best_* pair member: absent (or "", as ticker_batch sends), valid, or bad.
@@ -134,7 +158,8 @@ struct CoinbaseDecoder::Impl {
         return std::nullopt;
     }
 
-    Rfc3339Parser timestamps;  // remembers the last date and second: most messages share them
+    Rfc3339Parser timestamps;   // remembers the last date and second: most messages share them
+    Rfc3339Parser trade_times;  // a second cache for the trades' own times, so neither evicts the other
 
     // Per-message state, reset by begin().
     CoinbaseDecoder* owner = nullptr;
@@ -143,17 +168,24 @@ struct CoinbaseDecoder::Impl {
     std::uint32_t ticks = 0;
     std::uint32_t records_skipped = 0;
     std::uint32_t ticks_dropped = 0;  // valid ticks that did not fit in `out`
+    std::span<Trade> trades_out;      // at most coinbase_max_trades_per_message long
+    std::uint32_t trades = 0;
+    std::uint32_t trades_dropped = 0;  // valid trades beyond trades_out
     std::uint8_t channel_flags = 0;
     bool heartbeat_seen = false;
     std::uint64_t heartbeat_counter = 0;
 
-    void begin(CoinbaseDecoder& decoder, std::span<Tick> output, std::uint64_t tsc) noexcept {
+    void begin(CoinbaseDecoder& decoder, std::span<Tick> output, std::span<Trade> trade_output,
+               std::uint64_t tsc) noexcept {
         owner = &decoder;
         out = output;
+        trades_out = trade_output.first(std::min(trade_output.size(), coinbase_max_trades_per_message));
         receive_tsc = tsc;
         ticks = 0;
         records_skipped = 0;
         ticks_dropped = 0;
+        trades = 0;
+        trades_dropped = 0;
         channel_flags = 0;
         heartbeat_seen = false;
         heartbeat_counter = 0;
@@ -168,32 +200,43 @@ struct CoinbaseDecoder::Impl {
             auto object_result = event_result.get_object();
             if (object_result.error() != simdjson::SUCCESS) return DecodeStatus::malformed_json;
             od::object&& event = std::move(object_result).value_unsafe();
-            const DecodeStatus status =
-                is_ticker_channel(channel) ? decode_ticker_event(event) : decode_heartbeat_event(event);
+            const DecodeStatus status = is_ticker_channel(channel)              ? decode_ticker_event(event)
+                                        : channel == ChannelKind::market_trades ? decode_trades_event(event)
+                                                                                : decode_heartbeat_event(event);
             if (status != DecodeStatus::ok) return status;
         }
         return DecodeStatus::ok;
     }
 
-    DecodeStatus decode_ticker_event(od::object& event) noexcept {
-        // "type" usually precedes "tickers", but nothing guarantees it: mark the snapshot flag on
-        // this event's ticks once the whole event has been read.
-        const std::uint32_t first_tick = ticks;
-        bool snapshot = false;
+    // Counts a refused record under `reason`; the message goes on.
+    DecodeStatus skip(std::uint64_t& reason) noexcept {
+        ++reason;
+        ++records_skipped;
+        return DecodeStatus::ok;
+    }
+
+    // One event of a channel whose event holds an array of records (`tickers`, `trades`) and a
+    // `type`: every record goes to decode_record, and `snapshot` says whether type was "snapshot".
+    // "type" usually precedes the records, but nothing guarantees it, so the caller flags the
+    // event's output once the whole event has been read.
+    template <std::size_t N, class DecodeRecord>
+    [[gnu::always_inline]] DecodeStatus decode_record_event(od::object& event, const char (&records_key)[N],
+                                                            bool& snapshot, DecodeRecord&& decode_record) noexcept {
+        snapshot = false;
         for (auto field_result : event) {
             if (field_result.error() != simdjson::SUCCESS) return DecodeStatus::malformed_json;
             od::field&& field = std::move(field_result).value_unsafe();
             const od::raw_json_string key = field.key();
             od::value& value = field.value();
-            if (key_is(key, "tickers\"")) {
-                auto tickers_result = value.get_array();
-                if (tickers_result.error() != simdjson::SUCCESS) return DecodeStatus::malformed_json;
-                od::array&& tickers = std::move(tickers_result).value_unsafe();
-                for (auto ticker_result : tickers) {
-                    auto object_result = ticker_result.get_object();
+            if (key_is(key, records_key)) {
+                auto records_result = value.get_array();
+                if (records_result.error() != simdjson::SUCCESS) return DecodeStatus::malformed_json;
+                od::array&& records = std::move(records_result).value_unsafe();
+                for (auto record_result : records) {
+                    auto object_result = record_result.get_object();
                     if (object_result.error() != simdjson::SUCCESS) return DecodeStatus::malformed_json;
-                    od::object&& ticker = std::move(object_result).value_unsafe();
-                    const DecodeStatus status = decode_ticker(ticker);
+                    od::object&& record = std::move(object_result).value_unsafe();
+                    const DecodeStatus status = decode_record(record);
                     if (status != DecodeStatus::ok) return status;
                 }
             } else if (key_is(key, "type\"")) {
@@ -201,8 +244,29 @@ struct CoinbaseDecoder::Impl {
                 snapshot = type.kind == FieldText::Kind::string && type.text == "snapshot";
             }
         }
+        return DecodeStatus::ok;
+    }
+
+    DecodeStatus decode_ticker_event(od::object& event) noexcept {
+        const std::uint32_t first_tick = ticks;
+        bool snapshot = false;
+        const DecodeStatus status =
+            decode_record_event(event, "tickers\"", snapshot, [this](od::object& r) { return decode_ticker(r); });
+        if (status != DecodeStatus::ok) return status;
         if (snapshot) {
             for (std::uint32_t i = first_tick; i < ticks; ++i) out[i].flags |= tick_flag_snapshot;
+        }
+        return DecodeStatus::ok;
+    }
+
+    DecodeStatus decode_trades_event(od::object& event) noexcept {
+        const std::uint32_t first_trade = trades;
+        bool snapshot = false;
+        const DecodeStatus status =
+            decode_record_event(event, "trades\"", snapshot, [this](od::object& r) { return decode_trade(r); });
+        if (status != DecodeStatus::ok) return status;
+        if (snapshot) {
+            for (std::uint32_t i = first_trade; i < trades; ++i) trades_out[i].flags |= trade_flag_snapshot;
         }
         return DecodeStatus::ok;
     }
@@ -210,11 +274,7 @@ struct CoinbaseDecoder::Impl {
     // Reads one ticker record; a bad record is counted and skipped, only broken JSON fails the message.
     DecodeStatus decode_ticker(od::object& ticker) noexcept {
         FieldText product_id, price, best_bid, best_bid_qty, best_ask, best_ask_qty;
-        for (auto field_result : ticker) {
-            if (field_result.error() != simdjson::SUCCESS) return DecodeStatus::malformed_json;
-            od::field&& field = std::move(field_result).value_unsafe();
-            const od::raw_json_string key = field.key();
-            od::value& value = field.value();
+        const DecodeStatus walk = for_each_field(ticker, [&](const od::raw_json_string& key, od::value& value) {
             // Dispatch on the first letter first: 7 of the 13 ticker keys start with neither.
             switch (key.raw()[0]) {
                 case 'p':
@@ -230,13 +290,9 @@ struct CoinbaseDecoder::Impl {
                 default:
                     break;
             }
-        }
+        });
+        if (walk != DecodeStatus::ok) return walk;
         DecoderCounters& counters = owner->counters_;
-        auto skip = [&](std::uint64_t& reason) {
-            ++reason;
-            ++records_skipped;
-            return DecodeStatus::ok;
-        };
 
         if (product_id.kind != FieldText::Kind::string) return skip(counters.missing_field);
         if (product_id.text.empty()) return skip(counters.empty_ticker);
@@ -281,6 +337,112 @@ struct CoinbaseDecoder::Impl {
         tick.flags = flags;
         tick.sequence_num = 0;
         return DecodeStatus::ok;
+    }
+
+    // Reads one trade record; a bad record is counted and skipped, only broken JSON fails the message.
+    DecodeStatus decode_trade(od::object& record) noexcept {
+        FieldText product_id, trade_id, price, size, side, time;
+        std::uint64_t trade_id_number = 0;
+        bool trade_id_is_number = false;
+        const DecodeStatus walk = for_each_field(record, [&](const od::raw_json_string& key, od::value& value) {
+            switch (key.raw()[0]) {
+                case 'p':
+                    if (key_is(key, "price\"")) price = read_text(value);
+                    else if (key_is(key, "product_id\"")) product_id = read_text(value);
+                    break;
+                case 's':
+                    if (key_is(key, "size\"")) size = read_text(value);
+                    else if (key_is(key, "side\"")) side = read_text(value);
+                    break;
+                case 't':
+                    if (key_is(key, "trade_id\"")) {
+                        trade_id = read_text(value);
+                        // The wire shows a string ("635541194"); an unsigned JSON integer carries the
+                        // same number and is accepted too (nothing else is).
+                        if (trade_id.kind == FieldText::Kind::not_string)
+                            trade_id_is_number = value.get_uint64().get(trade_id_number) == simdjson::SUCCESS;
+                    } else if (key_is(key, "time\"")) {
+                        time = read_text(value);
+                    }
+                    break;
+                default:
+                    break;
+            }
+        });
+        if (walk != DecodeStatus::ok) return walk;
+        DecoderCounters& counters = owner->counters_;
+
+        if (product_id.kind != FieldText::Kind::string || product_id.text.empty()) return skip(counters.missing_field);
+        const std::optional<std::uint16_t> product = find_product_in_message(product_id.text);
+        if (!product) return skip(counters.unknown_product);
+
+        if (trade_id.kind == FieldText::Kind::absent) return skip(counters.missing_field);
+        if (trade_id.kind == FieldText::Kind::string) {
+            const std::optional<std::uint64_t> parsed = parse_unsigned(trade_id.text);
+            if (!parsed) return skip(counters.trade_bad_id);
+            trade_id_number = *parsed;
+        } else if (!trade_id_is_number) {
+            return skip(counters.trade_bad_id);
+        }
+
+        if (price.kind == FieldText::Kind::absent) return skip(counters.missing_field);
+        if (price.kind != FieldText::Kind::string) return skip(counters.trade_bad_price);
+        const std::optional<double> trade_price = parse_decimal(price.text);
+        if (!trade_price || !sane_price(*trade_price)) return skip(counters.trade_bad_price);
+
+        if (size.kind == FieldText::Kind::absent) return skip(counters.missing_field);
+        if (size.kind != FieldText::Kind::string) return skip(counters.trade_bad_size);
+        const std::optional<double> trade_size = parse_decimal(size.text);
+        if (!trade_size || !sane_size(*trade_size)) return skip(counters.trade_bad_size);
+
+        if (time.kind == FieldText::Kind::absent) return skip(counters.missing_field);
+        if (time.kind != FieldText::Kind::string) return skip(counters.trade_bad_time);
+        const std::optional<std::int64_t> trade_time = trade_times.parse_ns(time.text);
+        if (!trade_time) return skip(counters.trade_bad_time);
+
+        if (trades == trades_out.size()) {
+            ++counters.trades_over_cap;
+            ++trades_dropped;
+            return DecodeStatus::ok;
+        }
+        // Which party `side` names is UNVERIFIED (coinbase-api.md 1.4): kept as sent, never refused.
+        std::uint8_t side_code = 0;
+        if (side.kind == FieldText::Kind::string) {
+            if (side.text == "BUY") side_code = 1;
+            else if (side.text == "SELL") side_code = 2;
+        }
+        Trade& trade = trades_out[trades++];
+        trade.price = *trade_price;
+        trade.size = *trade_size;
+        trade.exchange_time_ns = *trade_time;
+        trade.receive_tsc = receive_tsc;
+        trade.trade_id = trade_id_number;
+        trade.product_index = *product;
+        trade.taker_side = side_code;
+        trade.flags = 0;
+        return DecodeStatus::ok;
+    }
+
+    // After the envelope timestamp is known: drops trades timed after it (beyond the tolerance),
+    // then puts the rest oldest first. The wire sends newest first, so a reversal is the usual
+    // case; std::sort (no allocation) covers any other order.
+    void finish_trades(std::int64_t envelope_ns) noexcept {
+        std::uint32_t kept = 0;
+        for (std::uint32_t i = 0; i < trades; ++i) {
+            if (trades_out[i].exchange_time_ns - envelope_ns > coinbase_trade_future_tolerance_ns) {
+                ++owner->counters_.trade_bad_time;
+                ++records_skipped;
+                continue;
+            }
+            if (kept != i) trades_out[kept] = trades_out[i];
+            ++kept;
+        }
+        trades = kept;
+        const auto first = trades_out.begin();
+        const auto last = first + trades;
+        if (std::is_sorted(first, last, trade_before)) return;
+        std::reverse(first, last);
+        if (!std::is_sorted(first, last, trade_before)) std::sort(first, last, trade_before);
     }
 
     DecodeStatus decode_heartbeat_event(od::object& event) noexcept {
@@ -334,7 +496,7 @@ std::optional<std::uint16_t> CoinbaseDecoder::product_index(std::string_view pro
 }
 
 DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, std::size_t capacity,
-                                     std::uint64_t receive_tsc, std::span<Tick> out) noexcept {
+                                     std::uint64_t receive_tsc, std::span<Tick> out, std::span<Trade> trades) noexcept {
     DecodeResult result;
     ++counters_.messages;
     if (length > max_message_bytes_) {
@@ -348,7 +510,7 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
     }
 
     Impl& impl = *impl_;
-    impl.begin(*this, out, receive_tsc);
+    impl.begin(*this, out, trades, receive_tsc);
     auto fail = [&](DecodeStatus status) {
         switch (status) {
             case DecodeStatus::malformed_json:
@@ -365,6 +527,7 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
         }
         result.status = status;
         result.ticks_emitted = 0;
+        result.trades_emitted = 0;
         result.records_skipped = impl.records_skipped;
         return result;
     };
@@ -419,7 +582,7 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
                     events_seen = true;
                     if (result.channel == ChannelKind::none) {
                         events_before_channel = true;  // decoded after the loop, once the channel is known
-                    } else if (is_ticker_channel(result.channel) || result.channel == ChannelKind::heartbeats) {
+                    } else if (has_decoded_events(result.channel)) {
                         const DecodeStatus status = impl.decode_events(value, result.channel);
                         if (status != DecodeStatus::ok) return fail(status);
                     }
@@ -437,7 +600,7 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
     // Anything after the root object ("{...}}" or "{...} x") is a broken message.
     if (document.current_location().error() == simdjson::SUCCESS) return fail(DecodeStatus::malformed_json);
 
-    if (events_before_channel && (is_ticker_channel(result.channel) || result.channel == ChannelKind::heartbeats)) {
+    if (events_before_channel && has_decoded_events(result.channel)) {
         document.rewind();
         od::value events;
         if (document.find_field_unordered("events").get(events) != simdjson::SUCCESS)
@@ -462,6 +625,17 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
             result.ticks_emitted = impl.ticks;
             counters_.ticks += impl.ticks;
             if (impl.ticks_dropped != 0) result.status = DecodeStatus::output_full;
+            break;
+        }
+        case ChannelKind::market_trades: {
+            if (!events_seen || timestamp.kind != FieldText::Kind::string) return fail(DecodeStatus::missing_field);
+            const std::optional<std::int64_t> envelope_ns = impl.timestamps.parse_ns(timestamp.text);
+            if (!envelope_ns) return fail(DecodeStatus::bad_timestamp);
+            impl.finish_trades(*envelope_ns);
+            result.records_skipped = impl.records_skipped;
+            result.trades_emitted = impl.trades;
+            counters_.trades += impl.trades;
+            if (impl.trades_dropped != 0) result.status = DecodeStatus::output_full;
             break;
         }
         case ChannelKind::heartbeats:

@@ -6,11 +6,13 @@
 //
 // Wire shapes: /work/shared/coinbase-api.md section 1. What is decoded:
 //   ticker, ticker_batch  -> one Tick per valid ticker record, in every event of the message
+//   market_trades         -> one Trade per valid trade record, in every event of the message, sorted
+//                            oldest first (the wire sends newest first, coinbase-api.md 1.4)
 //   heartbeats            -> DecodeResult::heartbeat_counter (string or integer on the wire)
 //   subscriptions         -> channel kind only (the ack)
 //   {"type":"error",...}  -> channel kind error and DecodeResult::error_message
 //   anything else         -> counted as unknown_channel and ignored
-// Bad records are counted by reason and skipped; they never become a Tick.
+// Bad records are counted by reason and skipped; they never become a Tick or a Trade.
 #pragma once
 
 #include "core/records.hpp"
@@ -33,20 +35,33 @@ inline constexpr std::size_t coinbase_decoder_padding = 64;
 // Ticker frames are < 2 KB (coinbase-api.md 1.8); this bounds the parser's one-time allocation.
 inline constexpr std::size_t coinbase_default_max_message_bytes = 64 * 1024;
 
+// At most this many Trades come out of one market_trades message; valid trades beyond it are
+// counted (trades_over_cap) and dropped. A snapshot carries the recent trades (tens) and an update
+// the matches since the last message; the smallest trade record is ~110 bytes, so a message of
+// coinbase_default_max_message_bytes holds fewer than 600. The feed stages this many Trades.
+inline constexpr std::size_t coinbase_max_trades_per_message = 512;
+
+// A trade whose own `time` is later than the envelope `timestamp` (the moment the server sent it) by
+// more than this is refused (trade_bad_time): a match cannot happen after it was reported, and a
+// minute covers any clock difference between the matching engine and the WebSocket servers.
+inline constexpr std::int64_t coinbase_trade_future_tolerance_ns = 60'000'000'000;
+
 enum class DecodeStatus : std::uint8_t {
     ok,                    // message understood (it may still have had skipped records)
     malformed_json,        // syntax error, or the wrong container shape (root, events, tickers)
     missing_field,         // a required field absent or of the wrong JSON type
-    bad_timestamp,         // ticker message whose envelope timestamp is not RFC 3339
+    bad_timestamp,         // ticker or market_trades message whose envelope timestamp is not RFC 3339
     message_too_large,     // longer than max_message_bytes: not parsed
     insufficient_padding,  // caller bug: capacity - length < coinbase_decoder_padding
-    output_full,           // more valid ticks than the output span holds; the extra were dropped
+    output_full,           // more valid ticks (or trades) than the output span (or the per-message cap)
+                           // holds; the extra were dropped and counted
 };
 
 enum class ChannelKind : std::uint8_t {
     none,  // not determined (the message failed before the channel was read)
     ticker,
     ticker_batch,
+    market_trades,
     heartbeats,
     subscriptions,
     error,    // top-level {"type":"error","message":...}
@@ -59,7 +74,8 @@ struct [[nodiscard]] DecodeResult {
     bool has_sequence = false;  // the envelope carried an unsigned integer sequence_num
     bool has_heartbeat_counter = false;
     std::uint32_t ticks_emitted = 0;    // out[0, ticks_emitted) are valid; 0 unless status is ok/output_full
-    std::uint32_t records_skipped = 0;  // ticker records counted and skipped (bad price, unknown product...)
+    std::uint32_t trades_emitted = 0;   // trades[0, trades_emitted) are valid; 0 unless status is ok/output_full
+    std::uint32_t records_skipped = 0;  // ticker and trade records counted and skipped (bad price, unknown product...)
     std::uint64_t sequence_num = 0;     // reported even when the message failed later, for gap tracking
     std::uint64_t heartbeat_counter = 0;
     std::string_view error_message;  // for ChannelKind::error; valid until the next decode()
@@ -85,6 +101,16 @@ struct DecoderCounters {
     std::uint64_t subscription_acks = 0;  // subscriptions messages
     std::uint64_t oversized = 0;          // messages longer than max_message_bytes
     std::uint64_t output_full = 0;        // ticks dropped because the output span was full
+
+    // market_trades. A refused trade is counted once, under the first reason found (checked in
+    // this order: product, trade_id, price, size, time); missing fields count under missing_field.
+    std::uint64_t trades = 0;           // Trades emitted
+    std::uint64_t trade_bad_id = 0;     // trade_id not a decimal integer (string) or unsigned JSON integer
+    std::uint64_t trade_bad_price = 0;  // price not a decimal string inside core/records.hpp sane_price
+    std::uint64_t trade_bad_size = 0;   // size not a decimal string inside core/records.hpp sane_size
+    std::uint64_t trade_bad_time = 0;   // time not RFC 3339, or after the envelope timestamp + tolerance
+    std::uint64_t trades_over_cap = 0;  // valid trades dropped: beyond coinbase_max_trades_per_message
+                                        // or the caller's trade span
 };
 
 class CoinbaseDecoder {
@@ -102,10 +128,17 @@ public:
     CoinbaseDecoder& operator=(CoinbaseDecoder&&) noexcept;
 
     // Decodes message[0, length). message[length, capacity) must be readable and at least
-    // coinbase_decoder_padding bytes long; the buffer is only read. Ticks go to out[0, n) with
-    // receive_tsc stamped on each. Only out[0, result.ticks_emitted) is meaningful afterwards.
+    // coinbase_decoder_padding bytes long; the buffer is only read. Ticks go to ticks[0, n) and
+    // Trades to trades[0, m), receive_tsc stamped on each. Only ticks[0, result.ticks_emitted) and
+    // trades[0, result.trades_emitted) are meaningful afterwards. The trades of one message come
+    // out sorted by (exchange_time_ns, trade_id).
     DecodeResult decode(const char* message, std::size_t length, std::size_t capacity, std::uint64_t receive_tsc,
-                        std::span<Tick> out) noexcept;
+                        std::span<Tick> ticks, std::span<Trade> trades) noexcept;
+    // Ticks only: the trades of a market_trades message are counted as trades_over_cap.
+    DecodeResult decode(const char* message, std::size_t length, std::size_t capacity, std::uint64_t receive_tsc,
+                        std::span<Tick> ticks) noexcept {
+        return decode(message, length, capacity, receive_tsc, ticks, {});
+    }
 
     [[nodiscard]] std::optional<std::uint16_t> product_index(std::string_view product_id) const noexcept;
     [[nodiscard]] std::string_view product_id(std::uint16_t index) const noexcept { return products_[index]; }

@@ -2,6 +2,7 @@
 // expectation here), the RFC 3339 parser, sequence-gap tracking and the no-allocation guarantee.
 #include "feeds/coinbase_decoder.hpp"
 #include "feeds/sequence_tracker.hpp"
+#include "tests/feeds/decoder_corpus.hpp"
 
 #include <gtest/gtest.h>
 
@@ -110,62 +111,25 @@ namespace cbtrade {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::btc;
+using testing::corpus_dir;
+using testing::eth;
+using testing::PaddedMessage;
+using testing::read_file;
+using testing::test_products;
 
-const fs::path corpus_dir = fs::path(CBTRADE_TEST_DATA) / "coinbase";
-constexpr std::array<std::string_view, 2> test_products = {"BTC-USD", "ETH-USD"};
-constexpr std::uint16_t btc = 0;
-constexpr std::uint16_t eth = 1;
-
-// A message in a receive buffer with the padding the decoder requires after it.
-struct PaddedMessage {
-    std::vector<char> bytes;
-    std::size_t length = 0;
-
-    explicit PaddedMessage(std::string_view text)
-        : bytes(text.size() + coinbase_decoder_padding, '\0'), length(text.size()) {
-        std::copy(text.begin(), text.end(), bytes.begin());
-    }
-    const char* data() const { return bytes.data(); }
-    std::size_t capacity() const { return bytes.size(); }
-};
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-struct Decoded {
-    DecodeResult result;
-    std::vector<Tick> ticks;
-    DecoderCounters before;
-    DecoderCounters after;
-};
-
-Decoded decode_text(CoinbaseDecoder& decoder, std::string_view text, std::size_t out_capacity = 16,
-                    std::uint64_t receive_tsc = 777) {
-    PaddedMessage message(text);
-    std::vector<Tick> out(out_capacity);
-    Decoded d{};
-    d.before = decoder.counters();
-    d.result = decoder.decode(message.data(), message.length, message.capacity(), receive_tsc, out);
-    d.after = decoder.counters();
-    d.ticks.assign(out.begin(), out.begin() + d.result.ticks_emitted);
-    return d;
-}
+using testing::CorpusExpectation;
+using testing::Counter;
+using testing::decode_text;
+using testing::Decoded;
+using testing::delta;
 
 CoinbaseDecoder make_decoder() {
     return CoinbaseDecoder(test_products);
 }
 
 Decoded decode_corpus(std::string_view subdir, std::string_view name) {
-    CoinbaseDecoder decoder = make_decoder();
-    return decode_text(decoder, read_file(corpus_dir / subdir / name));
-}
-
-using Counter = std::uint64_t DecoderCounters::*;
-
-std::uint64_t delta(const Decoded& d, Counter counter) {
-    return d.after.*counter - d.before.*counter;
+    return testing::decode_file(corpus_dir / subdir / name);
 }
 
 struct ExpectedTick {
@@ -191,14 +155,6 @@ void expect_tick(const Tick& tick, const ExpectedTick& want, std::int64_t exchan
 constexpr std::uint8_t both_sides = tick_flag_has_best_bid | tick_flag_has_best_ask;
 
 // ---- the corpus: outcome of every file ---------------------------------------------------------
-
-struct CorpusExpectation {
-    DecodeStatus status;
-    ChannelKind channel;
-    std::uint32_t ticks;
-    std::uint32_t records_skipped;
-    Counter counter;  // the reason counter this message must raise by one (nullptr: none)
-};
 
 const std::map<std::string, CorpusExpectation>& pass_expectations() {
     static const std::map<std::string, CorpusExpectation> table = {
@@ -277,41 +233,11 @@ const std::map<std::string, CorpusExpectation>& fail_expectations() {
 }
 
 std::vector<std::string> corpus_files(std::string_view subdir) {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(corpus_dir / subdir)) {
-        const std::string name = entry.path().filename().string();
-        if (name != "README.md") names.push_back(name);
-    }
-    std::sort(names.begin(), names.end());
-    return names;
+    return testing::corpus_files(corpus_dir / subdir);
 }
 
 void check_corpus(std::string_view subdir, const std::map<std::string, CorpusExpectation>& expectations) {
-    const std::vector<std::string> names = corpus_files(subdir);
-    ASSERT_FALSE(names.empty());
-    for (const std::string& name : names) {
-        SCOPED_TRACE(std::string(subdir) + "/" + name);
-        const auto it = expectations.find(name);
-        ASSERT_NE(it, expectations.end()) << "corpus file without an expectation in this test";
-        const CorpusExpectation& want = it->second;
-        const Decoded d = decode_corpus(subdir, name);
-        EXPECT_EQ(d.result.status, want.status);
-        EXPECT_EQ(d.result.channel, want.channel);
-        EXPECT_EQ(d.result.ticks_emitted, want.ticks);
-        EXPECT_EQ(d.result.records_skipped, want.records_skipped);
-        EXPECT_EQ(delta(d, &DecoderCounters::messages), 1u);
-        EXPECT_EQ(delta(d, &DecoderCounters::ticks), want.ticks);
-        if (want.counter != nullptr) {
-            EXPECT_EQ(delta(d, want.counter), 1u);
-        }
-        for (const Tick& tick : d.ticks) {
-            EXPECT_GT(tick.price, 0.0);
-            EXPECT_LT(tick.product_index, test_products.size());
-        }
-    }
-    for (const auto& [name, want] : expectations) {
-        EXPECT_TRUE(fs::exists(corpus_dir / subdir / name)) << name << " expected but missing";
-    }
+    testing::check_corpus_folder(corpus_dir / subdir, expectations);
 }
 
 TEST(CoinbaseCorpus, every_pass_file_decodes_as_its_readme_says) {
@@ -528,7 +454,7 @@ TEST(CoinbaseDecoder, decoding_makes_no_heap_allocation_after_construction) {
     GTEST_SKIP() << "ASan replaces the allocator; the release build runs this test";
 #endif
     std::vector<PaddedMessage> messages;
-    for (std::string_view subdir : {"pass", "fail"}) {
+    for (std::string_view subdir : {"pass", "fail", "market_trades/pass", "market_trades/fail"}) {
         for (const std::string& name : corpus_files(subdir))
             messages.emplace_back(read_file(corpus_dir / subdir / name));
     }
@@ -537,17 +463,21 @@ TEST(CoinbaseDecoder, decoding_makes_no_heap_allocation_after_construction) {
     // The counter sees the parser's own (nothrow) allocations, so a zero delta below means something.
     ASSERT_GT(g_allocations.load(), allocations_at_start);
     std::array<Tick, 16> out{};
-    std::uint64_t ticks = 0;
+    std::array<Trade, 16> trades_out{};
+    std::uint64_t ticks = 0, trades = 0;
     for (const PaddedMessage& m : messages) {  // warm-up
-        ticks += decoder.decode(m.data(), m.length, m.capacity(), 0, out).ticks_emitted;
+        ticks += decoder.decode(m.data(), m.length, m.capacity(), 0, out, trades_out).ticks_emitted;
     }
     const std::uint64_t allocations_before = g_allocations.load();
     for (std::size_t i = 0; i < 10'000; ++i) {
         const PaddedMessage& m = messages[i % messages.size()];
-        ticks += decoder.decode(m.data(), m.length, m.capacity(), i, out).ticks_emitted;
+        const DecodeResult r = decoder.decode(m.data(), m.length, m.capacity(), i, out, trades_out);
+        ticks += r.ticks_emitted;
+        trades += r.trades_emitted;
     }
     EXPECT_EQ(g_allocations.load(), allocations_before);
     EXPECT_GT(ticks, 0u);
+    EXPECT_GT(trades, 0u);
 }
 
 // ---- sequence gaps ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-// The feed's receive path, ciphertext to Tick (TLS record decryption, WebSocket framing, decoding),
-// makes no heap allocation per message after warm-up. A counting malloc sees every allocation in
+// The feed's receive path, ciphertext to Tick and Trade (TLS record decryption, WebSocket framing,
+// decoding of ticker and market_trades messages), makes no heap allocation per message after warm-up. A counting malloc sees every allocation in
 // the process; the server side encrypts outside the counted window.
 #include <gtest/gtest.h>
 
@@ -79,11 +79,18 @@ TEST(FeedReceivePath, no_heap_allocation_per_message_after_warm_up) {
     const std::string_view products[] = {"BTC-USD"};
     CoinbaseDecoder decoder(products);
     std::vector<Tick> ticks(64);
+    std::vector<Trade> trades(coinbase_max_trades_per_message);
     std::vector<std::byte> plain(16384);
     std::vector<std::string> frames;
-    for (std::uint64_t i = 0; i < 50; ++i) frames.push_back(ticker_frame(i, 42000.0 + static_cast<double>(i)));
+    // Ticker and market_trades interleaved, as on one subscribed connection: 25 of each, 1 to 4
+    // trades per trades message (61 trades per batch).
+    for (std::uint64_t i = 0; i < 25; ++i) {
+        frames.push_back(ticker_frame(2 * i, 42000.0 + static_cast<double>(i)));
+        frames.push_back(testing::server_frame(testing::market_trades_json(
+            2 * i + 1, 1000 + 10 * i, static_cast<int>(i % 4) + 1, 42000.0 + static_cast<double>(i))));
+    }
 
-    std::uint64_t seq_base = 0, decoded = 0, counted_allocations = 0;
+    std::uint64_t seq_base = 0, decoded = 0, decoded_trades = 0, counted_allocations = 0;
     auto batch = [&](bool count) {
         for (const auto& f : frames)
             ASSERT_GT(server.write({reinterpret_cast<const std::byte*>(f.data()), f.size()}), 0);
@@ -94,9 +101,10 @@ TEST(FeedReceivePath, no_heap_allocation_per_message_after_warm_up) {
                 const ws::FrameParseResult r = parser.parse(in);
                 in = in.subspan(r.consumed);
                 if (r.event.kind == ws::FrameEventKind::text) {
-                    const DecodeResult d =
-                        decoder.decode(r.event.data, r.event.size, r.event.size + ws::message_padding_bytes, 0, ticks);
+                    const DecodeResult d = decoder.decode(r.event.data, r.event.size,
+                                                          r.event.size + ws::message_padding_bytes, 0, ticks, trades);
                     decoded += d.ticks_emitted;
+                    decoded_trades += d.trades_emitted;
                 }
             }
         }
@@ -104,9 +112,10 @@ TEST(FeedReceivePath, no_heap_allocation_per_message_after_warm_up) {
         seq_base += frames.size();
     };
     for (int i = 0; i < 4; ++i) batch(false);  // warm-up
-    const std::uint64_t warm = decoded;
+    const std::uint64_t warm = decoded, warm_trades = decoded_trades;
     for (int i = 0; i < 200; ++i) batch(true);  // 10,000 messages
-    EXPECT_EQ(decoded - warm, 10000u) << "every message decoded";
+    EXPECT_EQ(decoded - warm, 5000u) << "every ticker message decoded";
+    EXPECT_EQ(decoded_trades - warm_trades, 12200u) << "every trade decoded";
     EXPECT_EQ(counted_allocations, 0u) << "heap allocations on the receive path over 10,000 messages";
 }
 

@@ -1,5 +1,5 @@
-// Real-shaped Coinbase ticker messages and the server's unmasked WebSocket text frames carrying
-// them, for tests and benchmarks that drive the receive path.
+// Real-shaped Coinbase ticker and market_trades messages and the server's unmasked WebSocket text
+// frames carrying them, for tests and benchmarks that drive the receive path.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +23,26 @@ inline std::string ticker_json(std::uint64_t seq, bool snapshot, double price) {
         R"("best_bid_quantity":"0.41","best_ask":"%.2f","best_ask_quantity":"0.0203"}]}]})",
         static_cast<unsigned long long>(seq), snapshot ? "snapshot" : "update", price, price - 0.01, price);
     return {buf, static_cast<std::size_t>(n)};
+}
+
+// A market_trades update for BTC-USD with `count` trades (ids first_id.., newest first as on the
+// wire), in the shape of coinbase-api.md section 1.4.
+inline std::string market_trades_json(std::uint64_t seq, std::uint64_t first_id, int count, double price) {
+    std::string out =
+        R"({"channel":"market_trades","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z","sequence_num":)" +
+        std::to_string(seq) + R"(,"events":[{"type":"update","trades":[)";
+    for (int i = count - 1; i >= 0; --i) {
+        char buf[256];
+        const int n = std::snprintf(buf, sizeof buf,
+                                    R"({"trade_id":"%llu","product_id":"BTC-USD","price":"%.2f","size":"0.0%d1",)"
+                                    R"("side":"%s","time":"2025-01-15T14:03:07.%06dZ"})",
+                                    static_cast<unsigned long long>(first_id + static_cast<unsigned>(i)),
+                                    price + 0.01 * i, i % 10, i % 2 == 0 ? "BUY" : "SELL", 100000 + i);
+        if (i != count - 1) out += ',';
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    out += "]}]}";
+    return out;
 }
 
 // An unmasked text frame, as a server sends it.

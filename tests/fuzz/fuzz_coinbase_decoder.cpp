@@ -1,12 +1,13 @@
 // libFuzzer target for the Coinbase market-data decoder (feeds/coinbase_decoder.cpp) and the RFC 3339
 // parser it uses. Each input is one WebSocket text message, copied into a buffer of exactly
 // size + coinbase_decoder_padding bytes so ASan flags any read beyond the padding the decoder is
-// promised. Every emitted Tick is checked against the decoder's contract; a violation aborts.
+// promised. Every emitted Tick and Trade is checked against the decoder's contract; a violation aborts.
 //
 // Build and run: tests/fuzz/run.sh coinbase_decoder [seconds]
 #include "feeds/coinbase_decoder.hpp"
 #include "core/rfc3339.hpp"
 #include "feeds/sequence_tracker.hpp"
+#include "tests/fuzz/trade_contract.hpp"
 
 #include <array>
 #include <cmath>
@@ -55,17 +56,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size != 0) std::memcpy(buffer.get(), data, size);
     std::memset(buffer.get() + size, '"', coinbase_decoder_padding);
 
-    std::array<Tick, 4> out{};  // small on purpose: exercises output_full
+    std::array<Tick, 4> out{};      // small on purpose: exercises output_full
+    std::array<Trade, 8> trades{};  // likewise
     const std::uint64_t messages_before = decoder.counters().messages;
-    const DecodeResult result = decoder.decode(buffer.get(), size, capacity, ++receive_tsc, out);
+    const DecodeResult result = decoder.decode(buffer.get(), size, capacity, ++receive_tsc, out, trades);
 
     check(decoder.counters().messages == messages_before + 1);
     check(result.ticks_emitted <= out.size());
     const bool ticks_allowed = result.status == DecodeStatus::ok || result.status == DecodeStatus::output_full;
-    if (!ticks_allowed) check(result.ticks_emitted == 0);
+    check(result.trades_emitted <= trades.size());
+    if (!ticks_allowed) check(result.ticks_emitted == 0 && result.trades_emitted == 0);
     if (result.ticks_emitted != 0) {
         check(result.channel == ChannelKind::ticker || result.channel == ChannelKind::ticker_batch);
     }
+    if (result.trades_emitted != 0) check(result.channel == ChannelKind::market_trades);
+    cbtrade::fuzz::check_trades({trades.data(), result.trades_emitted}, receive_tsc, products.size());
     if (size > max_message_bytes) check(result.status == DecodeStatus::message_too_large);
     for (std::uint32_t i = 0; i < result.ticks_emitted; ++i) check_tick(out[i], receive_tsc);
     if (!result.error_message.empty()) {
