@@ -1,20 +1,13 @@
 #include "feeds/ws_handshake.hpp"
 
 #include "core/base64.hpp"
-
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/field.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/rfc7230.hpp>
-#include <boost/asio/buffer.hpp>
+#include "io/http.hpp"
 
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace cbtrade::ws {
-
-namespace http = boost::beast::http;
 
 namespace {
 
@@ -61,16 +54,6 @@ void sha1_block(std::array<std::uint32_t, 5>& h, const std::uint8_t* block) noex
     h[4] += e;
 }
 
-bool has_token(std::string_view list, std::string_view token) {
-    for (const auto& item : http::token_list{list})
-        if (boost::beast::iequals(item, token)) return true;
-    return false;
-}
-
-std::string_view to_view(boost::beast::string_view s) noexcept {
-    return {s.data(), s.size()};
-}
-
 }  // namespace
 
 std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept {
@@ -108,29 +91,26 @@ std::string compute_accept_key(std::string_view websocket_key) {
 }
 
 std::string build_upgrade_request(const UpgradeRequest& request) {
-    // Values come from configuration (host, path, User-Agent): a stray CR/LF would split the request.
-    auto require_single_line = [](std::string_view what, std::string_view text) {
-        if (text.find_first_of("\r\n") != std::string_view::npos)
-            throw std::invalid_argument("WebSocket upgrade request: " + std::string(what) + " contains CR or LF");
+    const std::string key = make_websocket_key(request.key_nonce);
+    std::vector<io::HttpHeaderView> headers{
+        {"Upgrade", "websocket"},
+        {"Connection", "Upgrade"},
+        {"Sec-WebSocket-Key", key},
+        {"Sec-WebSocket-Version", "13"},
     };
-    require_single_line("host", request.host);
-    require_single_line("target", request.target);
-    for (const auto& header : request.extra_headers) {
-        require_single_line("header name", header.name);
-        require_single_line("header " + header.name, header.value);
-    }
-
+    for (const auto& h : request.extra_headers) headers.push_back({h.name, h.value});
     std::string out;
     out.reserve(256);
-    out.append("GET ").append(request.target.empty() ? "/" : request.target).append(" HTTP/1.1\r\n");
-    out.append("Host: ").append(request.host).append("\r\n");
-    out.append("Upgrade: websocket\r\n");
-    out.append("Connection: Upgrade\r\n");
-    out.append("Sec-WebSocket-Key: ").append(make_websocket_key(request.key_nonce)).append("\r\n");
-    out.append("Sec-WebSocket-Version: 13\r\n");
-    for (const auto& header : request.extra_headers)
-        out.append(header.name).append(": ").append(header.value).append("\r\n");
-    out.append("\r\n");
+    // Values come from configuration (host, path, User-Agent): the writer refuses a stray CR/LF
+    // that would split the request.
+    io::HttpRequest http;
+    http.method = "GET";
+    http.target = request.target;
+    http.host = request.host;
+    http.headers = headers;
+    const io::HttpWriteStatus status = io::write_http_request(http, out);
+    if (status != io::HttpWriteStatus::ok)
+        throw std::invalid_argument("WebSocket upgrade request: " + std::string(io::to_string(status)));
     return out;
 }
 
@@ -162,72 +142,49 @@ std::string_view to_string(HandshakeStatus status) noexcept {
     return "unknown handshake status";
 }
 
-struct HandshakeResponseParser::BeastParser {
-    http::response_parser<http::empty_body> parser;
-};
-
 HandshakeResponseParser::HandshakeResponseParser(std::string_view websocket_key, std::size_t header_limit)
     : expected_accept_(compute_accept_key(websocket_key)),
-      header_limit_(header_limit),
-      parser_(std::make_unique<BeastParser>()) {
-    parser_->parser.header_limit(static_cast<std::uint32_t>(header_limit));
-    // Stop right after the header: the body of a refusal does not interest us and the bytes after a
-    // 101 are WebSocket frames, not HTTP.
-    parser_->parser.eager(false);
-}
-
-HandshakeResponseParser::~HandshakeResponseParser() = default;
+      // Stop right after the header: the body of a refusal does not interest us and the bytes after
+      // a 101 are WebSocket frames, not HTTP.
+      parser_({.header_bytes = header_limit}, io::HttpResponseParser::Mode::header_only) {}
 
 HandshakeFeedResult HandshakeResponseParser::feed(std::span<const char> bytes) {
     if (status_ != HandshakeStatus::incomplete) return {status_, 0};
-
-    const std::size_t previously_pending = pending_.size();
-    pending_.append(bytes.data(), bytes.size());
-
-    boost::system::error_code ec;
-    const std::size_t used = parser_->parser.put(boost::asio::const_buffer(pending_.data(), pending_.size()), ec);
-    if (ec == http::error::need_more) {
-        pending_.erase(0, used);  // Beast keeps nothing of a partial header today; stay correct if it does
-        if (pending_.size() > header_limit_) status_ = HandshakeStatus::header_too_large;
-        return {status_, bytes.size()};
+    const io::HttpParseResult r = parser_.feed(bytes);
+    switch (r.status) {
+        case io::HttpParseStatus::incomplete:
+            return {status_, r.consumed};
+        case io::HttpParseStatus::header_too_large:
+            status_ = HandshakeStatus::header_too_large;
+            return {status_, r.consumed};
+        case io::HttpParseStatus::header_done:
+        case io::HttpParseStatus::complete:  // not in header-only mode
+            status_ = check_header();
+            return {status_, r.consumed};
+        case io::HttpParseStatus::body_too_large:  // a refusal announcing a body beyond any limit
+        case io::HttpParseStatus::malformed:
+        case io::HttpParseStatus::truncated:
+            break;
     }
-    if (ec == http::error::header_limit) {
-        status_ = HandshakeStatus::header_too_large;
-        return {status_, bytes.size()};
-    }
-    if (ec || !parser_->parser.is_header_done()) {
-        status_ = HandshakeStatus::malformed_http;
-        return {status_, bytes.size()};
-    }
-    // Beast consumed the whole header; bytes before this call were all header, so this call's share
-    // of the header is whatever Beast used beyond them.
-    status_ = check_header();
-    pending_.clear();
-    pending_.shrink_to_fit();
-    return {status_, used - previously_pending};
+    status_ = HandshakeStatus::malformed_http;
+    return {status_, r.consumed};
 }
 
 HandshakeStatus HandshakeResponseParser::check_header() {
-    const auto& response = parser_->parser.get();
-    status_code_ = response.result_int();
-    reason_ = std::string(to_view(response.reason()));
+    status_code_ = parser_.status_code();
+    reason_ = std::string(parser_.reason());
     if (status_code_ != 101) return HandshakeStatus::refused;
-    if (response.version() != 11) return HandshakeStatus::malformed_http;
+    if (parser_.version() != 11) return HandshakeStatus::malformed_http;
 
-    const auto upgrade = response.find(http::field::upgrade);
-    if (upgrade == response.end() || !has_token(upgrade->value(), "websocket")) return HandshakeStatus::missing_upgrade;
-    const auto connection = response.find(http::field::connection);
-    if (connection == response.end() || !has_token(connection->value(), "upgrade"))
-        return HandshakeStatus::missing_connection;
-    const auto accept = response.find(http::field::sec_websocket_accept);
-    if (accept == response.end()) return HandshakeStatus::missing_accept;
-    if (to_view(accept->value()) != expected_accept_) return HandshakeStatus::bad_accept;
+    if (!parser_.header_has_token("Upgrade", "websocket")) return HandshakeStatus::missing_upgrade;
+    if (!parser_.header_has_token("Connection", "upgrade")) return HandshakeStatus::missing_connection;
+    const std::optional<std::string_view> accept = parser_.header("Sec-WebSocket-Accept");
+    if (!accept) return HandshakeStatus::missing_accept;
+    if (*accept != expected_accept_) return HandshakeStatus::bad_accept;
     // RFC 6455 section 4.1: the client must fail the connection if the server selects something it
     // did not ask for; we offer neither extensions nor subprotocols.
-    if (response.find(http::field::sec_websocket_extensions) != response.end())
-        return HandshakeStatus::unexpected_extension;
-    if (response.find(http::field::sec_websocket_protocol) != response.end())
-        return HandshakeStatus::unexpected_subprotocol;
+    if (parser_.header("Sec-WebSocket-Extensions")) return HandshakeStatus::unexpected_extension;
+    if (parser_.header("Sec-WebSocket-Protocol")) return HandshakeStatus::unexpected_subprotocol;
     return HandshakeStatus::upgraded;
 }
 

@@ -1,9 +1,10 @@
 // feeds/: the client side of the RFC 6455 opening handshake, transport-agnostic.
 //
-// build_upgrade_request() writes the HTTP/1.1 GET that asks for the upgrade; HandshakeResponseParser
-// reads the server's answer from decrypted bytes as they arrive (any piece sizes) with Beast's HTTP
-// parser, checks it, and tells the caller how many bytes belonged to the HTTP header: whatever follows
-// in the same read is already WebSocket frames and goes to the frame parser.
+// build_upgrade_request() writes the HTTP/1.1 GET that asks for the upgrade (io/http.hpp's writer);
+// HandshakeResponseParser reads the server's answer from decrypted bytes as they arrive (any piece
+// sizes) with io/http.hpp's response parser, checks it, and tells the caller how many bytes belonged
+// to the HTTP header: whatever follows in the same read is already WebSocket frames and goes to the
+// frame parser.
 //
 // This runs once per connection (cold path): it allocates and uses std::string freely, but still
 // reports failures as result codes so the connection code has one error style.
@@ -12,18 +13,19 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "io/http.hpp"
 
 namespace cbtrade::ws {
 
 // RFC 6455 section 1.3: the server proves it understood the handshake by hashing our key with this.
 inline constexpr std::string_view accept_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 inline constexpr std::size_t key_nonce_bytes = 16;
-inline constexpr std::size_t default_response_header_limit = 8192;
+inline constexpr std::size_t default_response_header_limit = io::default_http_header_limit;
 
 // SHA-1 is used here only as RFC 6455's handshake checksum, not for security.
 [[nodiscard]] std::array<std::uint8_t, 20> sha1(std::string_view data) noexcept;
@@ -77,7 +79,6 @@ public:
     // `websocket_key` is the Sec-WebSocket-Key that was sent (make_websocket_key()).
     explicit HandshakeResponseParser(std::string_view websocket_key,
                                      std::size_t header_limit = default_response_header_limit);
-    ~HandshakeResponseParser();
     HandshakeResponseParser(const HandshakeResponseParser&) = delete;
     HandshakeResponseParser& operator=(const HandshakeResponseParser&) = delete;
 
@@ -91,15 +92,10 @@ public:
     [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
 
 private:
-    struct BeastParser;
     [[nodiscard]] HandshakeStatus check_header();
 
     std::string expected_accept_;
-    std::size_t header_limit_;
-    std::unique_ptr<BeastParser> parser_;
-    // Bytes of the header seen so far: Beast only consumes a header once it is complete, so the
-    // partial header must be handed to it again together with the next piece.
-    std::string pending_;
+    io::HttpResponseParser parser_;
     HandshakeStatus status_ = HandshakeStatus::incomplete;
     unsigned status_code_ = 0;
     std::string reason_;
