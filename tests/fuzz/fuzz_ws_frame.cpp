@@ -17,9 +17,11 @@
 
 #include "feeds/ws_frame.hpp"
 #include "feeds/ws_session.hpp"
+#include "tests/fuzz/piece_sizes.hpp"
 
 namespace {
 
+using cbtrade::fuzz::PieceSizes;
 using namespace cbtrade::ws;
 
 struct EventDigest {
@@ -47,20 +49,6 @@ void touch_padding(const char* data, std::size_t size) {
     for (std::size_t i = 0; i < message_padding_bytes; ++i) sink = static_cast<char>(sink ^ data[size + i]);
     (void)sink;
 }
-
-class PieceSizes {
-public:
-    explicit PieceSizes(std::uint8_t seed) : state_(seed * 2654435761u + 1) {}
-    std::size_t next() {
-        state_ = state_ * 1103515245u + 12345u;
-        const std::uint32_t r = state_ >> 16;
-        // Mostly tiny pieces (splits inside headers), sometimes large ones.
-        return (r & 3) == 0 ? 1 + (r >> 2) % 2048 : 1 + (r >> 2) % 7;
-    }
-
-private:
-    std::uint32_t state_;
-};
 
 void run_parser(std::span<const char> stream, const FrameParserOptions& options, PieceSizes pieces,
                 std::vector<EventDigest>& out) {
