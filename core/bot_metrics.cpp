@@ -24,7 +24,8 @@ BotMetrics::BotMetrics(MetricsRegistry& r, const BuildInfo& build)
       tick_to_decision(
           r.histogram("bot_tick_to_decision_seconds", {},
                       "From the completion that brought a tick's bytes to the Decision at the exec stage.")),
-      ready(r.gauge("bot_ready", {}, "1 when /readyz reports ready.")) {
+      ready(r.gauge("bot_ready", {}, "1 when /readyz reports ready.")),
+      halted(r.gauge("bot_halted", {}, "1 while the operator's halt (SIGUSR1, HALT_FILE) blocks new entries.")) {
     build_info.set(1);
     vol_risk_factor.set(1);
     static constexpr const char* order_help = "Orders filled, by mode (paper|live) and side (BUY|SELL).";
@@ -41,7 +42,8 @@ BotMetrics::BotMetrics(MetricsRegistry& r, const BuildInfo& build)
     for (const ModelMode m : {ModelMode::baseline, ModelMode::extended})
         model_mode_[static_cast<std::size_t>(m)] =
             &r.gauge("bot_model_mode", {{"mode", std::string(model_mode_name(m))}}, "1 for the active model mode.");
-    static constexpr std::array<const char*, 4> block_names = {"breaker", "below_min", "long_only", "market_data"};
+    static constexpr std::array<const char*, 5> block_names = {"breaker", "below_min", "long_only", "market_data",
+                                                               "halt"};
     for (std::size_t i = 0; i < block_names.size(); ++i)
         entries_blocked_[i] = &r.counter("bot_entries_blocked_total", {{"reason", block_names[i]}},
                                          "Entries not taken, by the gate that blocked them.");

@@ -22,7 +22,7 @@ struct BuildInfo {
 
 enum class OrderMode : std::uint8_t { paper, live };
 enum class OrderSideIndex : std::uint8_t { buy, sell };
-enum class BlockReason : std::uint8_t { breaker, below_min, long_only, market_data };
+enum class BlockReason : std::uint8_t { breaker, below_min, long_only, market_data, halt };
 enum class ExitReason : std::uint8_t { signal, stop_loss, take_profit };
 enum class RingLabel : std::uint8_t { ticks, decisions, ops };
 enum class StageLabel : std::uint8_t { decode, signal, exec };
@@ -62,12 +62,13 @@ struct BotMetrics {
     Gauge& feed_stale;
     Histogram& tick_to_decision;
     Gauge& ready;
+    Gauge& halted;
 
 private:
     std::array<std::array<Counter*, 2>, 2> orders_{};
     std::array<Counter*, 3> decisions_{};
     std::array<Gauge*, 2> model_mode_{};
-    std::array<Counter*, 4> entries_blocked_{};
+    std::array<Counter*, 5> entries_blocked_{};
     std::array<Counter*, 3> exits_{};
     std::array<Counter*, 3> ring_full_{};
     std::array<Histogram*, 3> stage_latency_{};

@@ -91,6 +91,10 @@ std::optional<OrderRequest> Trader::exit(Side side, double price, std::int64_t t
 }
 
 std::optional<OrderRequest> Trader::entry(Side side, const Decision& d) noexcept {
+    if (halted_) {
+        ++counters_.blocked_halt;
+        return std::nullopt;
+    }
     if (breaker_) {
         ++counters_.blocked_breaker;
         return std::nullopt;

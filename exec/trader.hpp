@@ -40,6 +40,7 @@ struct TraderCounters {
     std::uint64_t blocked_below_min = 0;
     std::uint64_t blocked_long_only = 0;
     std::uint64_t blocked_market_data = 0;
+    std::uint64_t blocked_halt = 0;  // the operator's kill switch (SIGUSR1, HALT_FILE)
     std::uint64_t breaker_trips = 0;
     std::uint64_t round_trips = 0;
     std::uint64_t winning_round_trips = 0;
@@ -65,6 +66,9 @@ public:
 
     // Entries need fresh market data; the feed sets this false while stale or just reconnected.
     void set_market_data_ok(bool ok) noexcept { market_data_ok_ = ok; }
+
+    // The operator's halt: no new entries while set; exits (signal, stop, take) are never blocked.
+    void set_halted(bool halted) noexcept { halted_ = halted; }
 
     [[nodiscard]] double cash_usd() const noexcept { return cash_; }
     [[nodiscard]] double position_qty() const noexcept { return qty_; }
@@ -98,6 +102,7 @@ private:
     bool breaker_ = false;
     bool pending_ = false;
     bool market_data_ok_ = true;
+    bool halted_ = false;
     TraderCounters counters_;
 };
 

@@ -198,6 +198,7 @@ TEST(Metrics, bot_metrics_export_the_whole_contract_from_the_start) {
                           "bot_entries_blocked_total{reason=\"below_min\"} 0",
                           "bot_entries_blocked_total{reason=\"long_only\"} 0",
                           "bot_entries_blocked_total{reason=\"market_data\"} 0",
+                          "bot_entries_blocked_total{reason=\"halt\"} 0",
                           "bot_exits_total{reason=\"signal\"} 0",
                           "bot_exits_total{reason=\"stop_loss\"} 0",
                           "bot_exits_total{reason=\"take_profit\"} 0",
@@ -215,7 +216,8 @@ TEST(Metrics, bot_metrics_export_the_whole_contract_from_the_start) {
                           "bot_stage_latency_seconds_count{stage=\"decode\"} 0",
                           "bot_stage_latency_seconds_count{stage=\"signal\"} 0",
                           "bot_stage_latency_seconds_bucket{stage=\"exec\",le=\"1e-06\"} 1",
-                          "bot_ready 0"})
+                          "bot_ready 0",
+                          "bot_halted 0"})
         EXPECT_TRUE(contains(out, std::string(s) + "\n")) << s;
 }
 

@@ -149,6 +149,24 @@ TEST(Trader, stale_market_data_blocks_entries_but_not_exits) {
     EXPECT_EQ(t2.counters().blocked_market_data, 1u);
 }
 
+TEST(Trader, halt_blocks_entries_but_never_exits) {
+    Trader t(params(), 1000);
+    fill_now(t, t.on_decision(decision(Signal::buy, 100, day0)), 100);
+    t.set_halted(true);
+    EXPECT_TRUE(t.on_price(98, day0 + 1)) << "a stop fires while halted";
+    Trader t2(params(), 1000);
+    fill_now(t2, t2.on_decision(decision(Signal::buy, 100, day0)), 100);
+    t2.set_halted(true);
+    const auto exit = t2.on_decision(decision(Signal::sell, 100.05, day0 + 2));
+    ASSERT_TRUE(exit) << "a signal exit is allowed while halted";
+    EXPECT_EQ(exit->reason, OrderReason::signal_exit);
+    fill_now(t2, exit, 100.05);
+    EXPECT_FALSE(t2.on_decision(decision(Signal::buy, 100, day0 + 3)));
+    EXPECT_EQ(t2.counters().blocked_halt, 1u);
+    t2.set_halted(false);
+    EXPECT_TRUE(t2.on_decision(decision(Signal::buy, 100, day0 + 4)));
+}
+
 TEST(Trader, bad_prices_are_never_acted_on) {
     Trader t(params(), 1000);
     fill_now(t, t.on_decision(decision(Signal::buy, 100, day0)), 100);

@@ -123,7 +123,7 @@ CONTRACT = {
     "bot_daily_pnl_usd": {},
     "bot_position_base": {},
     "bot_circuit_breaker_tripped": {},
-    "bot_entries_blocked_total": {"reason": {"breaker", "below_min", "long_only", "market_data"}},
+    "bot_entries_blocked_total": {"reason": {"breaker", "below_min", "long_only", "market_data", "halt"}},
     "bot_exits_total": {"reason": {"signal", "stop_loss", "take_profit"}},
     "bot_order_errors_total": {"reason": ANY},
     "bot_candles_total": {},
@@ -134,6 +134,7 @@ CONTRACT = {
     "bot_feed_stale": {},
     "bot_ring_full_total": {"ring": {"ticks", "decisions", "ops"}},
     "bot_ready": {},
+    "bot_halted": {},
 }
 HISTOGRAMS = {
     "bot_tick_to_decision_seconds": {},

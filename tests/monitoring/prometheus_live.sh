@@ -171,7 +171,7 @@ for signal in ("buy", "sell", "flat"):
 for mode in ("baseline", "extended"):
     check(has("bot_model_mode", mode=mode), '/metrics exports bot_model_mode{mode="%s"}' % mode)
 check(has("bot_order_errors_total", reason="none"), '/metrics exports bot_order_errors_total{reason="none"}')
-for reason in ("breaker", "below_min", "long_only", "market_data"):
+for reason in ("breaker", "below_min", "long_only", "market_data", "halt"):
     check(has("bot_entries_blocked_total", reason=reason), '/metrics exports bot_entries_blocked_total{reason="%s"}' % reason)
 for reason in ("signal", "stop_loss", "take_profit"):
     check(has("bot_exits_total", reason=reason), '/metrics exports bot_exits_total{reason="%s"}' % reason)

@@ -1,0 +1,132 @@
+#include "pipeline/exec_stage.hpp"
+
+#include <cmath>
+
+namespace cbtrade {
+
+namespace {
+std::int64_t seconds_of(std::int64_t ns) noexcept {
+    return ns >= 0 ? ns / 1'000'000'000 : -((-ns + 999'999'999) / 1'000'000'000);
+}
+}  // namespace
+
+ExecStage::ExecStage(const Config& c, PriceRing& in, ExecNoteRing* notes, BotMetrics& metrics, const TscClock& clock,
+                     const std::atomic<bool>& halted)
+    : in_(in),
+      notes_(notes),
+      metrics_(metrics),
+      clock_(clock),
+      halted_(halted),
+      trader_(TraderParams::from(c), c.usd_equity),
+      broker_(c.fee_bps, c.slippage_bps) {
+    status_.equity_usd.store(c.usd_equity, std::memory_order_relaxed);
+}
+
+std::size_t ExecStage::poll(std::int64_t) noexcept {
+    std::size_t n = 0;
+    PriceRecord r;
+    while (n < 64 && in_.try_pop(r)) {
+        handle(r);
+        ++n;
+    }
+    if (n) status_.records.store(status_.records.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    return n;
+}
+
+void ExecStage::handle(const PriceRecord& r) noexcept {
+    const std::uint64_t start_tsc = read_tsc();
+    // Tick-to-decision: from the completion that brought the bytes to the exec stage holding the
+    // record (and its Decision, when it carries one).
+    if (r.receive_tsc != 0) metrics_.tick_to_decision.observe_ns(clock_.to_ns(start_tsc, r.receive_tsc));
+    if (r.flags & price_flag_lost_before) lost_block_ = true;
+    const std::int64_t time_s = seconds_of(r.exchange_time_ns);
+    trader_.set_halted(halted_.load(std::memory_order_relaxed));
+    trader_.set_market_data_ok((r.flags & price_flag_data_ok) != 0 && !lost_block_);
+
+    if (r.flags & price_flag_has_decision) {
+        const Decision& d = r.decision;
+        const auto req = trader_.on_decision(d);
+        const TraderCounters& c = trader_.counters();
+        const std::uint64_t blocked_before = published_.blocked_breaker + published_.blocked_below_min +
+                                             published_.blocked_long_only + published_.blocked_market_data +
+                                             published_.blocked_halt;
+        const std::uint64_t blocked_now =
+            c.blocked_breaker + c.blocked_below_min + c.blocked_long_only + c.blocked_market_data + c.blocked_halt;
+        ExecNote n{};
+        n.kind = ExecNoteKind::decision;
+        n.decision = d;
+        n.equity_usd = trader_.equity_usd(r.price);
+        n.entry_blocked = blocked_now != blocked_before ? 1 : 0;
+        note(n);
+        publish_blocked();
+        metrics_.vol_risk_factor.set(d.vol_factor);
+        if (req) execute(*req, r.price);
+    }
+    if (r.flags & price_flag_candle_close) lost_block_ = false;  // after acting: the close itself was blocked
+    if (r.flags & price_flag_has_price) {
+        last_price_ = r.price;
+        if (const auto req = trader_.on_price(r.price, time_s)) execute(*req, r.price);
+    }
+    const double price = last_price_ > 0 ? last_price_ : r.price;
+    const double equity = trader_.equity_usd(price);
+    metrics_.equity_usd.set(equity);
+    metrics_.daily_pnl_usd.set(equity - trader_.day_start_equity_usd());
+    metrics_.circuit_breaker_tripped.set(trader_.breaker_tripped() ? 1 : 0);
+    status_.equity_usd.store(equity, std::memory_order_relaxed);
+    metrics_.stage_latency(StageLabel::exec).observe_ns(clock_.to_ns(read_tsc(), start_tsc));
+}
+
+void ExecStage::execute(const OrderRequest& req, double market_price) noexcept {
+    const Fill f = broker_.fill(req, market_price);
+    trader_.on_fill(f);
+    metrics_.orders(OrderMode::paper, f.side == Side::buy ? OrderSideIndex::buy : OrderSideIndex::sell).inc();
+    switch (f.reason) {
+        case OrderReason::entry:
+            break;
+        case OrderReason::signal_exit:
+            metrics_.exits(ExitReason::signal).inc();
+            break;
+        case OrderReason::stop_loss:
+            metrics_.exits(ExitReason::stop_loss).inc();
+            break;
+        case OrderReason::take_profit:
+            metrics_.exits(ExitReason::take_profit).inc();
+            break;
+    }
+    const TraderCounters& c = trader_.counters();
+    if (c.round_trips != published_.round_trips) {
+        metrics_.trades.inc(c.round_trips - published_.round_trips);
+        published_.round_trips = c.round_trips;
+    }
+    metrics_.position_base.set(trader_.position_qty());
+    status_.position_base.store(trader_.position_qty(), std::memory_order_relaxed);
+    status_.fills.store(status_.fills.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    status_.round_trips.store(c.round_trips, std::memory_order_relaxed);
+    ExecNote n{};
+    n.kind = ExecNoteKind::fill;
+    n.fill = f;
+    n.equity_usd = trader_.equity_usd(f.price);
+    note(n);
+}
+
+void ExecStage::publish_blocked() noexcept {
+    const TraderCounters& c = trader_.counters();
+    auto bump = [this](BlockReason reason, std::uint64_t now, std::uint64_t& published) {
+        if (now != published) {
+            metrics_.entries_blocked(reason).inc(now - published);
+            published = now;
+        }
+    };
+    bump(BlockReason::breaker, c.blocked_breaker, published_.blocked_breaker);
+    bump(BlockReason::below_min, c.blocked_below_min, published_.blocked_below_min);
+    bump(BlockReason::long_only, c.blocked_long_only, published_.blocked_long_only);
+    bump(BlockReason::market_data, c.blocked_market_data, published_.blocked_market_data);
+    bump(BlockReason::halt, c.blocked_halt, published_.blocked_halt);
+}
+
+void ExecStage::note(const ExecNote& n) noexcept {
+    if (notes_ == nullptr) return;
+    (void)notes_->try_push(n);  // a refusal is counted by the ring; the ops thread logs the loss
+}
+
+}  // namespace cbtrade
