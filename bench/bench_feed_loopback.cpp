@@ -38,6 +38,7 @@
 #include "io/uring_loop.hpp"
 #include "tests/feeds/ticker_messages.hpp"
 #include "tests/io/blocking_socket_transport.hpp"
+#include "tests/io/memory_pipe.hpp"
 #include "tests/io/test_pki.hpp"
 
 namespace {
@@ -198,7 +199,7 @@ void BM_feed_stage_in_memory(benchmark::State& state) {
         state.SkipWithError(pki().error.c_str());
         return;
     }
-    io::MemoryPipe pipe(1 << 20);
+    cbtrade::testing::MemoryPipe pipe(1 << 20);
     io::TlsContext server_ctx;
     io::TlsContext client_ctx;
     std::string error;

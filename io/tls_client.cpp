@@ -280,42 +280,4 @@ const char* TlsSession::cipher() const noexcept {
     return ssl_ == nullptr ? "" : wolfSSL_get_cipher_name(ssl_);
 }
 
-// ---------------------------------------------------------------------------------------------
-// MemoryPipe
-
-MemoryPipe::MemoryPipe(std::size_t reserve_bytes) {
-    a_to_b_.reserve(reserve_bytes);
-    b_to_a_.reserve(reserve_bytes);
-    a_.rx_ = &b_to_a_;
-    a_.rx_off_ = &b_to_a_off_;
-    a_.tx_ = &a_to_b_;
-    a_.tx_off_ = &a_to_b_off_;
-    b_.rx_ = &a_to_b_;
-    b_.rx_off_ = &a_to_b_off_;
-    b_.tx_ = &b_to_a_;
-    b_.tx_off_ = &b_to_a_off_;
-}
-
-std::span<const std::byte> MemoryPipe::End::rx_peek() noexcept {
-    return {reinterpret_cast<const std::byte*>(rx_->data()) + *rx_off_, rx_->size() - *rx_off_};
-}
-
-void MemoryPipe::End::rx_consume(std::size_t n) noexcept {
-    *rx_off_ += n;
-    if (*rx_off_ >= rx_->size()) {  // drained: rewind in place, keeping the capacity
-        rx_->clear();
-        *rx_off_ = 0;
-    }
-}
-
-int MemoryPipe::End::tx_append(std::span<const std::byte> bytes) noexcept {
-    if (tx_->size() + bytes.size() > tx_->capacity() && *tx_off_ > 0) {  // drop what the peer has read
-        tx_->erase(0, *tx_off_);
-        *tx_off_ = 0;
-    }
-    if (tx_->size() + bytes.size() > tx_->capacity()) return -ENOBUFS;  // never grows: no allocation
-    tx_->append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    return 0;
-}
-
 }  // namespace cbtrade::io

@@ -1,5 +1,5 @@
 // TLS (wolfSSL) over a ByteTransport: the ciphertext moves through io_uring buffers (TcpStream) or
-// an in-memory pipe (tests, benchmarks), never through wolfSSL's own sockets.
+// an in-memory pipe (tests/io/memory_pipe.hpp), never through wolfSSL's own sockets.
 //
 // A client always verifies the certificate chain (against the system CA bundle or the PEM file the
 // user names, TLS_CA_FILE) and the host name; there is deliberately no way to turn that off.
@@ -102,41 +102,6 @@ private:
     char host_[256] = {};
     char ca_file_[256] = {};
     char error_[1024] = {};
-};
-
-// A ByteTransport over two in-memory byte queues: MemoryPipe gives two connected ends.
-// Queues are vectors that are compacted in place, so after warm-up nothing allocates.
-class MemoryPipe {
-public:
-    class End final : public ByteTransport {
-    public:
-        [[nodiscard]] std::span<const std::byte> rx_peek() noexcept override;
-        void rx_consume(std::size_t n) noexcept override;
-        [[nodiscard]] int rx_status() const noexcept override { return closed_ ? -ECONNRESET : 0; }
-        [[nodiscard]] int tx_append(std::span<const std::byte> bytes) noexcept override;
-        // The peer stops sending: after the queued bytes, reads see a closed connection.
-        void close_peer() noexcept { closed_ = true; }
-
-    private:
-        friend class MemoryPipe;
-        std::string* rx_ = nullptr;
-        std::size_t* rx_off_ = nullptr;
-        std::string* tx_ = nullptr;
-        std::size_t* tx_off_ = nullptr;
-        bool closed_ = false;
-    };
-
-    explicit MemoryPipe(std::size_t reserve_bytes = 1 << 16);
-    [[nodiscard]] End& a() noexcept { return a_; }
-    [[nodiscard]] End& b() noexcept { return b_; }
-
-private:
-    std::string a_to_b_;
-    std::string b_to_a_;
-    std::size_t a_to_b_off_ = 0;
-    std::size_t b_to_a_off_ = 0;
-    End a_;
-    End b_;
 };
 
 }  // namespace cbtrade::io

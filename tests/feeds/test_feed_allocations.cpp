@@ -14,6 +14,7 @@
 #include "io/tls_client.hpp"
 #include "io/tls_info.hpp"
 #include "tests/feeds/ticker_messages.hpp"
+#include "tests/io/memory_pipe.hpp"
 #include "tests/io/test_pki.hpp"
 
 namespace {
@@ -59,7 +60,7 @@ TEST(FeedReceivePath, no_heap_allocation_per_message_after_warm_up) {
                         "record; the accelerated build (the default) is not";
     const testing::TestPki pki = testing::make_test_pki();
     ASSERT_TRUE(pki.ok()) << pki.error;
-    io::MemoryPipe pipe(1 << 20);
+    testing::MemoryPipe pipe(1 << 20);
     io::TlsContext server_ctx, client_ctx;
     std::string error;
     ASSERT_EQ(server_ctx.init_server(pki.server_pem, pki.server_key, error), 0) << error;

@@ -10,14 +10,15 @@
 #include "core/config.hpp"
 #include "io/tls_client.hpp"
 #include "io/tls_info.hpp"
+#include "tests/io/memory_pipe.hpp"
 #include "tests/io/test_pki.hpp"
 
 namespace {
 
-using cbtrade::io::MemoryPipe;
 using cbtrade::io::TlsClientOptions;
 using cbtrade::io::TlsContext;
 using cbtrade::io::TlsSession;
+using cbtrade::testing::MemoryPipe;
 
 class Tls : public ::testing::Test {
 protected:
