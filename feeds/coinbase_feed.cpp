@@ -67,7 +67,6 @@ FeedOptions feed_options_from(const Config& config) {
 CoinbaseFeed::CoinbaseFeed(io::UringLoop& loop, FeedOptions options)
     : loop_(loop),
       options_(std::move(options)),
-      stream_(loop),
       ws_([] {
           ws::SessionOptions so;
           so.max_message_bytes = coinbase_default_max_message_bytes;
@@ -97,66 +96,35 @@ int CoinbaseFeed::start(std::string& error) {
         return -EINVAL;
     }
     io::UrlResult parsed = io::parse_url(options_.url);
-    if (!parsed) {
-        error = "COINBASE_WS_URL: " + parsed.error;
-        return -EINVAL;
-    }
-    if (!parsed.url->websocket() || !parsed.url->tls()) {
-        error = "COINBASE_WS_URL: the feed needs a wss:// URL";
-        return -EINVAL;
-    }
+    if (!parsed) throw ConfigError("COINBASE_WS_URL: " + parsed.error);
+    if (!parsed.url->websocket()) throw ConfigError("COINBASE_WS_URL: the feed needs a wss:// URL");
     url_ = std::move(*parsed.url);
-    if (const int rc = io::resolve_tcp(url_.host, url_.port, address_, error); rc < 0) {
+    io::ConnectionOptions co = io::ConnectionOptions::for_url(url_);
+    co.ca_file = options_.ca_file;
+    co.ciphers = options_.ciphers;
+    co.connect_timeout_ms = options_.connect_timeout_ms;
+    co.handshake_timeout_ms = options_.handshake_timeout_ms;
+    co.backoff_initial_ms = options_.backoff_initial_ms;
+    co.backoff_max_ms = options_.backoff_max_ms;
+    conn_.emplace(loop_, std::move(co));
+    if (const int rc = conn_->start(error); rc < 0) {
         error = "COINBASE_WS_URL: " + error;
         return rc;
     }
-    if (const int rc = tls_context_.init_client({options_.ca_file, options_.ciphers}, error); rc < 0) return rc;
-    if (const int rc = stream_.init(); rc < 0) {
-        error = "feed: cannot allocate receive buffers: " + std::string(std::strerror(-rc));
-        return rc;
-    }
+    conn_->open();  // the first attempt starts on the first poll
     started_ = true;
     set_phase(Phase::backoff);
-    phase_deadline_ns_ = 0;  // connect on the first poll
     return 0;
-}
-
-std::uint64_t CoinbaseFeed::random() noexcept {
-    // Jitter only needs to de-synchronise clients, not to be unpredictable.
-    return random_.next();
-}
-
-std::int64_t CoinbaseFeed::next_backoff_ns() noexcept {
-    // Capped exponential with "equal jitter": half the delay fixed, half random.
-    const std::uint32_t shift = backoff_attempt_ < 20 ? backoff_attempt_ : 20;
-    std::uint64_t delay_ms = static_cast<std::uint64_t>(options_.backoff_initial_ms) << shift;
-    if (delay_ms > options_.backoff_max_ms) delay_ms = options_.backoff_max_ms;
-    if (backoff_attempt_ < 64) ++backoff_attempt_;
-    const std::uint64_t half = delay_ms / 2;
-    const std::uint64_t jitter = half == 0 ? 0 : random() % (half + 1);
-    return static_cast<std::int64_t>((half + jitter) * 1'000'000);
-}
-
-void CoinbaseFeed::begin_connect(std::int64_t now_ns) noexcept {
-    rx_pos_ = rx_len_ = 0;
-    sequence_.reset_connection();
-    const int rc = stream_.start_connect(address_, options_.connect_timeout_ms);
-    if (rc < 0) {
-        set_error("connect to %s:%u: %s", url_.host.c_str(), url_.port, std::strerror(-rc));
-        lose_connection(now_ns, true);
-        return;
-    }
-    set_phase(Phase::connecting);
 }
 
 void CoinbaseFeed::lose_connection(std::int64_t now_ns, bool count_failure) noexcept {
     fresh_.store(false, std::memory_order_relaxed);
-    if (count_failure) counters_.connect_failures.add();
-    tls_.reset();
+    // A connection that never reached an open WebSocket is a failed connect, whatever ended it (a
+    // server that completes TLS and hangs up must show somewhere).
+    if (count_failure || phase() == Phase::upgrading) counters_.connect_failures.add();
     ws_.on_transport_closed();
-    stream_.close();
+    conn_->drop(now_ns, io::Connection::Retry::after_backoff);
     rx_pos_ = rx_len_ = 0;
-    phase_deadline_ns_ = now_ns + next_backoff_ns();
     set_phase(Phase::closing);
 }
 
@@ -167,11 +135,7 @@ void CoinbaseFeed::stop() noexcept {
         pump_output();
     }
     fresh_.store(false, std::memory_order_relaxed);
-    tls_.reset();  // queues close_notify
-    // Cold path: let the close frame and close_notify leave before the socket goes (bounded).
-    for (int i = 0; i < 100 && stream_.state() == io::TcpStream::State::open && !stream_.tx_idle(); ++i)
-        (void)loop_.wait(1'000'000);
-    stream_.close();
+    if (conn_) conn_->close();  // close_notify, a bounded wait for it to leave, then the socket
     set_phase(Phase::idle);
 }
 
@@ -201,8 +165,8 @@ void CoinbaseFeed::send_subscriptions(std::int64_t now_ns) {
 void CoinbaseFeed::pump_output() noexcept {
     for (int guard = 0; guard < 64; ++guard) {
         const std::span<const char> out = ws_.pending_output();
-        if (out.empty() || tls_.state() != io::TlsSession::State::open) return;
-        const long n = tls_.write({reinterpret_cast<const std::byte*>(out.data()), out.size()});
+        if (out.empty() || conn_->state() != io::Connection::State::open) return;
+        const long n = conn_->write({reinterpret_cast<const std::byte*>(out.data()), out.size()});
         if (n <= 0) return;  // -EAGAIN: the send buffers are full; a failure shows on the next read
         ws_.consume_output(static_cast<std::size_t>(n));
     }
@@ -236,7 +200,7 @@ void CoinbaseFeed::handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, 
         counters_.ticks.add(r.ticks_emitted);
         if (!fresh_.load(std::memory_order_relaxed) && (first->flags & tick_flag_snapshot) != 0) {
             fresh_.store(true, std::memory_order_relaxed);
-            backoff_attempt_ = 0;  // a healthy session: the next drop starts the backoff afresh
+            conn_->reset_backoff();  // a healthy session: the next drop starts the backoff afresh
         }
     }
 }
@@ -247,17 +211,17 @@ std::size_t CoinbaseFeed::pump_input(std::int64_t now_ns, std::span<Tick> out) n
         if (rx_pos_ == rx_len_) {
             // Nothing new to decrypt: skip wolfSSL_read, whose WANT_READ path formats an error
             // string (snprintf, ~150 ns) on every call in this wolfSSL build.
-            if (stream_.rx_peek().empty() && stream_.rx_status() == 0 && tls_.pending() == 0) break;
+            if (!conn_->input_pending()) break;
             // The completion that brought the oldest unread ciphertext is where this data's latency starts.
-            const std::uint64_t front = stream_.rx_front_tsc();
-            const long r = tls_.read({rx_buf_.get(), rx_buffer_bytes});
+            const std::uint64_t front = conn_->rx_front_tsc();
+            const long r = conn_->read({rx_buf_.get(), rx_buffer_bytes});
             if (r == -EAGAIN) break;
             if (r < 0) {
-                set_error("%s", tls_.error()[0] != '\0' ? tls_.error() : "connection lost");
+                set_error("%s", conn_->error());
                 lose_connection(now_ns, false);
                 return n;
             }
-            rx_tsc_ = front != 0 ? front : stream_.last_rx_tsc();
+            rx_tsc_ = front != 0 ? front : conn_->last_rx_tsc();
             rx_pos_ = 0;
             rx_len_ = static_cast<std::size_t>(r);
             counters_.bytes.add(static_cast<std::uint64_t>(r));
@@ -311,6 +275,68 @@ std::size_t CoinbaseFeed::pump_input(std::int64_t now_ns, std::span<Tick> out) n
     return n;
 }
 
+void CoinbaseFeed::begin_upgrade(std::int64_t now_ns) noexcept {
+    rx_pos_ = rx_len_ = 0;
+    sequence_.reset_connection();
+    // Ask for the upgrade. The request allocates (once per connection).
+    ws::UpgradeRequest req;
+    req.host = url_.host_header();
+    req.target = url_.target;
+    for (std::size_t i = 0; i < req.key_nonce.size(); i += 8) {
+        const std::uint64_t r = random_.next();
+        std::memcpy(req.key_nonce.data() + i, &r, std::min<std::size_t>(8, req.key_nonce.size() - i));
+    }
+    try {
+        req.extra_headers.push_back({"User-Agent", "cbtrade/0.1"});
+        if (ws_.connect(req) != ws::SendStatus::queued) throw std::runtime_error("output full");
+    } catch (const std::exception& e) {
+        set_error("WebSocket upgrade request for %s: %s", url_.host.c_str(), e.what());
+        lose_connection(now_ns, true);
+        set_phase(Phase::failed);
+        return;
+    }
+    upgrade_deadline_ns_ = now_ns + static_cast<std::int64_t>(options_.handshake_timeout_ms) * 1'000'000;
+    set_phase(Phase::upgrading);
+    pump_output();
+}
+
+void CoinbaseFeed::advance_connection(std::int64_t now_ns) noexcept {
+    switch (conn_->advance(now_ns)) {
+        case io::Connection::Event::none:
+            break;
+        case io::Connection::Event::opened:
+            begin_upgrade(now_ns);
+            return;
+        case io::Connection::Event::attempt_failed:
+            counters_.connect_failures.add();
+            set_error("%s", conn_->error());
+            break;
+        case io::Connection::Event::failed_for_good:
+            counters_.connect_failures.add();
+            set_error("%s", conn_->error());
+            set_phase(Phase::failed);
+            return;
+    }
+    switch (conn_->state()) {
+        case io::Connection::State::waiting:
+            set_phase(Phase::backoff);
+            break;
+        case io::Connection::State::connecting:
+            set_phase(Phase::connecting);
+            break;
+        case io::Connection::State::handshaking:
+            set_phase(Phase::tls);
+            break;
+        case io::Connection::State::closing:
+            set_phase(Phase::closing);
+            break;
+        case io::Connection::State::idle:
+        case io::Connection::State::open:
+        case io::Connection::State::failed:
+            break;
+    }
+}
+
 std::size_t CoinbaseFeed::poll(std::int64_t now_ns, std::span<Tick> out) noexcept {
     if (!started_) return 0;
     (void)loop_.poll();
@@ -320,75 +346,14 @@ std::size_t CoinbaseFeed::poll(std::int64_t now_ns, std::span<Tick> out) noexcep
         case Phase::failed:
             return 0;
         case Phase::closing:
-            if (!stream_.idle()) return 0;
-            set_phase(Phase::backoff);
-            [[fallthrough]];
         case Phase::backoff:
-            if (now_ns >= phase_deadline_ns_) begin_connect(now_ns);
-            return 0;
         case Phase::connecting:
-            if (stream_.state() != io::TcpStream::State::open) {
-                if (stream_.state() != io::TcpStream::State::connecting) {
-                    const int err = stream_.connect_result() != 0 ? stream_.connect_result() : -ECONNABORTED;
-                    set_error("connect to %s:%u: %s", url_.host.c_str(), url_.port, std::strerror(-err));
-                    lose_connection(now_ns, true);
-                }
-                return 0;
-            }
-            if (tls_.start(tls_context_, stream_, url_.host) < 0) {
-                set_error("%s", tls_.error());
-                lose_connection(now_ns, true);
-                return 0;
-            }
-            phase_deadline_ns_ = now_ns + static_cast<std::int64_t>(options_.handshake_timeout_ms) * 1'000'000;
-            set_phase(Phase::tls);
-            [[fallthrough]];
-        case Phase::tls: {
-            const int rc = tls_.handshake();
-            (void)loop_.poll();  // send what the handshake wrote
-            if (rc == -EAGAIN) {
-                if (stream_.rx_status() != 0 || now_ns > phase_deadline_ns_) {
-                    set_error(
-                        "TLS to %s: %s", url_.host.c_str(),
-                        stream_.rx_status() != 0 ? "connection closed during the handshake" : "handshake timed out");
-                    lose_connection(now_ns, true);
-                }
-                return 0;
-            }
-            if (rc < 0) {
-                set_error("%s", tls_.error());
-                if (rc == -EKEYREJECTED) {  // a refused certificate does not get better by retrying
-                    lose_connection(now_ns, true);
-                    set_phase(Phase::failed);
-                    return 0;
-                }
-                lose_connection(now_ns, true);
-                return 0;
-            }
-            // TLS is up: ask for the upgrade. The request allocates (once per connection).
-            ws::UpgradeRequest req;
-            req.host = url_.host_header();
-            req.target = url_.target;
-            for (std::size_t i = 0; i < req.key_nonce.size(); i += 8) {
-                const std::uint64_t r = random();
-                std::memcpy(req.key_nonce.data() + i, &r, std::min<std::size_t>(8, req.key_nonce.size() - i));
-            }
-            req.extra_headers.push_back({"User-Agent", "cbtrade/0.1"});
-            try {
-                if (ws_.connect(req) != ws::SendStatus::queued) throw std::runtime_error("output full");
-            } catch (const std::exception& e) {
-                set_error("WebSocket upgrade request for %s: %s", url_.host.c_str(), e.what());
-                lose_connection(now_ns, true);
-                set_phase(Phase::failed);
-                return 0;
-            }
-            pump_output();
-            set_phase(Phase::upgrading);
+        case Phase::tls:
+            advance_connection(now_ns);
             return 0;
-        }
         case Phase::upgrading:
             n = pump_input(now_ns, out);
-            if (phase() == Phase::upgrading && now_ns > phase_deadline_ns_) {
+            if (phase() == Phase::upgrading && now_ns > upgrade_deadline_ns_) {
                 set_error("WebSocket upgrade at %s timed out", url_.host.c_str());
                 lose_connection(now_ns, true);
             }
@@ -405,7 +370,7 @@ std::size_t CoinbaseFeed::poll(std::int64_t now_ns, std::span<Tick> out) noexcep
             break;
     }
     pump_output();
-    const std::uint64_t wire = stream_.bytes_received();
+    const std::uint64_t wire = conn_->bytes_received();
     if (wire > wire_bytes_seen_) {
         counters_.wire_bytes.add(wire - wire_bytes_seen_);
         wire_bytes_seen_ = wire;

@@ -1,11 +1,12 @@
 // The feed stage (DESIGN.md section 2): Coinbase Advanced Trade market data over
 // io_uring -> TLS -> WebSocket -> simdjson, as one non-blocking poll() object on the feed thread.
 //
-// It connects (DNS resolved once, in start(), before the loop), upgrades to WebSocket, subscribes to
+// It connects through io::Connection (DNS resolved once, in start(), before the loop; connect and TLS
+// handshake with deadlines; capped backoff with jitter between attempts), upgrades to WebSocket, subscribes to
 // `heartbeats` and `ticker` for the configured products right after the upgrade (Coinbase drops
 // clients that have not subscribed within 5 s), decodes ticks into the caller's span, counts
 // sequence gaps, declares the feed stale after stale_sec without any message (heartbeats count),
-// and reconnects with capped exponential backoff and jitter. After any disconnect the feed is not
+// and reconnects. After any disconnect the feed is not
 // fresh until a new ticker snapshot arrived on the new connection (DESIGN.md section 5: no entry on
 // a feed that has just reconnected).
 //
@@ -17,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,7 +29,7 @@
 #include "core/random.hpp"
 #include "core/records.hpp"
 #include "feeds/ws_session.hpp"
-#include "io/tls_client.hpp"
+#include "io/connection.hpp"
 #include "io/uring_loop.hpp"
 #include "io/url.hpp"
 
@@ -49,7 +51,7 @@ struct FeedOptions {
     std::string ciphers;                                       // TLS_CIPHERS
     std::int64_t stale_sec = 10;                               // COINBASE_WS_STALE_SEC
     std::uint32_t connect_timeout_ms = 5000;
-    std::uint32_t handshake_timeout_ms = 10000;  // TLS + upgrade, after TCP connect
+    std::uint32_t handshake_timeout_ms = 10000;  // TLS, and then the upgrade, each
     std::uint32_t backoff_initial_ms = 100;
     std::uint32_t backoff_max_ms = 15000;
     WsJwtSource* jwt_source = nullptr;  // optional, not owned
@@ -73,9 +75,11 @@ struct FeedCounters {
     ws::RelaxedCounter frames;           // WebSocket data messages
     ws::RelaxedCounter decode_errors;    // messages the decoder refused (malformed, missing field...)
     ws::RelaxedCounter heartbeats;
-    ws::RelaxedCounter error_messages;    // {"type":"error"} from the server
-    ws::RelaxedCounter connect_failures;  // TCP, TLS or upgrade failures
-    ws::RelaxedCounter output_full;       // ticks dropped because the caller's span was full
+    ws::RelaxedCounter error_messages;  // {"type":"error"} from the server
+    // Connections that never reached an open WebSocket: TCP, TLS or upgrade failures, and a server
+    // that hangs up before answering the upgrade.
+    ws::RelaxedCounter connect_failures;
+    ws::RelaxedCounter output_full;  // ticks dropped because the caller's span was full
 };
 
 class CoinbaseFeed {
@@ -90,7 +94,8 @@ public:
 
     // Cold: parses the URL, resolves the host (blocking getaddrinfo), loads the CA and ciphers,
     // allocates buffers. The first connect starts on the first poll(). 0, or a negative errno with
-    // a one-line reason in `error`.
+    // a one-line reason in `error` (the host does not resolve, no memory). Throws ConfigError
+    // (exit 2) for a URL, CA file or cipher list that cannot be used.
     [[nodiscard]] int start(std::string& error);
 
     // Does all pending work without blocking and writes decoded Ticks to out[0, n); returns n.
@@ -118,24 +123,20 @@ public:
     [[nodiscard]] const io::Url& url() const noexcept { return url_; }
 
 private:
-    void begin_connect(std::int64_t now_ns) noexcept;
+    void advance_connection(std::int64_t now_ns) noexcept;
+    void begin_upgrade(std::int64_t now_ns) noexcept;
     void lose_connection(std::int64_t now_ns, bool count_failure) noexcept;
     void set_error(const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
     std::size_t pump_input(std::int64_t now_ns, std::span<Tick> out) noexcept;
     void handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, std::span<Tick> out, std::size_t& n) noexcept;
     void pump_output() noexcept;
     void send_subscriptions(std::int64_t now_ns);
-    [[nodiscard]] std::int64_t next_backoff_ns() noexcept;
-    [[nodiscard]] std::uint64_t random() noexcept;
     void set_phase(Phase p) noexcept { phase_.store(p, std::memory_order_relaxed); }
 
     io::UringLoop& loop_;
     FeedOptions options_;
     io::Url url_;
-    io::ResolvedAddress address_{};
-    io::TlsContext tls_context_;
-    io::TcpStream stream_;
-    io::TlsSession tls_;
+    std::optional<io::Connection> conn_;  // made by start(), from the URL
     ws::WsSession ws_;
     CoinbaseDecoder decoder_;
     SequenceTracker sequence_;
@@ -147,9 +148,8 @@ private:
     std::uint64_t rx_tsc_ = 0;
     std::uint64_t wire_bytes_seen_ = 0;
 
-    std::int64_t phase_deadline_ns_ = 0;  // connect/handshake/upgrade deadline, or next attempt time
-    std::uint32_t backoff_attempt_ = 0;
-    SplitMix64 random_;
+    std::int64_t upgrade_deadline_ns_ = 0;
+    SplitMix64 random_;  // WebSocket key nonces
     std::uint64_t sessions_opened_ = 0;
     bool started_ = false;
 

@@ -41,8 +41,8 @@ constexpr const char* feed_usage =
     "usage: cbtrade feed [--summary] [--max-ticks N] [--duration-sec S] [--env-file FILE]...\n"
     "  connect to COINBASE_WS_URL, subscribe to heartbeats and ticker for COINBASE_WS_PRODUCTS and\n"
     "  print each decoded tick (product price bid ask seq exchange_time_ns), or with --summary one\n"
-    "  line per second (ticks/s, gaps, feed age, reconnects). Stops at N ticks, after S seconds, or on\n"
-    "  SIGINT/SIGTERM; then prints the totals on stderr.\n";
+    "  line per second (ticks/s, gaps, feed age, reconnects, connect failures). Stops at N ticks, after\n"
+    "  S seconds, or on SIGINT/SIGTERM; then prints the totals on stderr.\n";
 
 bool parse_u64(std::string_view text, std::uint64_t& out) {
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -160,12 +160,13 @@ int run(int argc, char** argv) {
             const std::int64_t last = feed.last_message_ns();
             const FeedCounters& c = feed.counters();
             std::printf(
-                "ticks/s=%llu ticks=%llu gaps=%llu feed_age_ms=%lld reconnects=%llu stale_events=%llu fresh=%d "
-                "phase=%s\n",
+                "ticks/s=%llu ticks=%llu gaps=%llu feed_age_ms=%lld reconnects=%llu connect_failures=%llu "
+                "stale_events=%llu fresh=%d phase=%s\n",
                 static_cast<unsigned long long>(total_ticks - ticks_at_last_summary),
                 static_cast<unsigned long long>(total_ticks), static_cast<unsigned long long>(c.gaps.value()),
                 last == 0 ? -1LL : static_cast<long long>((now - last) / 1'000'000),
                 static_cast<unsigned long long>(c.reconnects.value()),
+                static_cast<unsigned long long>(c.connect_failures.value()),
                 static_cast<unsigned long long>(c.stale_events.value()), feed.fresh() ? 1 : 0,
                 to_string(feed.phase()).data());
             std::fflush(stdout);

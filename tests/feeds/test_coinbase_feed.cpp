@@ -62,12 +62,16 @@ public:
         ::close(fd());
     }
 
-    // TLS handshake and WebSocket upgrade; false on any failure.
-    bool accept_websocket() {
+    // The TLS handshake only; false on any failure.
+    bool accept_tls() {
         int rc;
         while ((rc = tls_.handshake()) == -EAGAIN)
             if (!flush() || !fill(3000)) return false;
-        if (rc != 0 || !flush()) return false;
+        return rc == 0 && flush();
+    }
+    // TLS handshake and WebSocket upgrade; false on any failure.
+    bool accept_websocket() {
+        if (!accept_tls()) return false;
         std::string req;
         while (req.find("\r\n\r\n") == std::string::npos) {
             char buf[4096];
@@ -149,15 +153,17 @@ public:
         if (thread_.joinable()) thread_.join();
         ::close(fd_);
     }
-    void run(int connections, Script script) {
-        thread_ = std::thread([this, connections, script = std::move(script)] {
+    // Accepts `connections` connections one after the other and plays `script` on each, after the
+    // TLS handshake and (unless `upgrade` is false) the WebSocket upgrade.
+    void run(int connections, Script script, bool upgrade = true) {
+        thread_ = std::thread([this, connections, upgrade, script = std::move(script)] {
             for (int i = 0; i < connections && !stop_; ++i) {
                 pollfd p{fd_, POLLIN, 0};
                 if (::poll(&p, 1, 10'000) <= 0) return;
                 const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
                 if (c < 0) return;
                 ServerConn conn(c, ctx_);
-                if (!conn.accept_websocket()) {
+                if (!(upgrade ? conn.accept_websocket() : conn.accept_tls())) {
                     record("connection " + std::to_string(i) + ": TLS or upgrade failed");
                     continue;
                 }
@@ -255,17 +261,32 @@ TEST(FeedOptions, bad_ws_url_is_a_configuration_error_naming_the_key) {
     }
 }
 
-TEST(FeedStart, refuses_a_url_it_cannot_use_naming_the_key) {
+TEST(FeedStart, a_url_or_ca_file_it_cannot_use_is_a_configuration_error_naming_the_key) {
     io::UringLoop loop;
     if (const int rc = loop.init(); rc < 0) GTEST_SKIP() << io::uring_unavailable_message(rc);
-    for (const char* bad : {"wss://localhost:99999", "https://localhost/", "ws://localhost:1/"}) {
+    auto start = [&](const char* url, const char* ca_file) {
         FeedOptions o;
-        o.url = bad;
+        o.url = url;
         o.products = {"BTC-USD"};
+        o.ca_file = ca_file;
         CoinbaseFeed feed(loop, o);
         std::string error;
-        EXPECT_EQ(feed.start(error), -EINVAL) << bad;
-        EXPECT_EQ(error.rfind("COINBASE_WS_URL: ", 0), 0u) << error;
+        (void)feed.start(error);
+    };
+    for (const char* bad : {"wss://localhost:99999", "https://localhost/", "ws://example.com/"}) {
+        try {
+            start(bad, "");
+            ADD_FAILURE() << bad << " accepted";
+        } catch (const ConfigError& e) {
+            EXPECT_EQ(std::string(e.what()).rfind("COINBASE_WS_URL: ", 0), 0u) << e.what();
+        }
+    }
+    try {
+        start("wss://localhost:1/", "/nonexistent/ca.pem");
+        ADD_FAILURE() << "unreadable TLS_CA_FILE accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(e.exit_code(), ExitCode::usage);
+        EXPECT_NE(std::string(e.what()).find("TLS_CA_FILE"), std::string::npos) << e.what();
     }
 }
 
@@ -400,6 +421,24 @@ TEST_F(Feed, untrusted_certificate_fails_for_good_with_the_reason) {
     EXPECT_NE(std::string(feed.last_error()).find("TLS to localhost: certificate refused"), std::string::npos)
         << feed.last_error();
     EXPECT_TRUE(ticks_.empty());
+}
+
+TEST_F(Feed, server_that_completes_tls_and_hangs_up_counts_as_connect_failures) {
+    FakeExchange ex(*pki_);
+    ASSERT_TRUE(ex.ok());
+    ex.run(
+        4, [](ServerConn& c, int) { c.drop(); }, false);
+    CoinbaseFeed feed(loop_, options(ex.port()));
+    std::string error;
+    ASSERT_EQ(feed.start(error), 0) << error;
+    ASSERT_TRUE(poll_until(
+        feed, [&] { return feed.counters().connect_failures.value() >= 4; }, 5000))
+        << "connect_failures=" << feed.counters().connect_failures.value() << ": " << feed.last_error();
+    EXPECT_EQ(feed.counters().reconnects.value(), 0u) << "no WebSocket session ever opened";
+    EXPECT_FALSE(feed.failed()) << "a hang-up is retried";
+    EXPECT_FALSE(feed.fresh());
+    EXPECT_TRUE(ticks_.empty());
+    feed.stop();
 }
 
 TEST_F(Feed, refused_connection_is_retried_with_backoff) {

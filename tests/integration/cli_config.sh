@@ -47,6 +47,8 @@ expect_grep err "COINBASE_WS_URL: port '99999' is out of range 1\.\.65535" "bad 
 expect_exit 2 "COINBASE_WS_URL with userinfo" -- env COINBASE_WS_URL=wss://u:pw@localhost/ "$CBTRADE" feed --duration-sec 1
 expect_grep err "COINBASE_WS_URL: user information" "userinfo refused"
 if grep -q "pw@" err; then fail "userinfo echoed"; fi
+expect_exit 2 "unreadable TLS_CA_FILE" -- env COINBASE_WS_URL=wss://127.0.0.1:1 TLS_CA_FILE=/nonexistent/ca.pem "$CBTRADE" feed --duration-sec 1
+expect_grep err "TLS_CA_FILE" "unreadable CA file named"
 expect_exit 2 "missing env file" -- "$CBTRADE" config --env-file /nonexistent.env
 expect_grep err "/nonexistent.env: env file cannot be read: No such file or directory" "missing env file"
 # Issue 9 items 2-3: FIFOs, directories and endless devices are refused at once (timeout: no hang).

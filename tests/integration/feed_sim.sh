@@ -192,7 +192,7 @@ if start_sim summary --pace max --messages 1000000; then
   run_feed summary summary.ca.pem --summary --duration-sec 2.5
   stop_sim 0
   [ "$FEED_RC" = 0 ] || fail "summary: exit $FEED_RC: $(tail -c 400 summary.feed.err)"
-  n=$(grep -cE '^ticks/s=[0-9]+ ticks=[0-9]+ gaps=0 feed_age_ms=-?[0-9]+ reconnects=0 stale_events=0 fresh=1 phase=live$' summary.feed.out)
+  n=$(grep -cE '^ticks/s=[0-9]+ ticks=[0-9]+ gaps=0 feed_age_ms=-?[0-9]+ reconnects=0 connect_failures=0 stale_events=0 fresh=1 phase=live$' summary.feed.out)
   [ "$n" -ge 2 ] || fail "summary: want 2 per-second lines, got $n: $(head -c 400 summary.feed.out)"
   ! grep -q '^BTC-USD ' summary.feed.out || fail "summary: tick lines printed with --summary"
 fi
