@@ -1,5 +1,7 @@
 #include "core/text.hpp"
 
+#include <algorithm>
+
 namespace cbtrade {
 
 namespace {
@@ -56,6 +58,17 @@ std::string quote_for_message(std::string_view text, std::size_t max_bytes) {
 
 std::string escape_for_message(std::string_view text, std::size_t max_bytes) {
     return escaped(text, max_bytes, false);
+}
+
+bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
+std::size_t ascii_ifind(std::string_view text, std::string_view what) noexcept {
+    const auto it = std::search(text.begin(), text.end(), what.begin(), what.end(),
+                                [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+    return it == text.end() && !what.empty() ? std::string_view::npos : static_cast<std::size_t>(it - text.begin());
 }
 
 }  // namespace cbtrade

@@ -20,6 +20,15 @@ inline constexpr std::size_t default_name_bytes = 256;
 // line of printable ASCII. A longer input is cut and marked: 'abc'... (1048576 bytes).
 [[nodiscard]] std::string quote_for_message(std::string_view text, std::size_t max_bytes = default_quote_bytes);
 
+// ASCII case folding for protocol text (schemes, host names, header values), independent of the
+// locale: 'A'-'Z' become 'a'-'z', every other byte stays.
+[[nodiscard]] constexpr char ascii_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+[[nodiscard]] bool ascii_iequals(std::string_view a, std::string_view b) noexcept;
+// Position of the first occurrence of `what` in `text`, ignoring ASCII case; npos if none.
+[[nodiscard]] std::size_t ascii_ifind(std::string_view text, std::string_view what) noexcept;
+
 // The same escaping and cut without the quotes, for a name that starts a message ("path:line: ...").
 [[nodiscard]] std::string escape_for_message(std::string_view text, std::size_t max_bytes = default_name_bytes);
 

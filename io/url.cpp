@@ -31,10 +31,6 @@ std::string_view scheme_text(Scheme s) noexcept {
     return "?";
 }
 
-char lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 bool host_name_char(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
            c == '_';
@@ -59,10 +55,7 @@ std::string check_host_name(std::string_view host) {
 
 bool is_loopback_host(std::string_view host) noexcept {
     if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // "localhost." is the same name
-    constexpr std::string_view localhost = "localhost";
-    if (host.size() == localhost.size() &&
-        std::equal(host.begin(), host.end(), localhost.begin(), [](char a, char b) { return lower(a) == b; }))
-        return true;
+    if (ascii_iequals(host, "localhost")) return true;
     if (host.size() >= INET6_ADDRSTRLEN) return false;
     char text[INET6_ADDRSTRLEN] = {};
     std::memcpy(text, host.data(), host.size());
@@ -104,10 +97,7 @@ UrlResult parse_url(std::string_view text) {
     const std::string_view scheme_part = text.substr(0, sep);
     std::optional<Scheme> scheme;
     for (const auto& n : scheme_names) {
-        if (scheme_part.size() != n.text.size()) continue;
-        if (std::equal(scheme_part.begin(), scheme_part.end(), n.text.begin(),
-                       [](char a, char b) { return lower(a) == b; }))
-            scheme = n.scheme;
+        if (ascii_iequals(scheme_part, n.text)) scheme = n.scheme;
     }
     if (!scheme) return fail("scheme " + quote_for_message(scheme_part, 16) + " is not one of wss, https, ws, http");
 
@@ -158,7 +148,7 @@ UrlResult parse_url(std::string_view text) {
         if (std::string e = check_host_name(host); !e.empty()) return fail(std::move(e));
     }
     url.host.resize(host.size());
-    std::transform(host.begin(), host.end(), url.host.begin(), lower);
+    std::transform(host.begin(), host.end(), url.host.begin(), ascii_lower);
 
     url.port = url.default_port();
     if (has_port) {

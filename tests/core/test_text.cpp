@@ -47,3 +47,28 @@ TEST(EscapeForMessage, names_are_escaped_and_cut_without_quotes) {
 
 }  // namespace
 }  // namespace cbtrade
+
+namespace cbtrade {
+namespace {
+
+TEST(AsciiCase, folds_only_ascii_letters) {
+    EXPECT_EQ(ascii_lower('A'), 'a');
+    EXPECT_EQ(ascii_lower('z'), 'z');
+    EXPECT_EQ(ascii_lower('['), '[');
+    EXPECT_EQ(ascii_lower('\xc3'), '\xc3');
+    EXPECT_TRUE(ascii_iequals("Content-Length", "content-LENGTH"));
+    EXPECT_FALSE(ascii_iequals("Content-Length", "Content-Lengt"));
+    EXPECT_FALSE(ascii_iequals("\xc3\x89", "\xc3\xa9")) << "no Unicode folding";
+    EXPECT_TRUE(ascii_iequals("", ""));
+}
+
+TEST(AsciiCase, find_ignores_case_and_says_npos_when_absent) {
+    EXPECT_EQ(ascii_ifind("<HTML><Title>x</TITLE>", "<title>"), 6u);
+    EXPECT_EQ(ascii_ifind("abc", "abcd"), std::string_view::npos);
+    EXPECT_EQ(ascii_ifind("abc", "x"), std::string_view::npos);
+    EXPECT_EQ(ascii_ifind("abc", ""), 0u);
+    EXPECT_EQ(ascii_ifind("", "a"), std::string_view::npos);
+}
+
+}  // namespace
+}  // namespace cbtrade
