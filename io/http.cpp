@@ -6,10 +6,13 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/rfc7230.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <algorithm>
 #include <charconv>
+
+#include "core/text.hpp"
 
 namespace cbtrade::io {
 
@@ -45,12 +48,9 @@ bool is_field_value(std::string_view s) noexcept {
     });
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return boost::beast::iequals(a, b);
-}
-
 bool writer_owned_header(std::string_view name) noexcept {
-    return iequals(name, "Host") || iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding");
+    return ascii_iequals(name, "Host") || ascii_iequals(name, "Content-Length") ||
+           ascii_iequals(name, "Transfer-Encoding");
 }
 
 std::string_view to_view(boost::beast::string_view s) noexcept {
@@ -107,6 +107,13 @@ HttpWriteStatus write_http_request(const HttpRequest& request, std::string& out)
         return HttpWriteStatus::no_memory;
     }
     return HttpWriteStatus::ok;
+}
+
+std::string_view standard_reason(unsigned status) noexcept {
+    if (status < 100 || status > 599) return {};
+    const auto known = beast_http::int_to_status(status);
+    if (known == beast_http::status::unknown) return {};
+    return to_view(beast_http::obsolete_reason(known));
 }
 
 std::string_view to_string(HttpParseStatus status) noexcept {
@@ -281,7 +288,7 @@ bool HttpResponseParser::header_has_token(std::string_view name, std::string_vie
     const std::optional<std::string_view> value = header(name);
     if (!value) return false;
     for (const auto& item : beast_http::token_list{boost::beast::string_view(value->data(), value->size())})
-        if (iequals(to_view(item), token)) return true;
+        if (ascii_iequals(to_view(item), token)) return true;
     return false;
 }
 

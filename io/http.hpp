@@ -59,6 +59,10 @@ enum class HttpWriteStatus : std::uint8_t {
 // ------------------------------------------------------------------------------------------------
 // Response parser
 
+// The standard reason phrase of a status code ("Too Many Requests"), "" for an unknown one. Messages
+// use it instead of the server's own phrase, which is outside text.
+[[nodiscard]] std::string_view standard_reason(unsigned status) noexcept;
+
 struct HttpResponseLimits {
     std::size_t header_bytes = default_http_header_limit;
     std::size_t body_bytes = default_http_body_limit;

@@ -13,7 +13,7 @@
 #include "core/error.hpp"
 #include "io/connection.hpp"
 #include "tests/io/loopback_server.hpp"
-#include "tests/io/test_pki.hpp"
+#include "tests/io/pki_fixture.hpp"
 
 namespace cbtrade::io {
 namespace {
@@ -45,19 +45,8 @@ TEST(Backoff, jitter_spreads_clients_and_huge_attempt_counts_stay_capped) {
     for (int i = 0; i < 200; ++i) EXPECT_LE(b.next_delay_ns(), 15000LL * 1'000'000);
 }
 
-class ConnectionTest : public ::testing::Test {
+class ConnectionTest : public cbtrade::testing::PkiLoopTest {
 protected:
-    static void SetUpTestSuite() { pki_ = new cbtrade::testing::TestPki(cbtrade::testing::make_test_pki()); }
-    static void TearDownTestSuite() {
-        pki_->remove();
-        delete pki_;
-    }
-    void SetUp() override {
-        if (!pki_->ok()) GTEST_SKIP() << pki_->error;
-        if (const int rc = loop_.init(); rc < 0) GTEST_SKIP() << uring_unavailable_message(rc);
-        std::string error;
-        ASSERT_EQ(server_tls_.init_server(pki_->server_pem, pki_->server_key, error), 0) << error;
-    }
     ConnectionOptions options(std::uint16_t port, bool tls = true) {
         ConnectionOptions o;
         o.host = "localhost";
@@ -100,12 +89,7 @@ protected:
         (void)loop_.poll();
         return n;
     }
-
-    static cbtrade::testing::TestPki* pki_;
-    UringLoop loop_;
-    TlsContext server_tls_;
 };
-cbtrade::testing::TestPki* ConnectionTest::pki_ = nullptr;
 
 TEST_F(ConnectionTest, opens_over_tls_and_carries_bytes_both_ways) {
     LoopbackServer server(&server_tls_);
