@@ -192,6 +192,8 @@ std::string_view to_string(RestErrorKind kind) noexcept {
             return "rejected";
         case RestErrorKind::invalid_order:
             return "invalid_order";
+        case RestErrorKind::unknown_outcome:
+            return "unknown_outcome";
     }
     return "unknown";
 }

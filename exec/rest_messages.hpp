@@ -120,6 +120,10 @@ enum class RestErrorKind : std::uint8_t {
     too_large,      // an answer larger than max_body_bytes
     rejected,       // create-order answered success:false (e.g. INSUFFICIENT_FUND)
     invalid_order,  // refused before sending: size below the minimum, product not tradable, ...
+    // create-order only: an attempt may have been executed but its answer was never seen (timeout,
+    // dropped connection, 5xx, unreadable answer) and resending it with the same client_order_id
+    // did not settle it. The order may exist: reconcile by client_order_id, never resend under a new one.
+    unknown_outcome,
 };
 [[nodiscard]] std::string_view to_string(RestErrorKind kind) noexcept;
 

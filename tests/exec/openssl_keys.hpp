@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "core/base64.hpp"
+#include "tools/sim/jwt_verify.hpp"
 
 namespace cbtrade::test {
 
@@ -121,28 +122,9 @@ inline std::string make_encrypted_pkcs8_pem() {
     });
 }
 
-// JWS signature check with OpenSSL: ES256 raw r||s (converted to DER for OpenSSL) over SHA-256,
-// or pure Ed25519.
+// JWS signature check with OpenSSL (tools/sim/jwt_verify.cpp, the simulator's own check).
 inline bool verify_jws_signature(const TestKey& key, std::string_view signing_input, std::string_view raw_sig) {
-    std::string sig(raw_sig);
-    if (!key.ed25519) {
-        if (raw_sig.size() != 64) return false;
-        ECDSA_SIG* es = ECDSA_SIG_new();
-        BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw_sig.data()), 32, nullptr);
-        BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw_sig.data()) + 32, 32, nullptr);
-        ECDSA_SIG_set0(es, r, s);
-        unsigned char* der = nullptr;
-        const int der_len = i2d_ECDSA_SIG(es, &der);
-        ECDSA_SIG_free(es);
-        if (der_len <= 0) return false;
-        sig.assign(reinterpret_cast<char*>(der), static_cast<std::size_t>(der_len));
-        OPENSSL_free(der);
-    }
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (EVP_DigestVerifyInit(ctx.get(), nullptr, key.ed25519 ? nullptr : EVP_sha256(), nullptr, key.pkey.get()) != 1)
-        return false;
-    return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
-                            reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size()) == 1;
+    return sim::verify_jws_signature(key.pkey.get(), key.ed25519, signing_input, raw_sig);
 }
 
 }  // namespace cbtrade::test

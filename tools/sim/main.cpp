@@ -26,6 +26,7 @@
 
 #include "core/file_read.hpp"
 #include "feeds/csv_candles.hpp"
+#include "tools/sim/rest_exchange.hpp"
 #include "tools/sim/session.hpp"
 #include "tools/sim/sim_context.hpp"
 #include "tools/sim/sim_options.hpp"
@@ -75,7 +76,7 @@ void configure_tls(const sim::SimOptions& o, asio::ssl::context& tls) {
     if (!o.ca_out.empty()) write_file_atomically(o.ca_out, ca_pem);
 }
 
-void print_stats(const sim::SimStats& s) {
+void print_stats(const sim::SimStats& s, const sim::RestStats& rest) {
     std::fprintf(stderr,
                  "sim: connections=%llu ws_sessions=%llu messages=%llu heartbeats=%llu seq_skips=%llu drops=%llu "
                  "stalls=%llu bad_frames=%llu bad_json=%llu refused_upgrades=%llu subscribe_timeouts=%llu "
@@ -87,6 +88,13 @@ void print_stats(const sim::SimStats& s) {
                  static_cast<unsigned long long>(s.bad_json), static_cast<unsigned long long>(s.refused_upgrades),
                  static_cast<unsigned long long>(s.subscribe_timeouts),
                  static_cast<unsigned long long>(s.client_errors));
+    std::fprintf(stderr,
+                 "rest_requests=%llu rest_orders=%llu rest_order_repeats=%llu rest_unauthorized=%llu "
+                 "rest_rate_limited=%llu rest_faults=%llu ws_jwts=%llu\n",
+                 static_cast<unsigned long long>(rest.requests), static_cast<unsigned long long>(rest.orders),
+                 static_cast<unsigned long long>(rest.order_repeats),
+                 static_cast<unsigned long long>(rest.unauthorized), static_cast<unsigned long long>(rest.rate_limited),
+                 static_cast<unsigned long long>(rest.faults), static_cast<unsigned long long>(s.ws_jwts));
     std::fprintf(stderr, "sent_ticks=%llu price_cents_sum=%lld\n", static_cast<unsigned long long>(s.sent_ticks),
                  static_cast<long long>(s.price_cents_sum));
     std::fflush(stderr);
@@ -119,6 +127,7 @@ int run(const sim::SimOptions& o) {
 
     // Declared before the io_context: coroutine frames destroyed with it still refer to these.
     sim::SimContext ctx(o, candles, csv_step_s);
+    ctx.rest->load_keys();
     std::optional<asio::ssl::context> tls;
     if (!o.plain) {
         tls.emplace(asio::ssl::context::tls_server);
@@ -173,7 +182,7 @@ int run(const sim::SimOptions& o) {
     ctx.log(banner);
 
     io.run();
-    print_stats(ctx.stats);
+    print_stats(ctx.stats, ctx.rest->stats());
     return 0;
 }
 

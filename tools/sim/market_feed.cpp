@@ -103,6 +103,7 @@ std::optional<TickerQuote> MarketFeed::next() {
     }
     const int k = tick_index_++;
     const std::int64_t price = path_cents_[k];
+    last_price_cents_ = price;
     current_low_cents_ = std::min(current_low_cents_, price);
     current_high_cents_ = std::max(current_high_cents_, price);
     if (!any_tick_) {

@@ -48,6 +48,10 @@ public:
     [[nodiscard]] std::optional<TickerQuote> next();
 
     [[nodiscard]] std::int64_t step_s() const noexcept { return step_s_; }
+    // The price of the last tick handed out, if any (market orders on the REST side fill at it).
+    [[nodiscard]] std::optional<std::int64_t> last_price_cents() const noexcept {
+        return any_tick_ ? std::optional<std::int64_t>(last_price_cents_) : std::nullopt;
+    }
 
 private:
     struct WindowCandle {
@@ -85,6 +89,7 @@ private:
     std::int64_t low_52_w_cents_ = 0;
     std::int64_t high_52_w_cents_ = 0;
     bool any_tick_ = false;  // the 52-week range starts at the first tick (all-time range in practice)
+    std::int64_t last_price_cents_ = 0;
 };
 
 // "97012.35" from 9701235; negative values keep their sign.

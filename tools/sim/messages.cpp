@@ -325,9 +325,8 @@ std::optional<ClientRequest> parse_client_request(std::string_view json) {
                     if (!r.consume(']')) return std::nullopt;
                 }
             } else if (key == "jwt") {
-                std::string jwt;
-                if (!r.string(jwt)) return std::nullopt;
-                req.has_jwt = !jwt.empty();
+                if (!r.string(req.jwt)) return std::nullopt;
+                req.has_jwt = !req.jwt.empty();
             } else if (!r.skip_value()) {
                 return std::nullopt;
             }

@@ -41,6 +41,7 @@ struct ClientRequest {
     std::string channel;
     std::vector<std::string> product_ids;
     bool has_jwt = false;
+    std::string jwt;
 };
 
 // The fields above from one JSON object; other members are skipped. nullopt for malformed JSON or

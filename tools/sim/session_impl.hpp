@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "tools/sim/messages.hpp"
+#include "tools/sim/rest_exchange.hpp"
 #include "tools/sim/sim_context.hpp"
 
 namespace cbtrade::sim::detail {
@@ -154,6 +155,17 @@ private:
         if (!subscribe && req->type != "unsubscribe") {
             reply_error("unknown message type '" + req->type + "'");
             return;
+        }
+        // A jwt is optional on public channels, but one that is sent must be valid (the simulator
+        // checks it when it was given --api-key).
+        if (req->has_jwt) {
+            if (const std::string why = ctx_.rest->check_ws_jwt(req->jwt); !why.empty()) {
+                ctx_.log("session " + std::to_string(index_) + ": " + req->type + " " + req->channel +
+                         " refused: JWT " + why);
+                reply_error("authentication failure");
+                return;
+            }
+            ++ctx_.stats.ws_jwts;
         }
         if (req->channel == "heartbeats") {
             if (subscribe && !heartbeats_) next_heartbeat_ = steady::now() + heartbeat_period;
@@ -486,10 +498,19 @@ awaitable<void> serve_http(Stream stream, SimContext& ctx, std::string peer) {
             co_await WsSession<Stream>::run(session, std::move(req));
             co_return;
         }
-        auto res = ctx.router.handle(req);
-        const bool keep_alive = res.keep_alive();
+        SimReply reply = ctx.router.handle(req);
+        if (reply.action == ReplyAction::drop) {
+            // The request was read (and acted on); the client sees the connection die.
+            beast::get_lowest_layer(stream).socket().close(ec);
+            co_return;
+        }
+        if (reply.action == ReplyAction::no_answer) {
+            // Nothing is written; the next read waits until the client gives up and closes.
+            continue;
+        }
+        const bool keep_alive = reply.response.keep_alive();
         beast::get_lowest_layer(stream).expires_after(http_read_timeout);
-        co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+        co_await http::async_write(stream, reply.response, asio::redirect_error(asio::use_awaitable, ec));
         if (ec || !keep_alive) break;
     }
     boost::system::error_code ec;

@@ -33,6 +33,7 @@ struct SimStats {
     std::uint64_t refused_upgrades = 0;
     std::uint64_t subscribe_timeouts = 0;
     std::uint64_t client_errors = 0;  // error messages sent for bad client requests
+    std::uint64_t ws_jwts = 0;        // subscribe messages whose JWT was accepted
 };
 
 // A live WebSocket session; wake() makes it re-check the shared state (stop requested).
@@ -44,13 +45,19 @@ protected:
     ~SessionWaker() = default;
 };
 
+class RestExchange;
+
 class SimContext {
 public:
     SimContext(const SimOptions& options, std::shared_ptr<const std::vector<Candle>> csv_candles,
                std::int64_t csv_step_s);
+    ~SimContext();
+    SimContext(const SimContext&) = delete;
+    SimContext& operator=(const SimContext&) = delete;
 
     const SimOptions& options;
     SimStats stats;
+    std::unique_ptr<RestExchange> rest;  // the REST side (rest_exchange.hpp); owns its own stats
     HttpRouter router;
     const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
@@ -58,6 +65,14 @@ public:
     // continue the same market, and every tick is sent once.
     [[nodiscard]] MarketFeed& feed(const std::string& product_id);
     [[nodiscard]] std::int64_t tick_interval_us() const noexcept;
+    [[nodiscard]] std::int64_t step_s() const noexcept { return step_s_; }
+
+    // The candles of the series the WebSocket replays for `product_id` with start_s <= time <=
+    // end_s, oldest first: the CSV (the same for every product), or the product's synthetic market
+    // from its start up to now (the synthetic market has no earlier history).
+    [[nodiscard]] std::vector<Candle> series(const std::string& product_id, std::int64_t start_s, std::int64_t end_s);
+    // The last price the product's feed handed out, else the series' first open (REST market orders).
+    [[nodiscard]] std::int64_t current_price_cents(const std::string& product_id);
 
     // --messages budget: ticker objects promised to writes in flight or done.
     std::uint64_t ticks_reserved = 0;
@@ -81,6 +96,8 @@ private:
     std::int64_t step_s_;
     std::int64_t synthetic_start_s_;
     std::map<std::string, std::unique_ptr<MarketFeed>> feeds_;
+    std::map<std::string, std::uint64_t> seeds_;  // the synthetic seed each product's feed got
+    std::map<std::string, std::vector<Candle>> synthetic_history_;
 };
 
 }  // namespace cbtrade::sim

@@ -1,6 +1,8 @@
 #include "tools/sim/sim_options.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <cstdio>
 #include <string_view>
 #include <system_error>
@@ -60,7 +62,7 @@ void parse_pace(SimOptions& o, std::string_view v) {
 
 std::string sim_usage() {
     return R"(usage: cbtrade-sim [options]
-Loopback Coinbase Advanced Trade market-data simulator (WebSocket ticker + heartbeats over TLS).
+Loopback Coinbase Advanced Trade simulator: market-data WebSocket (ticker + heartbeats) and REST, over TLS.
 First stdout line: "listening 127.0.0.1:<port>". Stats on stderr at exit, incl.
 "sent_ticks=<n> price_cents_sum=<s>".
 
@@ -97,6 +99,24 @@ faults ("after M" counts ticker messages on that connection)
   --bad-json-after M        after M ticker messages send one text frame of malformed JSON
   --fault-once              stall/bad-frame/bad-json on the first WebSocket connection only
   --refuse-upgrade          answer WebSocket upgrades with HTTP 403
+
+REST (/api/v3/brokerage: time, accounts, products, candles, orders, fills)
+  --api-key NAME=FILE       accept JWTs of key NAME verified with the PEM key in FILE (public or private;
+                            EC P-256 -> ES256, Ed25519 -> EdDSA); repeatable. Without one, every private
+                            endpoint answers 401. JWTs on WebSocket subscribes are checked too.
+  --clock-offset-sec S      the exchange clock is S seconds ahead of this machine (negative: behind)
+  --usd-balance X           USD balance (default 100000)
+  --base-balance X          balance of every product's base currency (default 1)
+  --extra-accounts N        N more empty accounts, to make list-accounts page (default 0)
+  --fee-bps B               fee on each market order, basis points of its value (default 60)
+  --trading-disabled        products say trading_disabled: true and orders are refused
+  --no-rate-limit           do not answer 429 beyond 10 public / 30 private requests per second
+  --rest-fault ROUTE:KIND[:N]  the next N requests (default 1) to ROUTE get KIND; repeatable.
+                            ROUTE: any time accounts product candles orders order fills
+                            KIND: 401 403 429 (HTML body) 500 503 timeout (never answered) drop (connection
+                            closed after the request was read) insufficient (success:false INSUFFICIENT_FUND).
+                            On orders, 500 503 timeout drop happen after the order was placed.
+  Stats at exit add "rest_requests=<n> rest_orders=<n> rest_order_repeats=<n> rest_unauthorized=<n>".
 
   --quiet                   no event log on stderr (stats are still printed)
   --help
@@ -180,6 +200,48 @@ std::optional<SimOptions> parse_sim_options(int argc, char** argv) {
             o.fault_once = true;
         } else if (opt == "--refuse-upgrade") {
             o.refuse_upgrade = true;
+        } else if (opt == "--api-key") {
+            const auto v = value();
+            const auto eq = v.find('=');
+            if (eq == std::string_view::npos || eq == 0 || eq + 1 == v.size())
+                bad_value(opt, v, "NAME=FILE (the key name and a PEM file)");
+            o.api_keys.emplace_back(std::string(v.substr(0, eq)), std::string(v.substr(eq + 1)));
+        } else if (opt == "--clock-offset-sec") {
+            o.clock_offset_sec = to_i64(opt, value());
+        } else if (opt == "--usd-balance") {
+            o.usd_balance = to_nonneg_double(opt, value());
+        } else if (opt == "--base-balance") {
+            o.base_balance = to_nonneg_double(opt, value());
+        } else if (opt == "--extra-accounts") {
+            const auto v = value();
+            o.extra_accounts = to_u64(opt, v);
+            if (o.extra_accounts > 100000) bad_value(opt, v, "at most 100000");
+        } else if (opt == "--fee-bps") {
+            const auto v = value();
+            o.fee_bps = to_nonneg_double(opt, v);
+            if (o.fee_bps > 1000) bad_value(opt, v, "0..1000");
+        } else if (opt == "--trading-disabled") {
+            o.trading_disabled = true;
+        } else if (opt == "--no-rate-limit") {
+            o.rate_limit = false;
+        } else if (opt == "--rest-fault") {
+            const auto v = value();
+            SimOptions::RestFault f;
+            const auto c1 = v.find(':');
+            const auto c2 = c1 == std::string_view::npos ? c1 : v.find(':', c1 + 1);
+            if (c1 == std::string_view::npos) bad_value(opt, v, "ROUTE:KIND[:N]");
+            f.route = std::string(v.substr(0, c1));
+            f.kind = std::string(v.substr(c1 + 1, c2 == std::string_view::npos ? std::string_view::npos : c2 - c1 - 1));
+            if (c2 != std::string_view::npos) f.count = to_u64(opt, v.substr(c2 + 1));
+            static constexpr std::string_view routes[] = {"any",     "time",   "accounts", "product",
+                                                          "candles", "orders", "order",    "fills"};
+            static constexpr std::string_view kinds[] = {"401", "403",     "429",  "500",
+                                                         "503", "timeout", "drop", "insufficient"};
+            if (std::find(std::begin(routes), std::end(routes), f.route) == std::end(routes))
+                bad_value(opt, v, "a ROUTE of any time accounts product candles orders order fills");
+            if (std::find(std::begin(kinds), std::end(kinds), f.kind) == std::end(kinds))
+                bad_value(opt, v, "a KIND of 401 403 429 500 503 timeout drop insufficient");
+            o.rest_faults.push_back(std::move(f));
         } else if (opt == "--quiet") {
             o.quiet = true;
         } else {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cbtrade::sim {
@@ -52,6 +53,22 @@ struct SimOptions {
     std::optional<std::uint64_t> bad_json_after;
     bool fault_once = false;  // stall/bad frame/bad JSON on the first connection only
     bool refuse_upgrade = false;
+
+    // REST (/api/v3/brokerage).
+    std::vector<std::pair<std::string, std::string>> api_keys;  // --api-key NAME=FILE (public key PEM)
+    std::int64_t clock_offset_sec = 0;                          // the exchange clock minus ours
+    double usd_balance = 100000;
+    double base_balance = 1;
+    std::uint64_t extra_accounts = 0;
+    double fee_bps = 60;
+    bool trading_disabled = false;
+    bool rate_limit = true;  // 10 public / 30 private requests per second, as coinbase-api.md 3.9
+    struct RestFault {
+        std::string route;  // any time accounts product candles orders order fills
+        std::string kind;   // 401 403 429 500 503 timeout drop insufficient
+        std::uint64_t count = 1;
+    };
+    std::vector<RestFault> rest_faults;
 
     bool quiet = false;
 };

@@ -1,0 +1,114 @@
+// tools/sim/: the simulator's REST side under /api/v3/brokerage, answering in the shapes of
+// coinbase-api.md section 3 so that a client written against Coinbase's documentation works
+// against it unchanged:
+//   GET  /time                                   public
+//   GET  /accounts?limit=&cursor=                paged (limit 1..250, default 49)
+//   GET  /products/{id}, /market/products/{id}   increments, minimums, status, trading_disabled
+//   GET  /products/{id}/candles, /market/...     the series the WebSocket replays, newest first,
+//                                                400 beyond 350 buckets per request
+//   POST /orders                                 market IOC orders filled at the current price with
+//                                                a fee; a client_order_id sent again returns the first
+//                                                order instead of making a second
+//   GET  /orders/historical/{order_id}           {"order":{...}}
+//   GET  /orders/historical/fills?order_ids=     {"fills":[...],"cursor":""}
+// Private endpoints need "Authorization: Bearer <JWT>" that JwtVerifier accepts (uri claim = this
+// request), else 401 "Unauthorized" in plain text, as Coinbase answers. Requests beyond 10 public /
+// 30 private per second get 429 with an HTML page. Faults on demand (--rest-fault). Also GET
+// /sim/state: the order counts a test checks ({"orders":N,"order_repeats":M,...}).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tools/sim/http_routes.hpp"
+#include "tools/sim/jwt_verify.hpp"
+
+namespace cbtrade::sim {
+
+class SimContext;
+
+struct RestStats {
+    std::uint64_t requests = 0;
+    std::uint64_t orders = 0;         // orders created (each client_order_id at most once)
+    std::uint64_t order_repeats = 0;  // create-order requests whose client_order_id was known
+    std::uint64_t unauthorized = 0;
+    std::uint64_t rate_limited = 0;
+    std::uint64_t faults = 0;
+};
+
+class RestExchange {
+public:
+    explicit RestExchange(SimContext& ctx);
+    ~RestExchange();
+    RestExchange(const RestExchange&) = delete;
+    RestExchange& operator=(const RestExchange&) = delete;
+
+    // Reads the --api-key files; throws std::runtime_error naming a bad one.
+    void load_keys();
+
+    // Every request under /api/v3/brokerage.
+    [[nodiscard]] SimReply handle(const HttpRequest& req);
+    // GET /sim/state.
+    [[nodiscard]] SimReply state(const HttpRequest& req) const;
+    // A WebSocket subscribe's jwt: empty when accepted (or when no key was given), else why not.
+    [[nodiscard]] std::string check_ws_jwt(std::string_view jwt) const;
+
+    [[nodiscard]] const RestStats& stats() const noexcept { return stats_; }
+    // The exchange's clock (this machine's plus --clock-offset-sec), UNIX microseconds.
+    [[nodiscard]] std::int64_t now_us() const;
+
+private:
+    struct Account {
+        std::string uuid;
+        std::string currency;
+        double balance = 0;
+    };
+    struct Order {
+        std::string order_id;
+        std::string client_order_id;
+        std::string product_id;
+        bool buy = true;
+        std::string size_text;  // quote_size (BUY) or base_size (SELL) as sent
+        double filled_size = 0;
+        double price = 0;
+        double filled_value = 0;
+        double fee = 0;
+        std::int64_t time_us = 0;
+    };
+    using Query = std::multimap<std::string, std::string, std::less<>>;
+
+    [[nodiscard]] SimReply accounts(const HttpRequest& req, const Query& q);
+    [[nodiscard]] SimReply product(const HttpRequest& req, const std::string& id);
+    [[nodiscard]] SimReply candles(const HttpRequest& req, const std::string& id, const Query& q);
+    [[nodiscard]] SimReply create_order(const HttpRequest& req, std::optional<std::string_view> fault);
+    [[nodiscard]] SimReply get_order(const HttpRequest& req, const std::string& id) const;
+    [[nodiscard]] SimReply fills(const HttpRequest& req, const Query& q) const;
+    [[nodiscard]] SimReply fault_reply(const HttpRequest& req, std::string_view kind) const;
+
+    [[nodiscard]] bool over_rate_limit(bool is_public);
+    // The first --rest-fault for this route that still has a count left (consumed).
+    [[nodiscard]] std::optional<std::string> take_fault(std::string_view route);
+    Account& account(const std::string& currency);
+    [[nodiscard]] std::string order_json(const Order& o) const;
+
+    SimContext& ctx_;
+    JwtVerifier verifier_;
+    RestStats stats_;
+    std::vector<std::uint64_t> fault_left_;  // per --rest-fault
+    std::deque<std::int64_t> public_times_us_;
+    std::deque<std::int64_t> private_times_us_;
+    std::vector<Account> accounts_;
+    std::vector<Order> orders_;
+    std::map<std::string, std::size_t, std::less<>> order_by_client_id_;
+    std::map<std::string, std::uint64_t, std::less<>> requests_by_client_id_;
+};
+
+// The simulator's routes: /api/v3/brokerage/... and /sim/state.
+[[nodiscard]] HttpRouter make_sim_router(RestExchange& rest);
+
+}  // namespace cbtrade::sim
