@@ -121,8 +121,8 @@ int run(int argc, char** argv) {
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    std::fprintf(stderr, "cbtrade feed: connecting to %s:%u with %s\n", feed.url().host.c_str(), feed.url().port,
-                 describe(tls_info()).c_str());
+    std::fprintf(stderr, "cbtrade feed: connecting to %s with %s\n", feed.url().authority().c_str(),
+                 feed.url().tls() ? describe(tls_info()).c_str() : "no TLS (plaintext ws:// to a loopback host)");
 
     std::vector<Tick> ticks(256);
     std::uint64_t total_ticks = 0;

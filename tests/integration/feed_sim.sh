@@ -3,7 +3,8 @@
 # sim sent is decoded exactly once (count and sum of prices in cents match the sim's exit line),
 # skipped sequence numbers are counted as gaps, N drops give N reconnects without a tick delivered
 # twice, a stall is seen as stale, and a certificate from an unknown CA or for another host name is
-# refused with a clear error. Everything started here is killed on exit; every wait is bounded.
+# refused with a clear error, and plaintext ws:// to loopback works. Everything started here is killed on
+# exit; every wait is bounded.
 source "$(dirname "$0")/lib.sh"
 SIM=${CBTRADE_SIM:-${BUILD_ROOT:-}/cbtrade-sim}
 FEED=${CBTRADE:-${BUILD_ROOT:-}/cbtrade}
@@ -195,6 +196,29 @@ if start_sim summary --pace max --messages 1000000; then
   n=$(grep -cE '^ticks/s=[0-9]+ ticks=[0-9]+ gaps=0 feed_age_ms=-?[0-9]+ reconnects=0 connect_failures=0 stale_events=0 fresh=1 phase=live$' summary.feed.out)
   [ "$n" -ge 2 ] || fail "summary: want 2 per-second lines, got $n: $(head -c 400 summary.feed.out)"
   ! grep -q '^BTC-USD ' summary.feed.out || fail "summary: tick lines printed with --summary"
+fi
+
+# 9. Plaintext ws:// to a loopback host (sim --plain): the same ticks without TLS.
+"$SIM" --quiet --plain --pace max --messages 100 >plain_ws.out 2>plain_ws.err &
+SIM_PID=$!
+PIDS+=("$SIM_PID")
+PORT=""
+for _ in $(seq 100); do
+  if [[ $(head -n 1 plain_ws.out 2>/dev/null) =~ ^listening\ 127\.0\.0\.1:([0-9]+)$ ]]; then
+    PORT=${BASH_REMATCH[1]}
+    break
+  fi
+  sleep 0.1
+done
+if [ -n "$PORT" ]; then
+  COINBASE_WS_URL="ws://127.0.0.1:$PORT" timeout -k 2 30 "$FEED" feed --max-ticks 100 --duration-sec 20 \
+    >plain_ws.feed.out 2>plain_ws.feed.err
+  FEED_RC=$?
+  stop_sim
+  [ "$FEED_RC" = 0 ] || fail "plain ws: exit $FEED_RC: $(tail -c 400 plain_ws.feed.err)"
+  check_totals plain_ws
+else
+  fail "plain ws: simulator did not start: $(head -c 400 plain_ws.err)"
 fi
 
 finish
