@@ -1,4 +1,5 @@
-// exec/rest_client against cbtrade-sim on loopback (plain HTTP through tests/exec/beast_transport.hpp):
+// exec/rest_client against cbtrade-sim on loopback, through io/http_client over TLS with the sim's
+// test CA (CBTRADE_REST_TRANSPORT=io) or plain HTTP through tests/exec/beast_transport.hpp:
 // every call, accounts paging, candles equal to the sim's series, both key types, 401 for an
 // expired token / a wrong key / a uri claim for another path / a skewed clock, 429 survived, and
 // create-order faults (5xx, timeout, dropped connection) that never produce a second order (the
@@ -18,6 +19,9 @@
 #include "core/cpu.hpp"
 #include "exec/jwt.hpp"
 #include "exec/rest_client.hpp"
+#include "exec/rest_session.hpp"
+#include "io/http_client.hpp"
+#include "io/url.hpp"
 #include "feeds/csv_candles.hpp"
 #include "feeds/synthetic_market.hpp"
 #include "tests/exec/beast_transport.hpp"
@@ -56,21 +60,53 @@ protected:
         series_ = read_candles_csv(dir_ + "/series.csv").candles;
     }
     static void TearDownTestSuite() {
-        for (const char* f : {"/ec.pub", "/ed.pub", "/series.csv"}) std::remove((dir_ + f).c_str());
+        for (const char* f : {"/ec.pub", "/ed.pub", "/series.csv", "/ca.pem"}) std::remove((dir_ + f).c_str());
         if (!dir_.empty()) rmdir(dir_.c_str());
     }
     void SetUp() override {
         if (dir_.empty()) GTEST_SKIP() << "cbtrade-sim not found ($CBTRADE_SIM)";
     }
 
+    // $CBTRADE_REST_TRANSPORT=io: the production transport (io/http_client over io_uring) to the
+    // simulator's TLS port with its test CA; otherwise plain HTTP through Boost.Beast.
+    static bool use_io() {
+        const char* t = std::getenv("CBTRADE_REST_TRANSPORT");
+        return t != nullptr && std::string_view(t) == "io";
+    }
+
     std::unique_ptr<SimProcess> start(std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{"--plain",   "--quiet",
-                                      "--csv",     dir_ + "/series.csv",
-                                      "--api-key", ec_name + "=" + dir_ + "/ec.pub",
-                                      "--api-key", ed_name + "=" + dir_ + "/ed.pub"};
+        std::vector<std::string> args{"--quiet",
+                                      "--csv",
+                                      dir_ + "/series.csv",
+                                      "--api-key",
+                                      ec_name + "=" + dir_ + "/ec.pub",
+                                      "--api-key",
+                                      ed_name + "=" + dir_ + "/ed.pub"};
+        if (use_io()) {
+            args.push_back("--ca-out");
+            args.push_back(dir_ + "/ca.pem");
+        } else {
+            args.push_back("--plain");
+        }
         args.insert(args.end(), extra.begin(), extra.end());
         auto sim = std::make_unique<SimProcess>(args);
-        transport_ = std::make_unique<test::BeastTransport>("127.0.0.1", sim->port());
+        io_transport_.reset();
+        http_.reset();
+        if (use_io()) {
+            loop_ = std::make_unique<io::UringLoop>();
+            if (const int rc = loop_->init(64); rc < 0) throw std::runtime_error(io::uring_unavailable_message(rc));
+            const io::UrlResult url = io::parse_url("https://127.0.0.1:" + std::to_string(sim->port()));
+            io::HttpClientOptions ho;
+            ho.ca_file = dir_ + "/ca.pem";
+            http_ = std::make_unique<io::HttpClient>(*loop_, *url.url, ho);
+            std::string error;
+            if (http_->init(error) < 0) throw std::runtime_error(error);
+            io_transport_ = std::make_unique<IoHttpTransport>(*http_);
+            transport_ = io_transport_.get();
+        } else {
+            beast_ = std::make_unique<test::BeastTransport>("127.0.0.1", sim->port());
+            transport_ = beast_.get();
+        }
         return sim;
     }
     RestClient client(JwtSigner* signer, RestClientOptions o = {}) {
@@ -94,7 +130,11 @@ protected:
     static inline std::unique_ptr<test::TestKey> ec_;
     static inline std::unique_ptr<test::TestKey> ed_;
     static inline std::vector<Candle> series_;
-    std::unique_ptr<test::BeastTransport> transport_;
+    HttpTransport* transport_ = nullptr;
+    std::unique_ptr<test::BeastTransport> beast_;
+    std::unique_ptr<io::UringLoop> loop_;
+    std::unique_ptr<io::HttpClient> http_;
+    std::unique_ptr<IoHttpTransport> io_transport_;
 };
 
 TEST_F(RestSim, server_time_is_the_exchange_clock) {
