@@ -148,6 +148,7 @@ void BM_feed_loopback_tls(benchmark::State& state) {
     o.ca_file = pki().ca_pem;
     o.ciphers = "TLS13-AES128-GCM-SHA256";
     o.stale_sec = 60;
+    o.trades = false;  // the server here speaks ticker only (freshness would wait for a trades snapshot)
     CoinbaseFeed feed(loop, o);
     std::string error;
     if (feed.start(error) != 0) {

@@ -173,6 +173,7 @@ struct CoinbaseDecoder::Impl {
     std::uint32_t trades_dropped = 0;  // valid trades beyond trades_out
     std::uint8_t channel_flags = 0;
     bool heartbeat_seen = false;
+    bool snapshot_seen = false;
     std::uint64_t heartbeat_counter = 0;
 
     void begin(CoinbaseDecoder& decoder, std::span<Tick> output, std::span<Trade> trade_output,
@@ -188,6 +189,7 @@ struct CoinbaseDecoder::Impl {
         trades_dropped = 0;
         channel_flags = 0;
         heartbeat_seen = false;
+        snapshot_seen = false;
         heartbeat_counter = 0;
     }
 
@@ -253,6 +255,7 @@ struct CoinbaseDecoder::Impl {
         const DecodeStatus status =
             decode_record_event(event, "tickers\"", snapshot, [this](od::object& r) { return decode_ticker(r); });
         if (status != DecodeStatus::ok) return status;
+        snapshot_seen |= snapshot;
         if (snapshot) {
             for (std::uint32_t i = first_tick; i < ticks; ++i) out[i].flags |= tick_flag_snapshot;
         }
@@ -265,6 +268,7 @@ struct CoinbaseDecoder::Impl {
         const DecodeStatus status =
             decode_record_event(event, "trades\"", snapshot, [this](od::object& r) { return decode_trade(r); });
         if (status != DecodeStatus::ok) return status;
+        snapshot_seen |= snapshot;
         if (snapshot) {
             for (std::uint32_t i = first_trade; i < trades; ++i) trades_out[i].flags |= trade_flag_snapshot;
         }
@@ -623,6 +627,7 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
                 out[i].sequence_num = result.sequence_num & ((std::uint64_t{1} << tick_sequence_bits) - 1);
             }
             result.ticks_emitted = impl.ticks;
+            result.snapshot = impl.snapshot_seen;
             counters_.ticks += impl.ticks;
             if (impl.ticks_dropped != 0) result.status = DecodeStatus::output_full;
             break;
@@ -634,6 +639,7 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
             impl.finish_trades(*envelope_ns);
             result.records_skipped = impl.records_skipped;
             result.trades_emitted = impl.trades;
+            result.snapshot = impl.snapshot_seen;
             counters_.trades += impl.trades;
             if (impl.trades_dropped != 0) result.status = DecodeStatus::output_full;
             break;

@@ -73,6 +73,7 @@ struct [[nodiscard]] DecodeResult {
     ChannelKind channel = ChannelKind::none;
     bool has_sequence = false;  // the envelope carried an unsigned integer sequence_num
     bool has_heartbeat_counter = false;
+    bool snapshot = false;              // a ticker or market_trades event of type "snapshot" (even one without records)
     std::uint32_t ticks_emitted = 0;    // out[0, ticks_emitted) are valid; 0 unless status is ok/output_full
     std::uint32_t trades_emitted = 0;   // trades[0, trades_emitted) are valid; 0 unless status is ok/output_full
     std::uint32_t records_skipped = 0;  // ticker and trade records counted and skipped (bad price, unknown product...)

@@ -3,6 +3,7 @@
 
 #include "io/tls_info.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -79,7 +80,8 @@ CoinbaseFeed::CoinbaseFeed(io::UringLoop& loop, FeedOptions options)
           return CoinbaseDecoder(views);
       }()),
       rx_buf_(new std::byte[rx_buffer_bytes]),
-      random_(SplitMix64::entropy_seed()) {}
+      random_(SplitMix64::entropy_seed()),
+      staged_trades_(new Trade[coinbase_max_trades_per_message]) {}
 
 CoinbaseFeed::~CoinbaseFeed() = default;
 
@@ -141,8 +143,9 @@ void CoinbaseFeed::stop() noexcept {
 
 void CoinbaseFeed::send_subscriptions(std::int64_t now_ns) {
     // One channel per message (coinbase-api.md 1.2); heartbeats first so the link stays open even
-    // when the ticker is quiet.
-    for (const char* channel : {"heartbeats", "ticker"}) {
+    // when the market is quiet. Three messages are well inside the 8 per second allowed.
+    for (const char* channel : {"heartbeats", "ticker", "market_trades"}) {
+        if (!options_.trades && std::strcmp(channel, "market_trades") == 0) continue;
         std::string msg;
         JsonWriter w(msg);
         w.begin_object().member("type", "subscribe").member("channel", channel);
@@ -172,13 +175,33 @@ void CoinbaseFeed::pump_output() noexcept {
     }
 }
 
-void CoinbaseFeed::handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, std::span<Tick> out,
-                               std::size_t& n) noexcept {
+void CoinbaseFeed::update_freshness() noexcept {
+    if (fresh_.load(std::memory_order_relaxed)) return;
+    if (ticker_snapshot_seen_ && (trades_snapshot_seen_ || !options_.trades)) {
+        fresh_.store(true, std::memory_order_relaxed);
+        conn_->reset_backoff();  // a healthy session: the next drop starts the backoff afresh
+    }
+}
+
+void CoinbaseFeed::drain_staged_trades(FeedOutput& out) noexcept {
+    const std::size_t room = out.trades.size() - out.trade_count;
+    const std::size_t n = std::min(room, staged_end_ - staged_begin_);
+    if (n == 0) return;
+    std::copy_n(staged_trades_.get() + staged_begin_, n, out.trades.data() + out.trade_count);
+    out.trade_count += n;
+    staged_begin_ += n;
+    counters_.trades.add(n);
+    if (staged_begin_ == staged_end_) staged_begin_ = staged_end_ = 0;
+}
+
+void CoinbaseFeed::handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, FeedOutput& out) noexcept {
     counters_.frames.add();
     last_message_ns_.store(now_ns, std::memory_order_relaxed);
     // The frame parser assembles every message at the start of a buffer with padding room after it.
+    // Trades go to the (empty: the caller checked) staging area, which holds a full message's cap.
     const DecodeResult r =
-        decoder_.decode(ev.data, ev.size, ev.size + ws::message_padding_bytes, rx_tsc_, out.subspan(n));
+        decoder_.decode(ev.data, ev.size, ev.size + ws::message_padding_bytes, rx_tsc_,
+                        out.ticks.subspan(out.tick_count), {staged_trades_.get(), coinbase_max_trades_per_message});
     if (r.has_sequence) {
         const std::uint64_t missed = sequence_.observe(r.sequence_num);
         if (missed > 0) {
@@ -195,18 +218,21 @@ void CoinbaseFeed::handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, 
                   r.error_message.data());
     }
     if (r.ticks_emitted > 0) {
-        const Tick* first = out.data() + n;
-        n += r.ticks_emitted;
+        out.tick_count += r.ticks_emitted;
         counters_.ticks.add(r.ticks_emitted);
-        if (!fresh_.load(std::memory_order_relaxed) && (first->flags & tick_flag_snapshot) != 0) {
-            fresh_.store(true, std::memory_order_relaxed);
-            conn_->reset_backoff();  // a healthy session: the next drop starts the backoff afresh
-        }
+        // A ticker snapshot counts once it brought a price (an empty one says nothing about the book).
+        if (r.snapshot) ticker_snapshot_seen_ = true;
     }
+    if (r.channel == ChannelKind::market_trades && r.snapshot) trades_snapshot_seen_ = true;
+    if (r.trades_emitted > 0) {
+        staged_begin_ = 0;
+        staged_end_ = r.trades_emitted;
+        drain_staged_trades(out);
+    }
+    update_freshness();
 }
 
-std::size_t CoinbaseFeed::pump_input(std::int64_t now_ns, std::span<Tick> out) noexcept {
-    std::size_t n = 0;
+void CoinbaseFeed::pump_input(std::int64_t now_ns, FeedOutput& out) noexcept {
     for (;;) {
         if (rx_pos_ == rx_len_) {
             // Nothing new to decrypt: skip wolfSSL_read, whose WANT_READ path formats an error
@@ -219,7 +245,7 @@ std::size_t CoinbaseFeed::pump_input(std::int64_t now_ns, std::span<Tick> out) n
             if (r < 0) {
                 set_error("%s", conn_->error());
                 lose_connection(now_ns, false);
-                return n;
+                return;
             }
             rx_tsc_ = front != 0 ? front : conn_->last_rx_tsc();
             rx_pos_ = 0;
@@ -227,7 +253,8 @@ std::size_t CoinbaseFeed::pump_input(std::int64_t now_ns, std::span<Tick> out) n
             counters_.bytes.add(static_cast<std::uint64_t>(r));
         }
         while (rx_pos_ < rx_len_) {
-            if (out.size() - n < min_tick_room) return n;  // the rest waits for the next poll
+            // The rest waits for the next poll while ticks have little room or trades are staged.
+            if (out.ticks.size() - out.tick_count < min_tick_room || staged_end_ != staged_begin_) return;
             const auto input =
                 std::span<const char>(reinterpret_cast<const char*>(rx_buf_.get()) + rx_pos_, rx_len_ - rx_pos_);
             const ws::SessionReceiveResult res = ws_.receive(input);
@@ -242,15 +269,15 @@ std::size_t CoinbaseFeed::pump_input(std::int64_t now_ns, std::span<Tick> out) n
                     if (++sessions_opened_ > 1) counters_.reconnects.add();
                     last_message_ns_.store(now_ns, std::memory_order_relaxed);
                     send_subscriptions(now_ns);
-                    if (phase() != Phase::live) return n;
+                    if (phase() != Phase::live) return;
                     break;
                 case ws::SessionEventKind::handshake_failed:
                     set_error("WebSocket upgrade at %s:%u%s refused: %s (HTTP %u)", url_.host.c_str(), url_.port,
                               url_.target.c_str(), ws::to_string(ev.handshake).data(), ws_.handshake_status_code());
                     lose_connection(now_ns, true);
-                    return n;
+                    return;
                 case ws::SessionEventKind::text:
-                    handle_text(now_ns, ev, out, n);
+                    handle_text(now_ns, ev, out);
                     break;
                 case ws::SessionEventKind::ping:
                 case ws::SessionEventKind::pong:
@@ -261,23 +288,24 @@ std::size_t CoinbaseFeed::pump_input(std::int64_t now_ns, std::span<Tick> out) n
                     set_error("server closed the WebSocket (code %u)", static_cast<unsigned>(ev.close_code));
                     pump_output();  // the close echo
                     lose_connection(now_ns, false);
-                    return n;
+                    return;
                 case ws::SessionEventKind::protocol_error:
                     counters_.decode_errors.add();
                     set_error("WebSocket protocol error from %s: %s", url_.host.c_str(),
                               ws::to_string(ev.error).data());
                     pump_output();
                     lose_connection(now_ns, false);
-                    return n;
+                    return;
             }
         }
     }
-    return n;
 }
 
 void CoinbaseFeed::begin_upgrade(std::int64_t now_ns) noexcept {
     rx_pos_ = rx_len_ = 0;
     sequence_.reset_connection();
+    ticker_snapshot_seen_ = false;
+    trades_snapshot_seen_ = false;
     // Ask for the upgrade. The request allocates (once per connection).
     ws::UpgradeRequest req;
     req.host = url_.host_header();
@@ -337,29 +365,45 @@ void CoinbaseFeed::advance_connection(std::int64_t now_ns) noexcept {
     }
 }
 
-std::size_t CoinbaseFeed::poll(std::int64_t now_ns, std::span<Tick> out) noexcept {
-    if (!started_) return 0;
+std::size_t CoinbaseFeed::poll(std::int64_t now_ns, FeedOutput& out) noexcept {
+    out.tick_count = 0;
+    out.trade_count = 0;
+    drain_staged_trades(out);  // what did not fit last time comes first
+    if (started_) step(now_ns, out);
+    return out.tick_count + out.trade_count;
+}
+
+std::size_t CoinbaseFeed::poll(std::int64_t now_ns, std::span<Tick> ticks) noexcept {
+    FeedOutput out{ticks, {}};
+    (void)poll(now_ns, out);
+    if (staged_end_ != staged_begin_) {
+        counters_.trades_discarded.add(staged_end_ - staged_begin_);
+        staged_begin_ = staged_end_ = 0;
+    }
+    return out.tick_count;
+}
+
+void CoinbaseFeed::step(std::int64_t now_ns, FeedOutput& out) noexcept {
     (void)loop_.poll();
-    std::size_t n = 0;
     switch (phase()) {
         case Phase::idle:
         case Phase::failed:
-            return 0;
+            return;
         case Phase::closing:
         case Phase::backoff:
         case Phase::connecting:
         case Phase::tls:
             advance_connection(now_ns);
-            return 0;
+            return;
         case Phase::upgrading:
-            n = pump_input(now_ns, out);
+            pump_input(now_ns, out);
             if (phase() == Phase::upgrading && now_ns > upgrade_deadline_ns_) {
                 set_error("WebSocket upgrade at %s timed out", url_.host.c_str());
                 lose_connection(now_ns, true);
             }
             break;
         case Phase::live:
-            n = pump_input(now_ns, out);
+            pump_input(now_ns, out);
             if (phase() == Phase::live &&
                 now_ns - last_message_ns_.load(std::memory_order_relaxed) > options_.stale_sec * 1'000'000'000) {
                 counters_.stale_events.add();
@@ -375,7 +419,6 @@ std::size_t CoinbaseFeed::poll(std::int64_t now_ns, std::span<Tick> out) noexcep
         counters_.wire_bytes.add(wire - wire_bytes_seen_);
         wire_bytes_seen_ = wire;
     }
-    return n;
 }
 
 }  // namespace cbtrade

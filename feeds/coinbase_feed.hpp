@@ -2,13 +2,18 @@
 // io_uring -> TLS -> WebSocket -> simdjson, as one non-blocking poll() object on the feed thread.
 //
 // It connects through io::Connection (DNS resolved once, in start(), before the loop; connect and TLS
-// handshake with deadlines; capped backoff with jitter between attempts), upgrades to WebSocket, subscribes to
-// `heartbeats` and `ticker` for the configured products right after the upgrade (Coinbase drops
-// clients that have not subscribed within 5 s), decodes ticks into the caller's span, counts
-// sequence gaps, declares the feed stale after stale_sec without any message (heartbeats count),
-// and reconnects. After any disconnect the feed is not
-// fresh until a new ticker snapshot arrived on the new connection (DESIGN.md section 5: no entry on
-// a feed that has just reconnected).
+// handshake with deadlines; capped backoff with jitter between attempts), upgrades to WebSocket,
+// subscribes to `heartbeats`, `ticker` and `market_trades` for the configured products on that one
+// connection right after the upgrade (Coinbase drops clients that have not subscribed within 5 s),
+// decodes ticks and trades into the caller's spans (FeedOutput), counts sequence gaps, declares the
+// feed stale after stale_sec without any message (heartbeats count), and reconnects. After any
+// disconnect the feed is not fresh until a new ticker snapshot, and a market_trades snapshot,
+// arrived on the new connection (DESIGN.md section 5: no entry on a feed that has just reconnected).
+//
+// Trades: one market_trades message can carry hundreds (a snapshot, a cascade). They are decoded
+// into a staging area inside the feed (coinbase_max_trades_per_message) and handed out as the
+// caller's span allows; what does not fit stays staged and comes out first on the next poll, and no
+// further message is read while any is staged: a trade is never dropped for lack of room.
 //
 // Hot path (poll): no allocation, no locks, no exceptions, no logging; only a reconnect allocates
 // (the wolfSSL session and the upgrade request). Counters are relaxed atomics for the ops thread.
@@ -54,7 +59,17 @@ struct FeedOptions {
     std::uint32_t handshake_timeout_ms = 10000;  // TLS, and then the upgrade, each
     std::uint32_t backoff_initial_ms = 100;
     std::uint32_t backoff_max_ms = 15000;
+    bool trades = true;                 // subscribe to market_trades (live candles are built from it)
     WsJwtSource* jwt_source = nullptr;  // optional, not owned
+};
+
+// What one poll() hands over: the caller owns both spans (give ticks room for at least 64; trades
+// any size, staged trades wait for room), poll() fills the counts.
+struct FeedOutput {
+    std::span<Tick> ticks;        // caller's storage
+    std::span<Trade> trades;      // caller's storage
+    std::size_t tick_count = 0;   // filled by poll
+    std::size_t trade_count = 0;  // filled by poll
 };
 
 // Builds FeedOptions from the configuration keys above. Throws ConfigError (exit 2) naming
@@ -65,15 +80,17 @@ struct Config;
 // Written by the feed thread only; read by the ops thread (relaxed: independent values, readers need
 // only an untorn recent value, see ws::RelaxedCounter).
 struct FeedCounters {
-    ws::RelaxedCounter ticks;            // Ticks written to the output
-    ws::RelaxedCounter gaps;             // sequence_num jumps
-    ws::RelaxedCounter messages_missed;  // numbers skipped by those jumps
-    ws::RelaxedCounter reconnects;       // WebSocket sessions opened after the first
-    ws::RelaxedCounter stale_events;     // connections dropped for silence longer than stale_sec
-    ws::RelaxedCounter bytes;            // decrypted bytes received
-    ws::RelaxedCounter wire_bytes;       // TCP bytes received (TLS records)
-    ws::RelaxedCounter frames;           // WebSocket data messages
-    ws::RelaxedCounter decode_errors;    // messages the decoder refused (malformed, missing field...)
+    ws::RelaxedCounter ticks;             // Ticks written to the output
+    ws::RelaxedCounter trades;            // Trades written to the output
+    ws::RelaxedCounter trades_discarded;  // Trades thrown away by the ticks-only poll()
+    ws::RelaxedCounter gaps;              // sequence_num jumps
+    ws::RelaxedCounter messages_missed;   // numbers skipped by those jumps
+    ws::RelaxedCounter reconnects;        // WebSocket sessions opened after the first
+    ws::RelaxedCounter stale_events;      // connections dropped for silence longer than stale_sec
+    ws::RelaxedCounter bytes;             // decrypted bytes received
+    ws::RelaxedCounter wire_bytes;        // TCP bytes received (TLS records)
+    ws::RelaxedCounter frames;            // WebSocket data messages
+    ws::RelaxedCounter decode_errors;     // messages the decoder refused (malformed, missing field...)
     ws::RelaxedCounter heartbeats;
     ws::RelaxedCounter error_messages;  // {"type":"error"} from the server
     // Connections that never reached an open WebSocket: TCP, TLS or upgrade failures, and a server
@@ -98,16 +115,23 @@ public:
     // (exit 2) for a URL, CA file or cipher list that cannot be used.
     [[nodiscard]] int start(std::string& error);
 
-    // Does all pending work without blocking and writes decoded Ticks to out[0, n); returns n.
-    // now_ns: a monotonic clock (steady_clock). Give `out` room for at least 64 Ticks.
+    // Does all pending work without blocking. Fills `out` with what arrived since the last call:
+    // ticks to out.ticks[0, out.tick_count), trades to out.trades[0, out.trade_count), oldest first.
+    // Trades that do not fit stay staged inside the feed and come out on the next poll (never
+    // dropped). Returns tick_count + trade_count. now_ns: a monotonic clock (steady_clock).
+    [[nodiscard]] std::size_t poll(std::int64_t now_ns, FeedOutput& out) noexcept;
+    // Ticks only, for callers that built the feed with FeedOptions::trades = false: any trade that
+    // arrives anyway is discarded and counted (trades_discarded). Returns the number of ticks.
     [[nodiscard]] std::size_t poll(std::int64_t now_ns, std::span<Tick> out) noexcept;
+    // Trades decoded but not yet handed out (waiting for room in a FeedOutput).
+    [[nodiscard]] std::size_t staged_trades() const noexcept { return staged_end_ - staged_begin_; }
 
     // Sends a WebSocket close and shuts the connection (cold; poll() a little more to let it leave).
     void stop() noexcept;
 
     [[nodiscard]] Phase phase() const noexcept { return phase_.load(std::memory_order_relaxed); }
-    // True once a ticker snapshot arrived on the current connection; false after any disconnect or
-    // staleness until the next snapshot.
+    // True once a ticker snapshot (and, when subscribed, a market_trades snapshot) arrived on the
+    // current connection; false after any disconnect or staleness until the next snapshots.
     [[nodiscard]] bool fresh() const noexcept { return fresh_.load(std::memory_order_relaxed); }
     // Monotonic ns of the last message of any kind (0 before the first).
     [[nodiscard]] std::int64_t last_message_ns() const noexcept {
@@ -127,8 +151,11 @@ private:
     void begin_upgrade(std::int64_t now_ns) noexcept;
     void lose_connection(std::int64_t now_ns, bool count_failure) noexcept;
     void set_error(const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
-    std::size_t pump_input(std::int64_t now_ns, std::span<Tick> out) noexcept;
-    void handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, std::span<Tick> out, std::size_t& n) noexcept;
+    void step(std::int64_t now_ns, FeedOutput& out) noexcept;
+    void pump_input(std::int64_t now_ns, FeedOutput& out) noexcept;
+    void handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, FeedOutput& out) noexcept;
+    void drain_staged_trades(FeedOutput& out) noexcept;
+    void update_freshness() noexcept;
     void pump_output() noexcept;
     void send_subscriptions(std::int64_t now_ns);
     void set_phase(Phase p) noexcept { phase_.store(p, std::memory_order_relaxed); }
@@ -150,6 +177,15 @@ private:
 
     std::int64_t upgrade_deadline_ns_ = 0;
     SplitMix64 random_;  // WebSocket key nonces
+
+    // Trades decoded from the last market_trades message and not yet handed out: [begin, end).
+    std::unique_ptr<Trade[]> staged_trades_;
+    std::size_t staged_begin_ = 0;
+    std::size_t staged_end_ = 0;
+
+    // Snapshots seen on the current connection (fresh needs both; reset on every connect).
+    bool ticker_snapshot_seen_ = false;
+    bool trades_snapshot_seen_ = false;
     std::uint64_t sessions_opened_ = 0;
     bool started_ = false;
 

@@ -1,9 +1,11 @@
 // cbtrade feed: the live feed stage on its own. Connects to COINBASE_WS_URL (TLS verified against
-// the system CA bundle or TLS_CA_FILE), subscribes to heartbeats and ticker for
-// COINBASE_WS_PRODUCTS, and prints one line per decoded tick, or with --summary one line per second.
-// On exit it prints a totals line on stderr that integration tests compare with cbtrade-sim's
-// "sent_ticks=<n> price_cents_sum=<s>":
-//   feed: ticks=<n> price_cents_sum=<s> gaps=<g> reconnects=<r> stale_events=<k> decode_errors=<e> ...
+// the system CA bundle or TLS_CA_FILE), subscribes to heartbeats, ticker and market_trades for
+// COINBASE_WS_PRODUCTS, and prints one line per decoded tick and per trade, or with --summary one
+// line per second. On exit it prints a totals line on stderr that integration tests compare with
+// cbtrade-sim's "sent_ticks=<n> price_cents_sum=<s> sent_trades=<t> trade_size_units=<u> ...":
+//   feed: ticks=<n> price_cents_sum=<s> trades=<t> trade_price_cents_sum=<p> trade_size_units=<u> gaps=<g> ...
+// (trade_size_units: the sum of the sizes in units of 1e-8, each size rounded to that unit.)
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -16,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/candle_builder.hpp"
 #include "core/config.hpp"
 #include "core/cpu.hpp"
 #include "core/text.hpp"
@@ -38,11 +41,16 @@ void on_signal(int) {
 }
 
 constexpr const char* feed_usage =
-    "usage: cbtrade feed [--summary] [--max-ticks N] [--duration-sec S] [--env-file FILE]...\n"
-    "  connect to COINBASE_WS_URL, subscribe to heartbeats and ticker for COINBASE_WS_PRODUCTS and\n"
-    "  print each decoded tick (product price bid ask seq exchange_time_ns), or with --summary one\n"
-    "  line per second (ticks/s, gaps, feed age, reconnects, connect failures). Stops at N ticks, after\n"
-    "  S seconds, or on SIGINT/SIGTERM; then prints the totals on stderr.\n";
+    "usage: cbtrade feed [--summary] [--candles] [--max-ticks N] [--max-trades M] [--duration-sec S]\n"
+    "                    [--env-file FILE]...\n"
+    "  connect to COINBASE_WS_URL, subscribe to heartbeats, ticker and market_trades for\n"
+    "  COINBASE_WS_PRODUCTS and print each decoded tick (product price bid ask seq exchange_time_ns)\n"
+    "  and each trade ('trade' product price size id side exchange_time_ns), or with --summary one\n"
+    "  line per second (ticks/s, trades, gaps, feed age, reconnects, connect failures). Stops once N\n"
+    "  ticks and M trades arrived (either limit alone when only one is given), after S seconds, or on\n"
+    "  SIGINT/SIGTERM; then prints the totals on stderr. --candles: also build GRANULARITY candles\n"
+    "  from the trades (core/candle_builder.hpp; the clock is the newest exchange time seen, grace\n"
+    "  2 s) and print each closed one ('candle' product start_s open high low close volume).\n";
 
 bool parse_u64(std::string_view text, std::uint64_t& out) {
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -60,10 +68,31 @@ void print_tick(const CoinbaseFeed& feed, const Tick& t) {
                 static_cast<long long>(t.exchange_time_ns), (t.flags & tick_flag_snapshot) != 0 ? " snapshot" : "");
 }
 
+void print_trade(const CoinbaseFeed& feed, const Trade& t) {
+    char price[32], size[32];
+    *std::to_chars(price, price + sizeof price - 1, t.price).ptr = '\0';
+    *std::to_chars(size, size + sizeof size - 1, t.size).ptr = '\0';
+    const std::string_view product = feed.decoder().product_id(t.product_index);
+    const char* side = t.taker_side == 1 ? "BUY" : t.taker_side == 2 ? "SELL" : "?";
+    std::printf("trade %.*s %s size=%s id=%llu side=%s time_ns=%lld%s\n", static_cast<int>(product.size()),
+                product.data(), price, size, static_cast<unsigned long long>(t.trade_id), side,
+                static_cast<long long>(t.exchange_time_ns), (t.flags & trade_flag_snapshot) != 0 ? " snapshot" : "");
+}
+
+void print_candle(std::string_view product, const Candle& c) {
+    char values[5][32];
+    const double v[5] = {c.open, c.high, c.low, c.close, c.volume};
+    for (int i = 0; i < 5; ++i) *std::to_chars(values[i], values[i] + sizeof values[i] - 1, v[i]).ptr = '\0';
+    std::printf("candle %.*s %lld %s %s %s %s %s\n", static_cast<int>(product.size()), product.data(),
+                static_cast<long long>(c.time_s), values[0], values[1], values[2], values[3], values[4]);
+}
+
 int run(int argc, char** argv) {
     std::vector<std::string> env_files;
     bool summary = false;
+    bool candles = false;
     std::uint64_t max_ticks = 0;
+    std::uint64_t max_trades = 0;
     double duration_sec = 0;
     for (int i = 2; i < argc; ++i) {
         const std::string_view arg = argv[i];
@@ -73,10 +102,16 @@ int run(int argc, char** argv) {
         };
         if (arg == "--summary") {
             summary = true;
+        } else if (arg == "--candles") {
+            candles = true;
         } else if (arg == "--max-ticks") {
             const auto v = value();
             if (!parse_u64(v, max_ticks))
                 throw std::invalid_argument("--max-ticks: '" + std::string(v) + "' is not a count");
+        } else if (arg == "--max-trades") {
+            const auto v = value();
+            if (!parse_u64(v, max_trades))
+                throw std::invalid_argument("--max-trades: '" + std::string(v) + "' is not a count");
         } else if (arg == "--duration-sec") {
             const std::string v(value());
             char* end = nullptr;
@@ -125,8 +160,30 @@ int run(int argc, char** argv) {
                  feed.url().tls() ? describe(tls_info()).c_str() : "no TLS (plaintext ws:// to a loopback host)");
 
     std::vector<Tick> ticks(256);
-    std::uint64_t total_ticks = 0;
-    long long price_cents_sum = 0;
+    std::vector<Trade> trades(coinbase_max_trades_per_message);
+    // One candle builder per product; the clock is the newest exchange time any message carried.
+    constexpr std::int64_t candle_grace_ns = 2'000'000'000;
+    std::vector<CandleBuilder> builders;
+    if (candles) {
+        for (std::size_t i = 0; i < feed.decoder().product_count(); ++i)
+            builders.emplace_back(granularity_seconds(lc.config.granularity), candle_grace_ns);
+    }
+    std::vector<Candle> closed(64);
+    std::int64_t exchange_now_ns = 0;
+    std::uint64_t total_candles = 0;
+    auto take_candles = [&](std::size_t product, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) {
+            ++total_candles;
+            if (!summary) print_candle(feed.decoder().product_id(static_cast<std::uint16_t>(product)), closed[i]);
+        }
+    };
+    std::uint64_t total_ticks = 0, total_trades = 0;
+    long long price_cents_sum = 0, trade_price_cents_sum = 0, trade_size_units = 0;
+    // Done once every limit given is reached.
+    auto limits_reached = [&] {
+        if (max_ticks == 0 && max_trades == 0) return false;
+        return (max_ticks == 0 || total_ticks >= max_ticks) && (max_trades == 0 || total_trades >= max_trades);
+    };
     const std::int64_t start = now_ns();
     const std::int64_t end = duration_sec > 0 ? start + static_cast<std::int64_t>(duration_sec * 1e9) : 0;
     std::int64_t next_summary = start + 1'000'000'000;
@@ -138,14 +195,27 @@ int run(int argc, char** argv) {
     while (stop_requested == 0) {
         const std::int64_t now = now_ns();
         if (end != 0 && now >= end) break;
-        const std::size_t n = feed.poll(now, ticks);
-        for (std::size_t i = 0; i < n; ++i) {
+        FeedOutput out{ticks, trades};
+        const std::size_t n = feed.poll(now, out);
+        for (std::size_t i = 0; i < out.tick_count; ++i) {
             const Tick& t = ticks[i];
             if (max_ticks != 0 && total_ticks >= max_ticks) break;
             ++total_ticks;
             price_cents_sum += std::llround(t.price * 100.0);
+            exchange_now_ns = std::max(exchange_now_ns, t.exchange_time_ns);
             if (!summary) print_tick(feed, t);
         }
+        for (std::size_t i = 0; i < out.trade_count; ++i) {
+            const Trade& t = trades[i];
+            if (max_trades != 0 && total_trades >= max_trades) break;
+            ++total_trades;
+            trade_price_cents_sum += std::llround(t.price * 100.0);
+            trade_size_units += std::llround(t.size * 1e8);
+            exchange_now_ns = std::max(exchange_now_ns, t.exchange_time_ns);
+            if (!summary) print_trade(feed, t);
+            if (candles) take_candles(t.product_index, builders[t.product_index].on_trade(t, closed));
+        }
+        for (std::size_t p = 0; p < builders.size(); ++p) take_candles(p, builders[p].on_time(exchange_now_ns, closed));
         if (feed.last_error()[0] != '\0' && last_error_text != feed.last_error()) {
             last_error_text = feed.last_error();
             last_printed_error = last_error_text.c_str();
@@ -155,15 +225,16 @@ int run(int argc, char** argv) {
             exit_code = 1;
             break;
         }
-        if (max_ticks != 0 && total_ticks >= max_ticks) break;
+        if (limits_reached()) break;
         if (summary && now >= next_summary) {
             const std::int64_t last = feed.last_message_ns();
             const FeedCounters& c = feed.counters();
             std::printf(
-                "ticks/s=%llu ticks=%llu gaps=%llu feed_age_ms=%lld reconnects=%llu connect_failures=%llu "
+                "ticks/s=%llu ticks=%llu trades=%llu gaps=%llu feed_age_ms=%lld reconnects=%llu connect_failures=%llu "
                 "stale_events=%llu fresh=%d phase=%s\n",
                 static_cast<unsigned long long>(total_ticks - ticks_at_last_summary),
-                static_cast<unsigned long long>(total_ticks), static_cast<unsigned long long>(c.gaps.value()),
+                static_cast<unsigned long long>(total_ticks), static_cast<unsigned long long>(total_trades),
+                static_cast<unsigned long long>(c.gaps.value()),
                 last == 0 ? -1LL : static_cast<long long>((now - last) / 1'000'000),
                 static_cast<unsigned long long>(c.reconnects.value()),
                 static_cast<unsigned long long>(c.connect_failures.value()),
@@ -183,12 +254,17 @@ int run(int argc, char** argv) {
     std::fflush(stdout);
 
     const FeedCounters& c = feed.counters();
+    const DecoderCounters& d = feed.decoder_counters();
+    const std::uint64_t trades_refused = d.trade_bad_id + d.trade_bad_price + d.trade_bad_size + d.trade_bad_time;
     std::fprintf(
         stderr,
-        "feed: ticks=%llu price_cents_sum=%lld gaps=%llu messages_missed=%llu reconnects=%llu "
+        "feed: ticks=%llu price_cents_sum=%lld trades=%llu trade_price_cents_sum=%lld trade_size_units=%lld "
+        "trades_refused=%llu trades_over_cap=%llu candles=%llu gaps=%llu messages_missed=%llu reconnects=%llu "
         "stale_events=%llu decode_errors=%llu frames=%llu bytes=%llu heartbeats=%llu connect_failures=%llu\n",
-        static_cast<unsigned long long>(total_ticks), price_cents_sum, static_cast<unsigned long long>(c.gaps.value()),
-        static_cast<unsigned long long>(c.messages_missed.value()),
+        static_cast<unsigned long long>(total_ticks), price_cents_sum, static_cast<unsigned long long>(total_trades),
+        trade_price_cents_sum, trade_size_units, static_cast<unsigned long long>(trades_refused),
+        static_cast<unsigned long long>(d.trades_over_cap), static_cast<unsigned long long>(total_candles),
+        static_cast<unsigned long long>(c.gaps.value()), static_cast<unsigned long long>(c.messages_missed.value()),
         static_cast<unsigned long long>(c.reconnects.value()), static_cast<unsigned long long>(c.stale_events.value()),
         static_cast<unsigned long long>(c.decode_errors.value()), static_cast<unsigned long long>(c.frames.value()),
         static_cast<unsigned long long>(c.bytes.value()), static_cast<unsigned long long>(c.heartbeats.value()),

@@ -44,6 +44,21 @@ std::string ticker(std::uint64_t seq, bool snapshot, double price) {
     return {buf, static_cast<std::size_t>(n)};
 }
 
+// A market_trades message with `count` BTC-USD trades, ids first_id.. sent newest first as on the wire.
+std::string trades_msg(std::uint64_t seq, bool snapshot, std::uint64_t first_id, int count) {
+    std::string out =
+        R"({"channel":"market_trades","client_id":"","timestamp":"2025-01-15T14:03:08Z","sequence_num":)" +
+        std::to_string(seq) + R"(,"events":[{"type":")" + (snapshot ? "snapshot" : "update") + R"(","trades":[)";
+    for (int i = count - 1; i >= 0; --i) {
+        const std::uint64_t id = first_id + static_cast<std::uint64_t>(i);
+        out += R"({"trade_id":")" + std::to_string(id) + R"(","product_id":"BTC-USD","price":")" +
+               std::to_string(100 + id % 1000) + R"(.5","size":"0.25","side":"BUY","time":"2025-01-15T14:03:07.)" +
+               std::to_string(100000 + id % 100000) + R"(Z"})";
+        if (i != 0) out += ',';
+    }
+    return out + "]}]}";
+}
+
 std::string heartbeat(std::uint64_t seq, std::uint64_t counter) {
     return R"({"channel":"heartbeats","client_id":"","timestamp":"2025-01-15T14:03:08.000112Z","sequence_num":)" +
            std::to_string(seq) + R"(,"events":[{"current_time":"2025-01-15 14:03:08 +0000 UTC","heartbeat_counter":)" +
@@ -226,13 +241,26 @@ protected:
         o.backoff_initial_ms = 20;
         return o;
     }
-    // Polls until `done` or timeout; collects ticks.
+    // heartbeats and ticker only: for the tests of connection handling, where trades add nothing.
+    FeedOptions ticker_only(std::uint16_t port) {
+        FeedOptions o = options(port);
+        o.trades = false;
+        return o;
+    }
+    // Polls until `done` or timeout; collects ticks and trades (trade_room_ trades per poll).
     template <class Pred>
     bool poll_until(CoinbaseFeed& feed, Pred done, int timeout_ms = 8000) {
         const std::int64_t until = now_ns() + static_cast<std::int64_t>(timeout_ms) * 1'000'000;
+        std::vector<Trade> trade_out(trade_room_);
         while (now_ns() < until) {
-            const std::size_t n = feed.poll(now_ns(), out_);
-            ticks_.insert(ticks_.end(), out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(n));
+            FeedOutput out{out_, trade_out};
+            const std::size_t n = feed.poll(now_ns(), out);
+            EXPECT_EQ(n, out.tick_count + out.trade_count);
+            EXPECT_LE(out.trade_count, trade_out.size());
+            ticks_.insert(ticks_.end(), out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(out.tick_count));
+            trades_.insert(trades_.end(), trade_out.begin(),
+                           trade_out.begin() + static_cast<std::ptrdiff_t>(out.trade_count));
+            max_staged_ = std::max(max_staged_, feed.staged_trades());
             if (done()) return true;
             if (n == 0) (void)loop_.wait(1'000'000);
         }
@@ -243,6 +271,9 @@ protected:
     io::UringLoop loop_;
     std::vector<Tick> out_ = std::vector<Tick>(128);
     std::vector<Tick> ticks_;
+    std::vector<Trade> trades_;
+    std::size_t trade_room_ = 64;
+    std::size_t max_staged_ = 0;
 };
 cbtrade::testing::TestPki* Feed::pki_ = nullptr;
 
@@ -306,16 +337,19 @@ TEST(FeedOptions, come_from_the_configuration_keys) {
     EXPECT_EQ(feed_options_from(c).products, (std::vector<std::string>{"BTC-USD", "SOL-USD"}));
 }
 
-TEST_F(Feed, subscribes_to_heartbeats_and_ticker_with_jwt_and_decodes_ticks) {
+TEST_F(Feed, subscribes_to_heartbeats_ticker_and_market_trades_with_jwt_and_decodes_ticks_and_trades) {
     FakeExchange ex(*pki_);
     ASSERT_TRUE(ex.ok());
     ex.run(1, [&](ServerConn& c, int) {
         ex.record("request " + c.request.substr(0, c.request.find("\r\n")));
         ex.record(c.read_text());
         ex.record(c.read_text());
+        ex.record(c.read_text());
         c.send_text(ticker(1, true, 100.25));
-        c.send_text(heartbeat(2, 1));
-        c.send_text(ticker(3, false, 100.50));
+        c.send_text(trades_msg(2, true, 500, 2));
+        c.send_text(heartbeat(3, 1));
+        c.send_text(ticker(4, false, 100.50));
+        c.send_text(trades_msg(5, false, 502, 1));
         c.read_text(2000);  // hold the connection until the client goes
     });
     StaticJwt jwt;
@@ -324,9 +358,18 @@ TEST_F(Feed, subscribes_to_heartbeats_and_ticker_with_jwt_and_decodes_ticks) {
     CoinbaseFeed feed(loop_, o);
     std::string error;
     ASSERT_EQ(feed.start(error), 0) << error;
-    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 2; })) << feed.last_error();
+    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 2 && trades_.size() >= 3; })) << feed.last_error();
     EXPECT_TRUE(feed.fresh());
     EXPECT_EQ(feed.phase(), CoinbaseFeed::Phase::live);
+    ASSERT_EQ(trades_.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(trades_[i].trade_id, 500 + i) << "oldest first";
+        EXPECT_EQ(trades_[i].price, 100.5 + 500 + static_cast<double>(i));
+        EXPECT_EQ(trades_[i].size, 0.25);
+        EXPECT_NE(trades_[i].receive_tsc, 0u);
+        EXPECT_EQ(trades_[i].flags, i < 2 ? trade_flag_snapshot : 0);
+    }
+    EXPECT_EQ(feed.counters().trades.value(), 3u);
     EXPECT_DOUBLE_EQ(ticks_[0].price, 100.25);
     EXPECT_NE(ticks_[0].flags & tick_flag_snapshot, 0);
     EXPECT_DOUBLE_EQ(ticks_[1].price, 100.50);
@@ -336,14 +379,17 @@ TEST_F(Feed, subscribes_to_heartbeats_and_ticker_with_jwt_and_decodes_ticks) {
     EXPECT_EQ(feed.counters().heartbeats.value(), 1u);
     feed.stop();
     const auto log = ex.log();
-    ASSERT_GE(log.size(), 3u);
+    ASSERT_GE(log.size(), 4u);
     EXPECT_EQ(log[0], "request GET /ws HTTP/1.1");
     EXPECT_EQ(
         log[1],
         R"({"type":"subscribe","channel":"heartbeats","product_ids":["BTC-USD"],"jwt":"header.payload.signature"})");
     EXPECT_EQ(log[2],
               R"({"type":"subscribe","channel":"ticker","product_ids":["BTC-USD"],"jwt":"header.payload.signature"})");
-    EXPECT_EQ(jwt.calls, 2);
+    EXPECT_EQ(
+        log[3],
+        R"({"type":"subscribe","channel":"market_trades","product_ids":["BTC-USD"],"jwt":"header.payload.signature"})");
+    EXPECT_EQ(jwt.calls, 3);
 }
 
 TEST_F(Feed, counts_gaps_reconnects_after_a_drop_and_is_fresh_only_after_a_new_snapshot) {
@@ -366,7 +412,7 @@ TEST_F(Feed, counts_gaps_reconnects_after_a_drop_and_is_fresh_only_after_a_new_s
             c.read_text(2000);
         }
     });
-    CoinbaseFeed feed(loop_, options(ex.port()));
+    CoinbaseFeed feed(loop_, ticker_only(ex.port()));
     std::string error;
     ASSERT_EQ(feed.start(error), 0) << error;
     ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 3; })) << feed.last_error();
@@ -391,7 +437,7 @@ TEST_F(Feed, silence_longer_than_stale_sec_is_a_stale_event_and_a_reconnect) {
         c.send_text(ticker(1, true, 20.0 + i));
         c.read_text(i == 0 ? 2500 : 2000);  // then silence (stale_sec is 1)
     });
-    CoinbaseFeed feed(loop_, options(ex.port()));
+    CoinbaseFeed feed(loop_, ticker_only(ex.port()));
     std::string error;
     ASSERT_EQ(feed.start(error), 0) << error;
     ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 1; })) << feed.last_error();
@@ -403,6 +449,103 @@ TEST_F(Feed, silence_longer_than_stale_sec_is_a_stale_event_and_a_reconnect) {
     ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 2; })) << feed.last_error();
     EXPECT_TRUE(feed.fresh());
     EXPECT_EQ(feed.counters().reconnects.value(), 1u);
+    feed.stop();
+}
+
+TEST_F(Feed, fresh_needs_both_the_ticker_and_the_trades_snapshot_on_every_connection) {
+    FakeExchange ex(*pki_);
+    ASSERT_TRUE(ex.ok());
+    std::atomic<int> step{0};  // the test thread lets the server go on once it has looked
+    auto wait_step = [&](int n) {
+        for (int i = 0; i < 500 && step.load() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    };
+    ex.run(2, [&](ServerConn& c, int i) {
+        for (int k = 0; k < 3; ++k) (void)c.read_text();
+        if (i == 0) {
+            c.send_text(ticker(1, true, 10.0));
+            wait_step(1);
+            c.send_text(trades_msg(2, true, 1, 0));  // a snapshot without trades still counts
+            wait_step(2);
+            c.drop();
+        } else {
+            c.send_text(trades_msg(1, true, 5, 3));
+            c.send_text(ticker(2, false, 11.0));  // an update, not the snapshot
+            wait_step(3);
+            c.send_text(ticker(3, true, 12.0));
+            c.read_text(2000);
+        }
+    });
+    CoinbaseFeed feed(loop_, options(ex.port()));
+    std::string error;
+    ASSERT_EQ(feed.start(error), 0) << error;
+    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 1; })) << feed.last_error();
+    EXPECT_FALSE(feed.fresh()) << "a ticker snapshot alone is not enough";
+    step = 1;
+    ASSERT_TRUE(poll_until(feed, [&] { return feed.fresh(); })) << feed.last_error();
+    step = 2;
+    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 2 && trades_.size() >= 3; })) << feed.last_error();
+    EXPECT_FALSE(feed.fresh()) << "after a reconnect: trades snapshot and a ticker update are not enough";
+    EXPECT_EQ(feed.counters().reconnects.value(), 1u);
+    step = 3;
+    ASSERT_TRUE(poll_until(feed, [&] { return feed.fresh(); })) << feed.last_error();
+    EXPECT_EQ(ticks_.back().price, 12.0);
+    feed.stop();
+}
+
+TEST_F(Feed, trades_that_do_not_fit_stay_staged_and_come_out_in_order_before_later_messages) {
+    FakeExchange ex(*pki_);
+    ASSERT_TRUE(ex.ok());
+    ex.run(1, [&](ServerConn& c, int) {
+        for (int k = 0; k < 3; ++k) (void)c.read_text();
+        c.send_text(ticker(1, true, 10.0));
+        c.send_text(trades_msg(2, true, 900, 0));
+        c.send_text(trades_msg(3, false, 1000, 100));
+        c.send_text(ticker(4, false, 20.0));
+        c.send_text(trades_msg(5, false, 1100, 3));
+        c.read_text(2000);
+    });
+    trade_room_ = 7;  // the caller's span holds 7 trades per poll
+    CoinbaseFeed feed(loop_, options(ex.port()));
+    std::string error;
+    ASSERT_EQ(feed.start(error), 0) << error;
+    std::size_t trades_when_second_tick_came = 0;
+    ASSERT_TRUE(poll_until(feed, [&] {
+        if (ticks_.size() >= 2 && trades_when_second_tick_came == 0) trades_when_second_tick_came = trades_.size();
+        return trades_.size() >= 103;
+    })) << feed.last_error();
+    ASSERT_EQ(trades_.size(), 103u);
+    for (std::size_t i = 0; i < 100; ++i) EXPECT_EQ(trades_[i].trade_id, 1000 + i);
+    for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(trades_[100 + i].trade_id, 1100 + i);
+    EXPECT_GE(trades_when_second_tick_came, 100u) << "the later ticker message waits until the staged trades are out";
+    EXPECT_GT(max_staged_, 0u);
+    EXPECT_EQ(feed.staged_trades(), 0u);
+    EXPECT_EQ(feed.counters().trades.value(), 103u);
+    EXPECT_EQ(feed.decoder_counters().trades_over_cap, 0u);
+    feed.stop();
+}
+
+TEST_F(Feed, the_ticks_only_poll_discards_trades_and_counts_them) {
+    FakeExchange ex(*pki_);
+    ASSERT_TRUE(ex.ok());
+    ex.run(1, [&](ServerConn& c, int) {
+        for (int k = 0; k < 3; ++k) (void)c.read_text();
+        c.send_text(ticker(1, true, 10.0));
+        c.send_text(trades_msg(2, false, 1, 5));
+        c.send_text(ticker(3, false, 11.0));
+        c.read_text(2000);
+    });
+    CoinbaseFeed feed(loop_, options(ex.port()));
+    std::string error;
+    ASSERT_EQ(feed.start(error), 0) << error;
+    const std::int64_t until = now_ns() + 8'000'000'000;
+    while (ticks_.size() < 2 && now_ns() < until) {
+        const std::size_t n = feed.poll(now_ns(), std::span<Tick>(out_));
+        ticks_.insert(ticks_.end(), out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(n));
+        if (n == 0) (void)loop_.wait(1'000'000);
+    }
+    ASSERT_EQ(ticks_.size(), 2u) << feed.last_error();
+    EXPECT_EQ(feed.counters().trades_discarded.value(), 5u);
+    EXPECT_EQ(feed.counters().trades.value(), 0u);
     feed.stop();
 }
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# cbtrade feed against cbtrade-sim on loopback (TLS with the sim's test CA): every ticker object the
-# sim sent is decoded exactly once (count and sum of prices in cents match the sim's exit line),
+# cbtrade feed against cbtrade-sim on loopback (TLS with the sim's test CA): every ticker object and
+# every trade the sim sent is decoded exactly once (counts, sums of prices in cents and of sizes in
+# 1e-8 units match the sim's exit lines), the trades rebuild the replayed CSV candles exactly (also
+# across reconnects, whose trade snapshots repeat recent trades),
 # skipped sequence numbers are counted as gaps, N drops give N reconnects without a tick delivered
 # twice, a stall is seen as stale, and a certificate from an unknown CA or for another host name is
 # refused with a clear error, and plaintext ws:// to loopback works. Everything started here is killed on
 # exit; every wait is bounded.
 source "$(dirname "$0")/lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
 SIM=${CBTRADE_SIM:-${BUILD_ROOT:-}/cbtrade-sim}
 FEED=${CBTRADE:-${BUILD_ROOT:-}/cbtrade}
 [ -x "$SIM" ] || { echo "SKIP: cbtrade-sim not found at '$SIM'"; exit 77; }
@@ -84,7 +87,8 @@ field() {  # FILE KEY: value of KEY=<v> on the last line that has it
   grep -oE "(^| )$2=[-0-9]+" "$1" | tail -n 1 | sed 's/.*=//'
 }
 
-# The sim's totals must equal what the feed decoded: nothing lost, nothing twice.
+# The sim's totals must equal what the feed decoded: nothing lost, nothing twice. The sim sends each
+# step's trades before its tick, so at the feed's tick limit every trade sent has arrived too.
 check_totals() {
   local name=$1
   local sent sum got gotsum
@@ -98,6 +102,16 @@ check_totals() {
   local lines
   lines=$(grep -cE '^[A-Z]+-[A-Z]+ ' "$name.feed.out")
   [ "$lines" = "$sent" ] || fail "$name: $lines tick lines printed, sim sent $sent"
+  local key
+  for key in sent_trades:trades trade_price_cents_sum:trade_price_cents_sum trade_size_units:trade_size_units; do
+    local want have
+    want=$(field "$name.err" "${key%%:*}")
+    have=$(field "$name.feed.err" "${key#*:}")
+    [ -n "$want" ] && [ "$have" = "$want" ] || fail "$name: feed ${key#*:}='$have', sim ${key%%:*}='$want'"
+  done
+  lines=$(grep -c '^trade ' "$name.feed.out")
+  [ "$lines" = "$(field "$name.err" sent_trades)" ] || fail "$name: $lines trade lines printed"
+  [ "$(field "$name.feed.err" trades_refused)" = 0 ] || fail "$name: the feed refused trades"
 }
 
 # 1. Plain run: every tick exactly once, no gaps, no reconnects.
@@ -111,6 +125,8 @@ if start_sim plain --pace max --messages 300; then
   [ "$(field plain.feed.err decode_errors)" = 0 ] || fail "plain: decode errors"
   expect_grep plain.feed.out '^BTC-USD [0-9.]+ bid=[0-9.]+ ask=[0-9.]+ seq=[0-9]+ time_ns=[0-9]+ snapshot$' \
     "plain: the first tick is the snapshot"
+  expect_grep plain.feed.out '^trade BTC-USD [0-9.]+ size=[0-9.]+ id=1 side=(BUY|SELL) time_ns=[0-9]+$' \
+    "plain: trade lines (the first trade has id 1)"
 fi
 
 # 1b. Two products on one connection: each ticker object becomes one tick of its product.
@@ -193,9 +209,41 @@ if start_sim summary --pace max --messages 1000000; then
   run_feed summary summary.ca.pem --summary --duration-sec 2.5
   stop_sim 0
   [ "$FEED_RC" = 0 ] || fail "summary: exit $FEED_RC: $(tail -c 400 summary.feed.err)"
-  n=$(grep -cE '^ticks/s=[0-9]+ ticks=[0-9]+ gaps=0 feed_age_ms=-?[0-9]+ reconnects=0 connect_failures=0 stale_events=0 fresh=1 phase=live$' summary.feed.out)
+  n=$(grep -cE '^ticks/s=[0-9]+ ticks=[0-9]+ trades=[0-9]+ gaps=0 feed_age_ms=-?[0-9]+ reconnects=0 connect_failures=0 stale_events=0 fresh=1 phase=live$' summary.feed.out)
   [ "$n" -ge 2 ] || fail "summary: want 2 per-second lines, got $n: $(head -c 400 summary.feed.out)"
   ! grep -q '^BTC-USD ' summary.feed.out || fail "summary: tick lines printed with --summary"
+  ! grep -q '^trade ' summary.feed.out || fail "summary: trade lines printed with --summary"
+fi
+
+# 9. The trades rebuild the replayed candles exactly: 150 candles of the sample data, 4 trades each.
+CSV=${SOURCE_ROOT:-.}/data/BTC-USD.csv
+head -n 151 "$CSV" >replay.csv
+if start_sim rebuild --csv replay.csv --pace max --messages 600; then
+  run_feed rebuild rebuild.ca.pem --candles --max-ticks 600 --max-trades 600 --duration-sec 20
+  stop_sim
+  [ "$FEED_RC" = 0 ] || fail "rebuild: exit $FEED_RC: $(tail -c 400 rebuild.feed.err)"
+  check_totals rebuild
+  python3 "$HERE/rebuild_candles.py" replay.csv rebuild.feed.out 60 >rebuild.check 2>&1 ||
+    fail "rebuild: candles from trades differ from the CSV: $(head -c 800 rebuild.check)"
+  expect_grep rebuild.check '^rebuilt 150 candles from 600 trades, all equal$' "rebuild: 150 candles"
+  # core/candle_builder over the wire: all but the last candle (still open when the feed stops).
+  expect_grep rebuild.check '^candle lines: 149, all equal$' "rebuild: the candle builder's 149 candles"
+fi
+
+# 10. Across two dropped connections: each new connection's trades snapshot repeats recent trades
+# (counted by both sides), and once repeats are skipped by trade id the candles are still exact.
+if start_sim rebuild_drops --csv replay.csv --pace max --messages 600 --drop-after 130 --drops 2; then
+  run_feed rebuild_drops rebuild_drops.ca.pem --candles --max-ticks 600 --duration-sec 25
+  stop_sim
+  [ "$FEED_RC" = 0 ] || fail "rebuild_drops: exit $FEED_RC: $(tail -c 400 rebuild_drops.feed.err)"
+  check_totals rebuild_drops
+  [ "$(field rebuild_drops.feed.err reconnects)" = 2 ] || fail "rebuild_drops: want 2 reconnects"
+  repeats=$(grep '^trade ' rebuild_drops.feed.out | grep -c ' snapshot$')
+  [ "$repeats" -gt 0 ] || fail "rebuild_drops: no trade came in a snapshot after a reconnect"
+  python3 "$HERE/rebuild_candles.py" replay.csv rebuild_drops.feed.out 60 >rebuild_drops.check 2>&1 ||
+    fail "rebuild_drops: candles from trades differ from the CSV: $(head -c 800 rebuild_drops.check)"
+  expect_grep rebuild_drops.check '^rebuilt 150 candles from 600 trades, all equal$' "rebuild_drops: 150 candles"
+  expect_grep rebuild_drops.check '^candle lines: 149, all equal$' "rebuild_drops: the builder skipped the repeats"
 fi
 
 # 9. Plaintext ws:// to a loopback host (sim --plain): the same ticks without TLS.

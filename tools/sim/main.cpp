@@ -1,7 +1,8 @@
 // cbtrade-sim: a loopback Coinbase Advanced Trade exchange simulator for integration tests.
-// Serves the market-data WebSocket (ticker + heartbeats) over TLS with a test CA made at start,
-// replays a candle CSV or a synthetic random walk at a chosen pace, and injects faults on demand.
-// Output contract: the first stdout line is "listening 127.0.0.1:<port>"; at exit stderr ends with
+// Serves the market-data WebSocket (ticker, market_trades and heartbeats) over TLS with a test CA made
+// at start, replays a candle CSV or a synthetic random walk at a chosen pace, and injects faults on
+// demand. Output contract: the first stdout line is "listening 127.0.0.1:<port>"; at exit stderr
+// ends with "sent_trades=<t> trade_price_cents_sum=<p> trade_size_units=<u>" and then
 // "sent_ticks=<n> price_cents_sum=<s>".
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -95,6 +96,9 @@ void print_stats(const sim::SimStats& s, const sim::RestStats& rest) {
                  static_cast<unsigned long long>(rest.order_repeats),
                  static_cast<unsigned long long>(rest.unauthorized), static_cast<unsigned long long>(rest.rate_limited),
                  static_cast<unsigned long long>(rest.faults), static_cast<unsigned long long>(s.ws_jwts));
+    std::fprintf(stderr, "sent_trades=%llu trade_price_cents_sum=%lld trade_size_units=%lld\n",
+                 static_cast<unsigned long long>(s.sent_trades), static_cast<long long>(s.trade_price_cents_sum),
+                 static_cast<long long>(s.trade_size_units));
     std::fprintf(stderr, "sent_ticks=%llu price_cents_sum=%lld\n", static_cast<unsigned long long>(s.sent_ticks),
                  static_cast<long long>(s.price_cents_sum));
     std::fflush(stderr);

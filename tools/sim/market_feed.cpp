@@ -43,6 +43,15 @@ void append_decimal(std::string& out, double value, int digits) {
     out.append(s);
 }
 
+void append_size_units(std::string& out, std::int64_t units) {
+    char buf[48];
+    int n = std::snprintf(buf, sizeof buf, "%lld.%08lld", static_cast<long long>(units / size_units_per_base),
+                          static_cast<long long>(units % size_units_per_base));
+    while (buf[n - 1] == '0') --n;
+    if (buf[n - 1] == '.') --n;
+    out.append(buf, static_cast<std::size_t>(n));
+}
+
 MarketFeed::MarketFeed(std::shared_ptr<const std::vector<Candle>> candles, std::int64_t step_s, bool loop,
                        std::uint64_t seed)
     : candles_(std::move(candles)),
@@ -79,6 +88,15 @@ bool MarketFeed::load_next_candle() {
     path_cents_[1] = rising ? low : high;
     path_cents_[2] = rising ? high : low;
     path_cents_[3] = close;
+    // The volume in exact units of 1e-8, split into four positive sizes (see the header).
+    const std::int64_t units = std::max<std::int64_t>(0, std::llround(current_.volume * size_units_per_base));
+    if (units < ticks_per_candle) {
+        ++volume_adjusted_;
+        for (std::int64_t& u : size_units_) u = 1;
+    } else {
+        for (std::int64_t& u : size_units_) u = units / ticks_per_candle;
+        size_units_[ticks_per_candle - 1] += units % ticks_per_candle;
+    }
     tick_index_ = 0;
     current_low_cents_ = open;
     current_high_cents_ = open;
@@ -143,6 +161,15 @@ std::optional<TickerQuote> MarketFeed::next() {
     q.high_52_w_cents = high_52_w_cents_;
     const std::int64_t ref = window_.empty() ? path_cents_[0] : window_.front().open_cents;
     q.price_percent_chg_24_h = 100.0 * static_cast<double>(price - ref) / static_cast<double>(ref);
+
+    q.trade.trade_id = next_trade_id_++;
+    q.trade.time_us = q.time_us;
+    q.trade.price_cents = price;
+    q.trade.size_units = size_units_[k];
+    q.trade.buy = last_trade_cents_ == 0 || price >= last_trade_cents_;
+    last_trade_cents_ = price;
+    recent_trades_.push_back(q.trade);
+    if (recent_trades_.size() > recent_trades_kept) recent_trades_.pop_front();
     return q;
 }
 

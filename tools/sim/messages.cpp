@@ -59,6 +59,37 @@ void append_ticker(std::string& out, const ProductQuote& pq) {
     out += '}';
 }
 
+void append_trade(std::string& out, const ProductTrade& pt) {
+    const TradePrint& t = pt.trade;
+    out += R"({"trade_id":")";
+    append_u64(out, t.trade_id);
+    out += R"(","product_id":)";
+    append_json_string(out, pt.product_id);
+    append_cents_field(out, "price", t.price_cents);
+    append_name(out, "size");
+    append_size_units(out, t.size_units);
+    out += '"';
+    append_name(out, "side");
+    out += t.buy ? "BUY" : "SELL";
+    out += '"';
+    append_name(out, "time");
+    out += format_rfc3339_us(t.time_us);
+    out += "\"}";
+}
+
+void append_product_list(std::string& out, std::string_view channel, const std::vector<std::string>& products) {
+    out += '"';
+    out += channel;
+    out += R"(":[)";
+    bool first = true;
+    for (const auto& p : products) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, p);
+    }
+    out += ']';
+}
+
 // A small JSON reader, enough for client control messages: one object, known fields typed,
 // everything else skipped. Depth is bounded so hostile input cannot exhaust the stack.
 class Reader {
@@ -250,6 +281,20 @@ std::string ticker_message(std::uint64_t sequence_num, std::int64_t timestamp_us
     return out;
 }
 
+std::string market_trades_message(std::uint64_t sequence_num, std::int64_t timestamp_us, bool snapshot,
+                                  std::span<const ProductTrade> trades) {
+    std::string out;
+    out.reserve(160 + 170 * trades.size());
+    append_envelope_head(out, "market_trades", timestamp_us, sequence_num);
+    out += snapshot ? R"({"type":"snapshot","trades":[)" : R"({"type":"update","trades":[)";
+    for (std::size_t i = trades.size(); i-- > 0;) {
+        append_trade(out, trades[i]);
+        if (i != 0) out += ',';
+    }
+    out += "]}]}";
+    return out;
+}
+
 std::string heartbeat_message(std::uint64_t sequence_num, std::int64_t now_us, std::uint64_t counter,
                               bool counter_as_string, double uptime_s) {
     std::string out;
@@ -273,23 +318,27 @@ std::string heartbeat_message(std::uint64_t sequence_num, std::int64_t now_us, s
 }
 
 std::string subscriptions_message(std::uint64_t sequence_num, std::int64_t now_us,
-                                  const std::vector<std::string>& ticker_products, bool heartbeats) {
+                                  const std::vector<std::string>& ticker_products,
+                                  const std::vector<std::string>& trade_products, bool heartbeats) {
     std::string out;
-    out.reserve(160 + 16 * ticker_products.size());
+    out.reserve(160 + 16 * (ticker_products.size() + trade_products.size()));
     append_envelope_head(out, "subscriptions", now_us, sequence_num);
     out += R"({"subscriptions":{)";
     bool first = true;
+    auto separate = [&] {
+        if (!first) out += ',';
+        first = false;
+    };
     if (!ticker_products.empty()) {
-        out += R"("ticker":[)";
-        for (const auto& p : ticker_products) {
-            if (!first) out += ',';
-            first = false;
-            append_json_string(out, p);
-        }
-        out += ']';
+        separate();
+        append_product_list(out, "ticker", ticker_products);
+    }
+    if (!trade_products.empty()) {
+        separate();
+        append_product_list(out, "market_trades", trade_products);
     }
     if (heartbeats) {
-        if (!ticker_products.empty()) out += ',';
+        separate();
         out += R"("heartbeats":[])";
     }
     out += "}}]}";

@@ -26,12 +26,24 @@ struct ProductQuote {
 [[nodiscard]] std::string ticker_message(std::uint64_t sequence_num, std::int64_t timestamp_us, bool snapshot,
                                          std::span<const ProductQuote> quotes);
 
+struct ProductTrade {
+    std::string_view product_id;
+    TradePrint trade;
+};
+
+// channel "market_trades", one event of type "snapshot" or "update" holding the trades newest first,
+// as the wire sends them (coinbase-api.md 1.4): `trades` is given oldest first and written reversed.
+[[nodiscard]] std::string market_trades_message(std::uint64_t sequence_num, std::int64_t timestamp_us, bool snapshot,
+                                                std::span<const ProductTrade> trades);
+
 [[nodiscard]] std::string heartbeat_message(std::uint64_t sequence_num, std::int64_t now_us, std::uint64_t counter,
                                             bool counter_as_string, double uptime_s);
 
-// channel "subscriptions": {"ticker":[...ids],"heartbeats":[]} for the channels subscribed.
+// channel "subscriptions": {"ticker":[...ids],"market_trades":[...ids],"heartbeats":[]} for the
+// channels subscribed.
 [[nodiscard]] std::string subscriptions_message(std::uint64_t sequence_num, std::int64_t now_us,
-                                                const std::vector<std::string>& ticker_products, bool heartbeats);
+                                                const std::vector<std::string>& ticker_products,
+                                                const std::vector<std::string>& trade_products, bool heartbeats);
 
 // {"type":"error","message":"..."} (section 1.7).
 [[nodiscard]] std::string error_message(std::string_view text);

@@ -171,12 +171,14 @@ private:
             if (subscribe && !heartbeats_) next_heartbeat_ = steady::now() + heartbeat_period;
             heartbeats_ = subscribe;
         } else if (req->channel == "ticker") {
-            if (!apply_ticker(*req, subscribe)) return;
+            if (!apply_products(*req, subscribe, products_, snapshot_pending_)) return;
+        } else if (req->channel == "market_trades") {
+            if (!apply_products(*req, subscribe, trade_products_, trade_snapshot_pending_)) return;
         } else if (req->channel == "user" || req->channel == "futures_balance_summary") {
             reply_error(req->has_jwt ? "channel '" + req->channel + "' is not simulated" : "authentication failure");
             return;
         } else {
-            reply_error("channel '" + req->channel + "' is not simulated (ticker and heartbeats are)");
+            reply_error("channel '" + req->channel + "' is not simulated (ticker, market_trades and heartbeats are)");
             return;
         }
         if (subscribe) subscribed_ = true;
@@ -184,20 +186,23 @@ private:
         outbox_.push_back(Outgoing{true, {}});
     }
 
-    bool apply_ticker(const ClientRequest& req, bool subscribe) {
+    // A ticker or market_trades (un)subscription: `products` is the channel's list, `pending` its
+    // products still owed a snapshot.
+    bool apply_products(const ClientRequest& req, bool subscribe, std::vector<std::string>& products,
+                        std::vector<std::string>& pending) {
         if (!subscribe) {
             if (req.product_ids.empty()) {
-                products_.clear();
-                snapshot_pending_.clear();
+                products.clear();
+                pending.clear();
             }
             for (const auto& id : req.product_ids) {
-                std::erase(products_, id);
-                std::erase(snapshot_pending_, id);
+                std::erase(products, id);
+                std::erase(pending, id);
             }
             return true;
         }
         if (req.product_ids.empty()) {
-            reply_error("ticker subscription needs product_ids");
+            reply_error(req.channel + " subscription needs product_ids");
             return false;
         }
         for (const auto& id : req.product_ids) {
@@ -210,11 +215,23 @@ private:
             }
         }
         for (const auto& id : req.product_ids) {
-            if (std::find(products_.begin(), products_.end(), id) != products_.end()) continue;
-            products_.push_back(id);
-            snapshot_pending_.push_back(id);
+            if (std::find(products.begin(), products.end(), id) != products.end()) continue;
+            products.push_back(id);
+            pending.push_back(id);
         }
         return true;
+    }
+
+    // Every product with a ticker or market_trades subscription: each gets one quote per step.
+    [[nodiscard]] std::vector<std::string> market_products() const {
+        std::vector<std::string> all = products_;
+        for (const auto& id : trade_products_)
+            if (std::find(all.begin(), all.end(), id) == all.end()) all.push_back(id);
+        return all;
+    }
+
+    [[nodiscard]] static bool contains(const std::vector<std::string>& list, const std::string& id) {
+        return std::find(list.begin(), list.end(), id) != list.end();
     }
 
     // ---- writing -------------------------------------------------------------------------------
@@ -252,9 +269,13 @@ private:
         co_return true;
     }
 
-    // Sends one ticker message with a quote for each product; false when the connection failed.
-    // Products whose feed has ended are left out; when every feed has ended the run stops.
-    awaitable<bool> send_tickers(std::vector<std::string> products, bool snapshot) {
+    // One step of the market: a quote for each product, sent as one market_trades update (to the
+    // products with a market_trades subscription) and then one ticker message (to those with a
+    // ticker subscription; `snapshot` marks it as their snapshot). Trades first: a client that has
+    // the step's tick also has its trade, so counts taken at a tick limit match the sim's exactly.
+    // False when the connection failed. Products whose feed has ended are left out; when every feed
+    // has ended the run stops.
+    awaitable<bool> send_step(std::vector<std::string> products, bool snapshot) {
         const std::uint64_t budget = ctx_.tick_budget_left();
         if (budget == 0) {
             ctx_.request_stop("--messages reached");
@@ -270,15 +291,58 @@ private:
             co_return true;
         }
         ctx_.ticks_reserved += quotes.size();
-        const std::int64_t ts =
-            ctx_.options.timestamps == TimestampSource::market ? quotes.front().quote.time_us : wall_now_us();
-        std::string msg = ticker_message(take_sequence_num(), ts, snapshot, quotes);
+        std::vector<ProductQuote> tickers;
+        std::vector<ProductTrade> trades;
+        for (const auto& q : quotes) {
+            const std::string id(q.product_id);
+            if (contains(products_, id)) tickers.push_back(q);
+            if (contains(trade_products_, id)) trades.push_back(ProductTrade{q.product_id, q.quote.trade});
+        }
+        if (!trades.empty()) {
+            const bool ok = co_await send_trades(std::move(trades), false);
+            if (!ok) co_return false;
+        }
+        if (!tickers.empty()) {
+            const std::int64_t ts =
+                ctx_.options.timestamps == TimestampSource::market ? tickers.front().quote.time_us : wall_now_us();
+            std::string msg = ticker_message(take_sequence_num(), ts, snapshot, tickers);
+            const bool ok = co_await send_data(std::move(msg));
+            if (!ok) co_return false;
+            ctx_.stats.sent_ticks += tickers.size();
+            for (const auto& q : tickers) ctx_.stats.price_cents_sum += q.quote.price_cents;
+        }
+        ++ticks_on_connection_;
+        co_return true;
+    }
+
+    // One market_trades message. Its envelope carries the newest trade's market time whatever
+    // --timestamps says (a trade is never reported before it happened; the client refuses trades
+    // timed after their envelope), or the wall clock for a snapshot without trades.
+    awaitable<bool> send_trades(std::vector<ProductTrade> trades, bool snapshot) {
+        std::int64_t ts = trades.empty() ? wall_now_us() : trades.front().trade.time_us;
+        for (const auto& t : trades) ts = std::max(ts, t.trade.time_us);
+        std::string msg = market_trades_message(take_sequence_num(), ts, snapshot, trades);
         const bool ok = co_await send_data(std::move(msg));
         if (!ok) co_return false;
-        ++ticks_on_connection_;
-        ctx_.stats.sent_ticks += quotes.size();
-        for (const auto& q : quotes) ctx_.stats.price_cents_sum += q.quote.price_cents;
+        ctx_.stats.sent_trades += trades.size();
+        for (const auto& t : trades) {
+            ctx_.stats.trade_price_cents_sum += t.trade.price_cents;
+            ctx_.stats.trade_size_units += t.trade.size_units;
+        }
         co_return true;
+    }
+
+    // The market_trades snapshot of newly subscribed products: their recent trades (already sent on
+    // an earlier connection, or to another client: a client skips the ones it has by trade_id).
+    awaitable<bool> send_trade_snapshot(std::vector<std::string> ids) {
+        std::vector<ProductTrade> recent;
+        for (const auto& id : ids) {  // `ids` lives in this coroutine's frame: the views stay valid
+            for (const TradePrint& t : ctx_.feed(id).recent_trades()) recent.push_back(ProductTrade{id, t});
+        }
+        std::stable_sort(recent.begin(), recent.end(), [](const ProductTrade& a, const ProductTrade& b) {
+            return a.trade.time_us < b.trade.time_us;
+        });
+        co_return co_await send_trades(std::move(recent), true);
     }
 
     void drop_now(const std::string& reason) {
@@ -384,7 +448,8 @@ private:
                 outbox_.pop_front();
                 bool ok = false;
                 if (out.is_ack) {
-                    std::string msg = subscriptions_message(take_sequence_num(), wall_now_us(), products_, heartbeats_);
+                    std::string msg = subscriptions_message(take_sequence_num(), wall_now_us(), products_,
+                                                            trade_products_, heartbeats_);
                     ok = co_await send_data(std::move(msg));
                 } else {
                     ok = co_await send(std::move(out.text));
@@ -414,18 +479,24 @@ private:
                 if (next_heartbeat_ <= now) next_heartbeat_ = now + heartbeat_period;
                 continue;
             }
-            if (!products_.empty()) {
+            if (!trade_snapshot_pending_.empty()) {
+                std::vector<std::string> ids = std::exchange(trade_snapshot_pending_, {});
+                const bool ok = co_await send_trade_snapshot(std::move(ids));
+                if (!ok) co_return;
+                continue;
+            }
+            if (const std::vector<std::string> market = market_products(); !market.empty()) {
                 const bool go_on = co_await inject_faults();
                 if (!go_on) co_return;
                 if (!snapshot_pending_.empty()) {
                     std::vector<std::string> ids = std::exchange(snapshot_pending_, {});
-                    const bool ok = co_await send_tickers(std::move(ids), true);
+                    const bool ok = co_await send_step(std::move(ids), true);
                     if (!ok) co_return;
                     next_tick_ = steady::now() + tick_interval;
                     continue;
                 }
                 if (o.pace_max || steady::now() >= next_tick_) {
-                    const bool ok = co_await send_tickers(products_, false);
+                    const bool ok = co_await send_step(market, false);
                     if (!ok) co_return;
                     next_tick_ += tick_interval;
                     // A slow reader does not earn a burst afterwards.
@@ -436,7 +507,7 @@ private:
             auto deadline = steady::time_point::max();
             if (!subscribed_ && o.subscribe_timeout_sec > 0) deadline = std::min(deadline, subscribe_deadline);
             if (heartbeats_) deadline = std::min(deadline, next_heartbeat_);
-            if (!products_.empty()) deadline = std::min(deadline, next_tick_);
+            if (!products_.empty() || !trade_products_.empty()) deadline = std::min(deadline, next_tick_);
             co_await wait_until(deadline);
         }
     }
@@ -452,8 +523,10 @@ private:
 
     // Shared between the coroutines (same thread).
     std::deque<Outgoing> outbox_;
-    std::vector<std::string> products_;          // ticker subscriptions, in order
-    std::vector<std::string> snapshot_pending_;  // subscribed, snapshot not yet sent
+    std::vector<std::string> products_;                // ticker subscriptions, in order
+    std::vector<std::string> snapshot_pending_;        // subscribed, snapshot not yet sent
+    std::vector<std::string> trade_products_;          // market_trades subscriptions, in order
+    std::vector<std::string> trade_snapshot_pending_;  // subscribed, trades snapshot not yet sent
     bool heartbeats_ = false;
     bool subscribed_ = false;
     bool peer_gone_ = false;

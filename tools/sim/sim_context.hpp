@@ -25,6 +25,9 @@ struct SimStats {
     std::uint64_t heartbeats = 0;
     std::uint64_t sent_ticks = 0;  // ticker objects written, snapshots included
     std::int64_t price_cents_sum = 0;
+    std::uint64_t sent_trades = 0;  // market_trades records written, snapshot repeats included
+    std::int64_t trade_price_cents_sum = 0;
+    std::int64_t trade_size_units = 0;  // sizes in units of 1e-8
     std::uint64_t seq_skips = 0;
     std::uint64_t drops = 0;
     std::uint64_t stalls = 0;

@@ -62,9 +62,11 @@ void parse_pace(SimOptions& o, std::string_view v) {
 
 std::string sim_usage() {
     return R"(usage: cbtrade-sim [options]
-Loopback Coinbase Advanced Trade simulator: market-data WebSocket (ticker + heartbeats) and REST, over TLS.
+Loopback Coinbase Advanced Trade simulator: market-data WebSocket (ticker, market_trades and
+heartbeats) and REST, over TLS. Each candle is four ticks (open, low/high in path order, close)
+and four trades at those prices whose sizes sum to the candle's volume exactly (units of 1e-8).
 First stdout line: "listening 127.0.0.1:<port>". Stats on stderr at exit, incl.
-"sent_ticks=<n> price_cents_sum=<s>".
+"sent_trades=<t> trade_price_cents_sum=<p> trade_size_units=<u>" and "sent_ticks=<n> price_cents_sum=<s>".
 
 listening and TLS
   --port N                  TCP port on 127.0.0.1 (default 0: pick a free one)
@@ -81,11 +83,13 @@ market data
   --step-sec S              synthetic candle length (default 60)
   --start-time T            synthetic start, UNIX seconds (default: now, whole minute)
   --pace realtime|xN|max    real time, N times faster, or as fast as the client reads (default realtime)
-  --timestamps market|wall  ticker envelope timestamps from the market clock or the wall clock (default market)
+  --timestamps market|wall  ticker envelope timestamps from the market clock or the wall clock (default
+                            market); market_trades envelopes always carry their newest trade's time
   --heartbeat-counter-as-string  send heartbeat_counter as "N" instead of N
 
 limits
-  --messages N              stop after N ticker objects in all, send close frames, exit
+  --messages N              stop after N quotes in all (one ticker object and/or one trade per product
+                            and step), send close frames, exit
   --exit-after-sec S        exit after S seconds
   --subscribe-timeout-sec S disconnect clients that do not subscribe within S s (default 5, 0: never)
 
