@@ -6,6 +6,7 @@
 // Records and time (what crosses stages):
 //   records.hpp        Tick, Trade, Decision, OrderRequest, Fill, Side; sane price/size ranges
 //   candle.hpp         Candle, one OHLCV bar (CSV, REST and live candles)
+//   candle_builder.hpp live GRANULARITY candles from trades by exchange time (late, repeated, gaps, grace)
 //   cpu.hpp            cache_line, now_ns/wall_ns, read_tsc and the calibrated TscClock
 // Strategy (shared by live trading and the backtest, allocation-free):
 //   indicators.hpp     streaming windows (RollingWindow, SMA, RSI, z-score, volatility)
@@ -30,6 +31,7 @@
 #include "core/base64.hpp"
 #include "core/bot_metrics.hpp"
 #include "core/candle.hpp"
+#include "core/candle_builder.hpp"
 #include "core/config.hpp"
 #include "core/cpu.hpp"
 #include "core/decimal.hpp"
