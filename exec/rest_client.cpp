@@ -19,7 +19,7 @@ namespace {
 class SystemClock final : public RestClock {
 public:
     std::int64_t now_ns() override { return cbtrade::now_ns(); }
-    std::int64_t unix_s() override { return wall_ns() / 1'000'000'000; }
+    std::int64_t unix_ms() override { return wall_ns() / 1'000'000; }
     void sleep_ns(std::int64_t ns) override {
         if (ns <= 0) return;
         timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
@@ -170,6 +170,22 @@ RestResult<ServerTime> RestClient::server_time() {
     return decode_server_time(answer_of(*a.response));
 }
 
+RestResult<RestClient::ClockSkew> RestClient::clock_skew() {
+    // Wall-clock ms around the request, against the exchange's own clock.
+    const std::int64_t before_ms = clock_.unix_ms();
+    RestResult<ServerTime> t = server_time();
+    const std::int64_t after_ms = clock_.unix_ms();
+    if (!t.ok()) return RestResult<ClockSkew>::failure(std::move(t.error));
+    return RestResult<ClockSkew>::success(
+        ClockSkew{t.value->epoch_ms - (before_ms + after_ms) / 2, after_ms - before_ms});
+}
+
+RestResult<KeyPermissions> RestClient::key_permissions() {
+    const Answer a = send_with_retries(key_permissions_request(options_.base_path), "key permissions");
+    if (!a.response) return failure_of<KeyPermissions>(a);
+    return decode_key_permissions(answer_of(*a.response));
+}
+
 RestResult<AccountsPage> RestClient::accounts_page(std::size_t limit, std::string_view cursor) {
     const Answer a = send_with_retries(list_accounts_request(options_.base_path, limit, cursor), "list accounts");
     if (!a.response) return failure_of<AccountsPage>(a);
@@ -193,12 +209,12 @@ RestResult<std::vector<Account>> RestClient::all_accounts(std::size_t max_pages)
         RestError{RestErrorKind::malformed, 0, {}, "list accounts: more than " + std::to_string(max_pages) + " pages"});
 }
 
-RestResult<Product> RestClient::product(std::string_view product_id) {
+RestResult<Product> RestClient::product(std::string_view product_id, bool public_endpoint) {
     if (!valid_product_id(product_id))
         return RestResult<Product>::failure(RestError{
             RestErrorKind::invalid_order, 0, {}, "get product: invalid product id " + quote_for_message(product_id)});
-    const Answer a =
-        send_with_retries(get_product_request(options_.base_path, product_id, !authenticated()), "get product");
+    const Answer a = send_with_retries(
+        get_product_request(options_.base_path, product_id, public_endpoint || !authenticated()), "get product");
     if (!a.response) return failure_of<Product>(a);
     RestResult<Product> r = decode_product(answer_of(*a.response));
     if (r.ok() && r.value->product_id != product_id)

@@ -79,8 +79,9 @@ class RestClock {
 public:
     virtual ~RestClock() = default;
     [[nodiscard]] virtual std::int64_t now_ns() = 0;
-    // Wall-clock UNIX seconds (JWT nbf/exp).
-    [[nodiscard]] virtual std::int64_t unix_s() = 0;
+    // Wall-clock UNIX milliseconds (JWT nbf/exp, clock skew).
+    [[nodiscard]] virtual std::int64_t unix_ms() = 0;
+    [[nodiscard]] std::int64_t unix_s() { return unix_ms() / 1000; }
     virtual void sleep_ns(std::int64_t ns) = 0;
 };
 // CLOCK_MONOTONIC, CLOCK_REALTIME and nanosleep.
@@ -112,6 +113,8 @@ struct RestClientStats {
     std::uint64_t unknown_outcomes = 0;  // create-order attempts whose outcome was not seen
 };
 
+inline constexpr std::int64_t clock_skew_warn_ms = 5000;
+
 // Candle buckets of one request (the API caps them; coinbase-api.md 3.4).
 inline constexpr std::size_t default_candles_per_request = max_candles_per_request;
 
@@ -127,11 +130,19 @@ public:
     [[nodiscard]] const RestClientStats& stats() const noexcept { return stats_; }
 
     [[nodiscard]] RestResult<ServerTime> server_time();
+    // The exchange clock minus ours, from one server-time request (the local time taken at the
+    // middle of the round trip). Above clock_skew_warn_ms JWTs risk being refused (nbf/exp).
+    struct ClockSkew {
+        std::int64_t skew_ms = 0;
+        std::int64_t round_trip_ms = 0;
+    };
+    [[nodiscard]] RestResult<ClockSkew> clock_skew();
+    [[nodiscard]] RestResult<KeyPermissions> key_permissions();
     [[nodiscard]] RestResult<AccountsPage> accounts_page(std::size_t limit, std::string_view cursor);
     // Every account, following the cursor (at most max_pages pages; more is an error).
     [[nodiscard]] RestResult<std::vector<Account>> all_accounts(std::size_t max_pages = 100);
-    // The authenticated endpoint with credentials, the public market/ one without.
-    [[nodiscard]] RestResult<Product> product(std::string_view product_id);
+    // The authenticated endpoint with credentials, the public market/ one without (or when asked).
+    [[nodiscard]] RestResult<Product> product(std::string_view product_id, bool public_endpoint = false);
     // Candles with start_s <= time <= end_s in time order (<= limit buckets per call).
     [[nodiscard]] RestResult<std::vector<Candle>> candles(std::string_view product_id, Granularity granularity,
                                                           std::int64_t start_s, std::int64_t end_s,

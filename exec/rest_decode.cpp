@@ -315,7 +315,7 @@ RestError error_from_answer(const HttpAnswer& answer, std::string_view what) {
                 "key is not expired or deleted";
             break;
         case RestErrorKind::forbidden:
-            hint = "; the key lacks a permission (view for reads, trade for orders)";
+            hint = "; the key lacks a permission (view for reads, trade for orders): edit it in the CDP portal";
             break;
         case RestErrorKind::rate_limited:
             hint = "; rate limited";
@@ -628,6 +628,23 @@ RestResult<FillsPage> decode_fills(const HttpAnswer& answer) {
     }
     if (r.failed()) return RestResult<FillsPage>::failure(r.error(answer.status));
     return RestResult<FillsPage>::success(std::move(page));
+}
+
+RestResult<KeyPermissions> decode_key_permissions(const HttpAnswer& answer) {
+    constexpr std::string_view what = "key permissions";
+    if (!is_2xx(answer.status)) return RestResult<KeyPermissions>::failure(error_from_answer(answer, what));
+    Reader r(what);
+    dom::object root;
+    KeyPermissions k;
+    if (r.parse(answer.body, root)) {
+        r.boolean(root, "can_view", "can_view", k.can_view, true);
+        r.boolean(root, "can_trade", "can_trade", k.can_trade, true);
+        r.boolean(root, "can_transfer", "can_transfer", k.can_transfer, false);
+        r.id(root, "portfolio_uuid", "portfolio_uuid", k.portfolio_uuid, false);
+        r.text(root, "portfolio_type", "portfolio_type", k.portfolio_type, false, 40);
+    }
+    if (r.failed()) return RestResult<KeyPermissions>::failure(r.error(answer.status));
+    return RestResult<KeyPermissions>::success(std::move(k));
 }
 
 }  // namespace cbtrade::rest

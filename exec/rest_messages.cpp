@@ -98,6 +98,10 @@ RestRequest candles_request(std::string_view base_path, std::string_view product
     return RestRequest{"GET", join(base_path, path), {}, !public_endpoint, true};
 }
 
+RestRequest key_permissions_request(std::string_view base_path) {
+    return RestRequest{"GET", join(base_path, "/key_permissions"), {}, true, true};
+}
+
 RestRequest get_order_request(std::string_view base_path, std::string_view order_id) {
     require(valid_order_id(order_id), "get order: invalid order id");
     return RestRequest{"GET", join(base_path, "/orders/historical/" + std::string(order_id)), {}, true, true};

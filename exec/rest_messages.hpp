@@ -86,6 +86,10 @@ struct RestRequest {
 [[nodiscard]] RestRequest list_fills_request(std::string_view base_path, std::string_view order_id,
                                              std::string_view cursor);
 
+// What the key may do (GET /key_permissions, "Get API Key Permissions" in the AT REST reference;
+// not in coinbase-api.md): {"can_view","can_trade","can_transfer","portfolio_uuid","portfolio_type"}.
+[[nodiscard]] RestRequest key_permissions_request(std::string_view base_path);
+
 // A market IOC order: BUY spends `size` of the quote currency (quote_size), SELL sells `size` of
 // the base currency (base_size). `size` is exact decimal text on the product's increment.
 struct MarketOrder {
@@ -283,6 +287,15 @@ struct FillsPage {
     std::string cursor;  // empty on the last page
 };
 [[nodiscard]] RestResult<FillsPage> decode_fills(const HttpAnswer& answer);
+
+struct KeyPermissions {
+    bool can_view = false;
+    bool can_trade = false;
+    bool can_transfer = false;
+    std::string portfolio_uuid;
+    std::string portfolio_type;
+};
+[[nodiscard]] RestResult<KeyPermissions> decode_key_permissions(const HttpAnswer& answer);
 
 // ---- order sizing --------------------------------------------------------------------------------
 

@@ -237,4 +237,18 @@ void append_candle_csv(std::string& out, const Candle& c) {
     out.append(buf, static_cast<std::size_t>(p - buf));
 }
 
+void append_candle_csv_exact(std::string& out, const Candle& c) {
+    // The longest shortest-fixed double (a subnormal) is about 330 characters: five of them fit.
+    char buf[2048];
+    char* p = buf;
+    char* const end = buf + sizeof buf;
+    p = std::to_chars(p, end, c.time_s).ptr;
+    for (const double v : {c.open, c.high, c.low, c.close, c.volume}) {
+        *p++ = ',';
+        p = std::to_chars(p, end, v, std::chars_format::fixed).ptr;
+    }
+    *p++ = '\n';
+    out.append(buf, static_cast<std::size_t>(p - buf));
+}
+
 }  // namespace cbtrade

@@ -47,6 +47,10 @@ struct CsvCandles {
 
 // Writes the canonical header and rows (used by the generator and backfill).
 [[nodiscard]] std::string candles_csv_header();
+// Prices with 2 decimals and volume with 8 (the generator's cent-priced series).
 void append_candle_csv(std::string& out, const Candle& c);
+// Every number as the shortest fixed-point text that reads back as the same double: what backfill
+// writes, so that any product's prices (0.00001234 or 97012.35) survive exactly.
+void append_candle_csv_exact(std::string& out, const Candle& c);
 
 }  // namespace cbtrade

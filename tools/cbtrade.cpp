@@ -21,6 +21,7 @@
 #include "exec/backtest_metrics.hpp"
 #include "exec/report.hpp"
 #include "feeds/csv_candles.hpp"
+#include "tools/cli_args.hpp"
 #include "tools/commands.hpp"
 #include "io/tls_info.hpp"
 #include "monitoring/metrics_server.hpp"
@@ -45,6 +46,15 @@ const char* usage_text =
     "      --metrics         serve /metrics, /healthz, /readyz on METRICS_ADDR:PORT while it runs\n"
     "                        (also on when the run is paced: --sleep-ms / BACKTEST_SLEEP_MS > 0)\n"
     "      --hold-sec N      keep serving N seconds after the report (implies --metrics)\n"
+    "  backfill            fetch candles from the REST API into a CSV the backtest reads (resumes)\n"
+    "      --out FILE        the CSV (appended to: a second run continues after its last row)\n"
+    "      --product ID      default PRODUCT_ID; --granularity G  default GRANULARITY\n"
+    "      --limit N         candles per request, 1..300 (default 300); --pages N  at most N requests\n"
+    "      --start T --end T candles starting in [T, T) (UNIX seconds or RFC 3339); default: the last\n"
+    "                        --pages (10) pages up to now\n"
+    "      --public          use the public endpoints even when a key is configured\n"
+    "  check               test the API key and the exchange: key, clock skew, balances, product, orders\n"
+    "      --product ID      the product to check (default PRODUCT_ID); exit 0 only if all pass\n"
     "  config              print the effective configuration (secrets shown as <set>/<unset>)\n"
     "      --keys            list every key with its default and meaning\n"
     "  feed                print live ticks from COINBASE_WS_URL (--summary, --max-ticks N, --duration-sec S)\n"
@@ -52,54 +62,6 @@ const char* usage_text =
     "\n"
     "options for every command:\n"
     "  --env-file FILE     read KEY=VALUE settings (repeatable; later files win; the environment wins)\n";
-
-// Arguments after the command: --env-file is common, the rest is the command's.
-struct Args {
-    std::vector<std::string> env_files;
-    std::vector<std::string> positional;
-    std::vector<std::pair<std::string, std::string>> options;  // --name value (value empty for flags)
-
-    [[nodiscard]] bool flag(std::string_view name) const {
-        for (const auto& [k, v] : options)
-            if (k == name) return true;
-        return false;
-    }
-    [[nodiscard]] std::string value(std::string_view name) const {
-        std::string out;
-        for (const auto& [k, v] : options)
-            if (k == name) out = v;
-        return out;
-    }
-};
-
-Args parse_args(int argc, char** argv, int first, std::initializer_list<std::string_view> flags,
-                std::initializer_list<std::string_view> valued) {
-    Args a;
-    for (int i = first; i < argc; ++i) {
-        std::string arg = argv[i];
-        if (arg.rfind("--", 0) != 0) {
-            a.positional.push_back(arg);
-            continue;
-        }
-        std::string value;
-        bool has_inline = false;
-        if (const auto eq = arg.find('='); eq != std::string::npos) {
-            value = arg.substr(eq + 1);
-            arg.resize(eq);
-            has_inline = true;
-        }
-        const bool is_valued = arg == "--env-file" || std::find(valued.begin(), valued.end(), arg) != valued.end();
-        const bool is_flag = std::find(flags.begin(), flags.end(), arg) != flags.end();
-        if (!is_valued && !is_flag) throw UsageError("unknown option " + arg);
-        if (is_valued && !has_inline) {
-            if (i + 1 >= argc) throw UsageError(arg + " needs a value");
-            value = argv[++i];
-        }
-        if (arg == "--env-file") a.env_files.push_back(value);
-        else a.options.emplace_back(arg, value);
-    }
-    return a;
-}
 
 LoadedConfig load(const Args& a) {
     LoadedConfig lc = load_config(a.env_files, environ);
@@ -243,6 +205,8 @@ int main(int argc, char** argv) {
         if (cmd == "backtest") return cmd_backtest(argc, argv);
         if (cmd == "config") return cmd_config(argc, argv);
         if (cmd == "feed") return cmd_feed(argc, argv);
+        if (cmd == "check") return cmd_check(argc, argv);
+        if (cmd == "backfill") return cmd_backfill(argc, argv);
         if (cmd == "version" || cmd == "--version") {
             std::printf("%s\n%s\n", version_text, describe(tls_info()).c_str());
             return 0;

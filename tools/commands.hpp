@@ -4,3 +4,10 @@
 
 // cbtrade feed: connect to COINBASE_WS_URL and print decoded ticks (tools/cmd_feed.cpp).
 int cmd_feed(int argc, char** argv);
+
+// cbtrade check: one line per check of the key, clock, accounts, product and order permission;
+// exit 0 only when every check passes (tools/cmd_rest.cpp).
+int cmd_check(int argc, char** argv);
+
+// cbtrade backfill: paged REST candles into the backtest's CSV, resumable (tools/cmd_rest.cpp).
+int cmd_backfill(int argc, char** argv);

@@ -21,7 +21,7 @@ using namespace cbtrade::rest;
 class FakeClock final : public RestClock {
 public:
     std::int64_t now_ns() override { return now; }
-    std::int64_t unix_s() override { return 1'736'949'787 + now / 1'000'000'000; }
+    std::int64_t unix_ms() override { return 1'736'949'787'000 + now / 1'000'000; }
     void sleep_ns(std::int64_t ns) override {
         sleeps.push_back(ns);
         now += ns;
@@ -277,6 +277,29 @@ TEST_F(RestClientTest, not_sent_and_429_are_retried_and_are_not_unknown) {
     const auto r = c.create_market_order(buy_order());
     EXPECT_EQ(r.error.kind, RestErrorKind::rate_limited) << "nothing may have been placed";
     EXPECT_EQ(c.stats().unknown_outcomes, 0u);
+}
+
+TEST_F(RestClientTest, clock_skew_is_the_exchange_clock_minus_ours) {
+    RestClient c = client();
+    transport_.answer(200, R"({"epochMillis":"1736949798500"})");  // 10.5 s ahead of the fake clock (1736949788000)
+    const auto r = c.clock_skew();
+    ASSERT_TRUE(r.ok()) << r.error.message;
+    EXPECT_EQ(r.value->skew_ms, 10'500);
+    EXPECT_GT(r.value->skew_ms, clock_skew_warn_ms);
+}
+
+TEST_F(RestClientTest, key_permissions_say_whether_the_key_can_trade) {
+    RestClient c = client();
+    transport_.answer(
+        200,
+        R"({"can_view":true,"can_trade":false,"can_transfer":false,"portfolio_uuid":"p-1","portfolio_type":"DEFAULT"})");
+    const auto r = c.key_permissions();
+    ASSERT_TRUE(r.ok()) << r.error.message;
+    EXPECT_TRUE(r.value->can_view);
+    EXPECT_FALSE(r.value->can_trade);
+    EXPECT_EQ(transport_.sent.back().target, "/api/v3/brokerage/key_permissions");
+    transport_.answer(200, R"({"can_view":"yes"})");
+    EXPECT_EQ(c.key_permissions().error.kind, RestErrorKind::malformed);
 }
 
 TEST_F(RestClientTest, wait_for_order_polls_until_terminal) {

@@ -113,6 +113,29 @@ TEST(CsvCandles, generated_file_round_trips) {
     }
 }
 
+TEST(CsvCandles, exact_rows_read_back_as_the_same_doubles_for_any_price) {
+    // A sub-cent token, a six-figure price, volumes with 8 decimals and one that is not a short decimal.
+    const std::vector<Candle> candles = {
+        {1700000000, 0.00001234, 0.00001301, 0.00001201, 0.0000125, 123456789.12345678},
+        {1700000060, 97012.35, 108268.45, 0.01, 66181.6, 355.82896243},
+        {1700000120, 1.0 / 3.0, 2.0 / 3.0, 0.1, 0.2, 1e-8}};
+    std::string text = candles_csv_header();
+    for (const auto& c : candles) append_candle_csv_exact(text, c);
+    EXPECT_NE(text.find("1700000000,0.00001234,0.00001301,0.00001201,0.0000125,123456789.12345678\n"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find('e', candles_csv_header().size()), std::string::npos) << "fixed notation only";
+    const auto r = parse_candles_csv(text, "exact.csv");
+    ASSERT_EQ(r.candles.size(), candles.size());
+    for (std::size_t i = 0; i < candles.size(); ++i) {
+        EXPECT_EQ(r.candles[i].open, candles[i].open);
+        EXPECT_EQ(r.candles[i].high, candles[i].high);
+        EXPECT_EQ(r.candles[i].low, candles[i].low);
+        EXPECT_EQ(r.candles[i].close, candles[i].close);
+        EXPECT_EQ(r.candles[i].volume, candles[i].volume);
+    }
+}
+
 TEST(CsvCandles, missing_file_names_the_path) {
     try {
         (void)read_candles_csv("/nonexistent/x.csv");

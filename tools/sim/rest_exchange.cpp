@@ -244,6 +244,8 @@ SimReply RestExchange::handle(const HttpRequest& req) {
         is_public = true;
     } else if (sub == "/accounts" && get) {
         route = "accounts";
+    } else if (sub == "/key_permissions" && get) {
+        route = "permissions";
     } else if (products.starts_with("/products/") && get) {
         std::string_view rest = products.substr(std::string_view("/products/").size());
         is_public = market;
@@ -313,6 +315,18 @@ SimReply RestExchange::handle(const HttpRequest& req) {
         return {json_response(req, http::status::ok, std::move(body))};
     }
     if (route == "accounts") return accounts(req, query);
+    if (route == "permissions") {
+        std::string body;
+        JsonWriter w(body);
+        w.begin_object()
+            .member("can_view", true)
+            .member("can_trade", !ctx_.options.no_trade_scope)
+            .member("can_transfer", false)
+            .member("portfolio_uuid", "5e1f0000-0000-4000-8000-00000000f011")
+            .member("portfolio_type", "DEFAULT")
+            .end_object();
+        return {json_response(req, http::status::ok, std::move(body))};
+    }
     if (route == "product") return product(req, id);
     if (route == "candles") return candles(req, id, query);
     if (route == "order") return get_order(req, id);
@@ -531,6 +545,7 @@ SimReply RestExchange::create_order(const HttpRequest& req, std::optional<std::s
         return SimReply{json_response(req, http::status::bad_request, json_error_body("INVALID_ARGUMENT", message))};
     };
     if (fault && (*fault == "401" || *fault == "403" || *fault == "429")) return fault_reply(req, *fault);
+    if (ctx_.options.no_trade_scope) return fault_reply(req, "403");
 
     simdjson::dom::parser parser;
     simdjson::dom::object o;

@@ -2,6 +2,7 @@
 // coinbase-api.md section 3 so that a client written against Coinbase's documentation works
 // against it unchanged:
 //   GET  /time                                   public
+//   GET  /key_permissions                        can_view, can_trade (--no-trade-scope)
 //   GET  /accounts?limit=&cursor=                paged (limit 1..250, default 49)
 //   GET  /products/{id}, /market/products/{id}   increments, minimums, status, trading_disabled
 //   GET  /products/{id}/candles, /market/...     the series the WebSocket replays, newest first,

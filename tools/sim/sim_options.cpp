@@ -104,7 +104,7 @@ faults ("after M" counts ticker messages on that connection)
   --fault-once              stall/bad-frame/bad-json on the first WebSocket connection only
   --refuse-upgrade          answer WebSocket upgrades with HTTP 403
 
-REST (/api/v3/brokerage: time, accounts, products, candles, orders, fills)
+REST (/api/v3/brokerage: time, key_permissions, accounts, products, candles, orders, fills)
   --api-key NAME=FILE       accept JWTs of key NAME verified with the PEM key in FILE (public or private;
                             EC P-256 -> ES256, Ed25519 -> EdDSA); repeatable. Without one, every private
                             endpoint answers 401. JWTs on WebSocket subscribes are checked too.
@@ -114,9 +114,11 @@ REST (/api/v3/brokerage: time, accounts, products, candles, orders, fills)
   --extra-accounts N        N more empty accounts, to make list-accounts page (default 0)
   --fee-bps B               fee on each market order, basis points of its value (default 60)
   --trading-disabled        products say trading_disabled: true and orders are refused
+  --no-trade-scope          keys lack the trade permission: /key_permissions says can_trade false and
+                            orders get 403 "Missing required scopes"
   --no-rate-limit           do not answer 429 beyond 10 public / 30 private requests per second
   --rest-fault ROUTE:KIND[:N]  the next N requests (default 1) to ROUTE get KIND; repeatable.
-                            ROUTE: any time accounts product candles orders order fills
+                            ROUTE: any time permissions accounts product candles orders order fills
                             KIND: 401 403 429 (HTML body) 500 503 timeout (never answered) drop (connection
                             closed after the request was read) insufficient (success:false INSUFFICIENT_FUND).
                             On orders, 500 503 timeout drop happen after the order was placed.
@@ -226,6 +228,8 @@ std::optional<SimOptions> parse_sim_options(int argc, char** argv) {
             if (o.fee_bps > 1000) bad_value(opt, v, "0..1000");
         } else if (opt == "--trading-disabled") {
             o.trading_disabled = true;
+        } else if (opt == "--no-trade-scope") {
+            o.no_trade_scope = true;
         } else if (opt == "--no-rate-limit") {
             o.rate_limit = false;
         } else if (opt == "--rest-fault") {
@@ -242,7 +246,7 @@ std::optional<SimOptions> parse_sim_options(int argc, char** argv) {
             static constexpr std::string_view kinds[] = {"401", "403",     "429",  "500",
                                                          "503", "timeout", "drop", "insufficient"};
             if (std::find(std::begin(routes), std::end(routes), f.route) == std::end(routes))
-                bad_value(opt, v, "a ROUTE of any time accounts product candles orders order fills");
+                bad_value(opt, v, "a ROUTE of any time permissions accounts product candles orders order fills");
             if (std::find(std::begin(kinds), std::end(kinds), f.kind) == std::end(kinds))
                 bad_value(opt, v, "a KIND of 401 403 429 500 503 timeout drop insufficient");
             o.rest_faults.push_back(std::move(f));

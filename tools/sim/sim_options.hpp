@@ -62,7 +62,8 @@ struct SimOptions {
     std::uint64_t extra_accounts = 0;
     double fee_bps = 60;
     bool trading_disabled = false;
-    bool rate_limit = true;  // 10 public / 30 private requests per second, as coinbase-api.md 3.9
+    bool no_trade_scope = false;  // keys may view but not trade: 403 on orders, can_trade false
+    bool rate_limit = true;       // 10 public / 30 private requests per second, as coinbase-api.md 3.9
     struct RestFault {
         std::string route;  // any time accounts product candles orders order fills
         std::string kind;   // 401 403 429 500 503 timeout drop insufficient
