@@ -19,6 +19,9 @@ BotMetrics::BotMetrics(MetricsRegistry& r, const BuildInfo& build)
       ticks(r.counter("bot_ticks_total", {}, "Ticker messages decoded.")),
       feed_gaps(r.counter("bot_feed_gaps_total", {}, "Sequence gaps seen on the market-data feed.")),
       feed_reconnects(r.counter("bot_feed_reconnects_total", {}, "Market-data feed reconnects.")),
+      price_outliers(r.counter("bot_price_outliers_total", {},
+                               "Trade prices the sanity gate held: a jump beyond MAX_PRICE_JUMP_PCT not yet "
+                               "confirmed by following prices.")),
       feed_age_seconds(r.gauge("bot_feed_age_seconds", {}, "Seconds since the last market-data message.")),
       feed_stale(r.gauge("bot_feed_stale", {}, "1 while the market-data feed is stale.")),
       tick_to_decision(

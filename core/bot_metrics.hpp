@@ -58,6 +58,7 @@ struct BotMetrics {
     Counter& ticks;
     Counter& feed_gaps;
     Counter& feed_reconnects;
+    Counter& price_outliers;  // prices the sanity gate held (core/price_gate.hpp)
     Gauge& feed_age_seconds;
     Gauge& feed_stale;
     Histogram& tick_to_decision;

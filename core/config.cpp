@@ -6,9 +6,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <sstream>
 
 #include "core/file_read.hpp"
+#include "core/numbers.hpp"
+#include "core/text.hpp"
 
 namespace cbtrade {
 
@@ -40,22 +41,15 @@ bool parse_bool(std::string_view v) {
 }
 
 double parse_number(std::string_view v, double min, double max, bool min_exclusive, std::string_view accepted) {
-    double x = 0;
-    const char* end = v.data() + v.size();
-    auto [ptr, ec] = std::from_chars(v.data(), end, x);
-    if (v.empty() || ec != std::errc{} || ptr != end || !std::isfinite(x) || x > max || x < min ||
-        (min_exclusive && x == min)) {
-        throw Invalid{std::string(accepted)};
-    }
-    return x;
+    const std::optional<double> x = parse_number_in(v, min, max, min_exclusive);
+    if (!x) throw Invalid{std::string(accepted)};
+    return *x;
 }
 
 std::int64_t parse_int(std::string_view v, std::int64_t min, std::int64_t max, std::string_view accepted) {
-    std::int64_t x = 0;
-    const char* end = v.data() + v.size();
-    auto [ptr, ec] = std::from_chars(v.data(), end, x);
-    if (v.empty() || ec != std::errc{} || ptr != end || x < min || x > max) throw Invalid{std::string(accepted)};
-    return x;
+    const std::optional<std::int64_t> x = parse_int_in(v, min, max);
+    if (!x) throw Invalid{std::string(accepted)};
+    return *x;
 }
 
 double pct(std::string_view v) {
@@ -130,6 +124,19 @@ std::string url(std::string_view v, std::initializer_list<std::string_view> sche
     throw Invalid{std::string(accepted)};
 }
 
+// Checked when the configuration is read, not at the first connection: a CA file that cannot be
+// used is a configuration error (exit 2) naming the key, like any other bad value.
+std::string ca_file(std::string_view v) {
+    if (v.empty()) return {};
+    const std::string path(v);
+    const FileContents f = read_whole_file(path, max_ca_file_bytes, "TLS CA file");
+    if (!f.ok()) throw Invalid{"a readable PEM file of CA certificates, but " + f.error};
+    if (f.contents.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+        throw Invalid{"a readable PEM file of CA certificates, but " + escape_for_message(path) +
+                      " holds no -----BEGIN CERTIFICATE----- block"};
+    return path;
+}
+
 std::string fmt_number(double x) {
     char buf[64];
     auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, x);
@@ -197,6 +204,10 @@ const std::array key_table{
            fmt_number(c.fee_bps)),
     CB_KEY("SLIPPAGE_BPS", "2", "paper/backtest price slippage against each fill, basis points", false,
            c.slippage_bps = bps(v), fmt_number(c.slippage_bps)),
+    CB_KEY("MAX_PRICE_JUMP_PCT", "5",
+           "price sanity gate: a price this far from the last accepted one waits for 2 confirming prices", false,
+           c.max_price_jump_pct = parse_number(v, 0.1, 100.0, false, "a percentage from 0.1 to 100"),
+           fmt_number(c.max_price_jump_pct)),
     CB_KEY("BUY_THRESHOLD", "0.47", "pUp must be >= this (and > SELL_THRESHOLD) to buy", false,
            c.buy_threshold = probability(v), fmt_number(c.buy_threshold)),
     CB_KEY("SELL_THRESHOLD", "0.5", "pUp must be <= this (and < BUY_THRESHOLD) to sell", false,
@@ -265,7 +276,7 @@ const std::array key_table{
            c.coinbase_ws_stale_sec = parse_int(v, 1, 3600, "seconds from 1 to 3600"),
            std::to_string(c.coinbase_ws_stale_sec)),
     CB_KEY("TLS_CA_FILE", "", "PEM file of trusted CAs; empty means the system bundle", false,
-           c.tls_ca_file = std::string(v), c.tls_ca_file),
+           c.tls_ca_file = ca_file(v), c.tls_ca_file),
     CB_KEY("CPU_FEED", "auto", "core of the feed stage: a core number, none (not pinned) or auto", false,
            c.cpu_feed = cpu_choice(v), fmt_cpu(c.cpu_feed)),
     CB_KEY("CPU_SIGNAL", "auto", "core of the signal stage (same core as another stage: they share a thread)",
@@ -342,14 +353,19 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+std::string origin_of(std::string_view name, std::size_t line) {
+    return escape_for_message(name) + ":" + std::to_string(line);
+}
+
+// Env-file syntax errors name the file, line and (when there is one) the key, never the text of
+// the line: any line may be part of a secret (a PEM key pasted over several lines, a webhook URL
+// with junk after it), so the text stays out of every message (issue 9 item 4).
 [[noreturn]] void fail_at(std::string_view name, std::size_t line, std::string_view what) {
-    std::ostringstream os;
-    os << name << ':' << line << ": " << what;
-    throw ConfigError(os.str());
+    throw ConfigError(origin_of(name, line) + ": " + std::string(what));
 }
 
 // The value part after '='. Returns the decoded value.
-std::string parse_value(std::string_view raw, std::string_view name, std::size_t line) {
+std::string parse_value(std::string_view raw, std::string_view key, std::string_view name, std::size_t line) {
     std::string_view v = trim(raw);
     std::string out;
     if (!v.empty() && (v.front() == '"' || v.front() == '\'')) {
@@ -390,10 +406,16 @@ std::string parse_value(std::string_view raw, std::string_view name, std::size_t
             }
             out += c;
         }
-        if (!closed) fail_at(name, line, std::string("unterminated ") + quote + " quote");
+        if (!closed)
+            fail_at(name, line,
+                    std::string(key) + ": unterminated " + quote +
+                        " quote (a value must be on one line; write line breaks as \\n inside double quotes)");
         std::string_view rest = trim(v.substr(i));
         if (!rest.empty() && rest.front() != '#')
-            fail_at(name, line, "unexpected text after the closing quote: '" + std::string(rest) + "'");
+            fail_at(name, line,
+                    std::string(key) +
+                        ": unexpected text after the closing quote (not shown: it may be part of a "
+                        "secret); only a # comment may follow");
         return out;
     }
     // Unquoted: a '#' starts a comment when it begins the value or follows whitespace.
@@ -415,6 +437,9 @@ std::string parse_value(std::string_view raw, std::string_view name, std::size_t
     }
     return out;
 }
+
+// Every key the table knows is shorter; an unknown key longer than this is not echoed.
+constexpr std::size_t max_shown_unknown_key = 40;
 
 bool valid_key_name(std::string_view k) {
     if (k.empty() || std::isdigit(static_cast<unsigned char>(k.front()))) return false;
@@ -447,6 +472,8 @@ std::string_view model_mode_name(ModelMode m) noexcept {
 
 ConfigEntries parse_env_text(std::string_view text, std::string_view name) {
     ConfigEntries out;
+    std::string previous_key;  // the last key read, to name in an error about a line without one
+    std::size_t previous_line = 0;
     std::size_t line_no = 0;
     std::size_t pos = 0;
     while (pos < text.size()) {
@@ -458,12 +485,22 @@ ConfigEntries parse_env_text(std::string_view text, std::string_view name) {
         if (line.empty() || line.front() == '#') continue;
         if (line.substr(0, 7) == "export " || line.substr(0, 7) == "export\t") line = trim(line.substr(7));
         const std::size_t eq = line.find('=');
-        if (eq == std::string_view::npos)
-            fail_at(name, line_no, "expected KEY=VALUE, got '" + std::string(line.substr(0, 40)) + "'");
+        if (eq == std::string_view::npos) {
+            std::string what = "expected KEY=VALUE (line not shown: it may be part of a secret)";
+            if (!previous_key.empty())
+                what += "; if it continues " + previous_key + " from line " + std::to_string(previous_line) +
+                        ", write the value on one line with \\n for line breaks, in double quotes";
+            fail_at(name, line_no, what);
+        }
         const std::string_view key = trim(line.substr(0, eq));
-        if (!valid_key_name(key)) fail_at(name, line_no, "invalid key name '" + std::string(key) + "'");
-        std::string value = parse_value(line.substr(eq + 1), name, line_no);
-        out[std::string(key)] = ConfigEntry{std::move(value), std::string(name) + ":" + std::to_string(line_no)};
+        if (!valid_key_name(key))
+            fail_at(name, line_no,
+                    "invalid key name (not shown: it may be part of a secret); a key is letters, digits and _, "
+                    "not starting with a digit");
+        std::string value = parse_value(line.substr(eq + 1), key, name, line_no);
+        previous_key = std::string(key);
+        previous_line = line_no;
+        out[std::string(key)] = ConfigEntry{std::move(value), origin_of(name, line_no)};
     }
     return out;
 }
@@ -485,7 +522,12 @@ LoadedConfig apply_entries(const ConfigEntries& entries) {
         const auto& [key, entry] = *e;
         const KeySpec* spec = find_key(key);
         if (!spec) {
-            std::string w = entry.origin + ": unknown key " + key + " (ignored)";
+            // A long "key" is more likely a line of a pasted secret than a typo: not shown.
+            std::string w =
+                entry.origin + ": unknown key " +
+                (key.size() <= max_shown_unknown_key ? key
+                                                     : "of " + std::to_string(key.size()) + " characters (not shown)") +
+                " (ignored)";
             if (auto near = nearest_key(key); !near.empty()) w += "; did you mean " + std::string(near) + "?";
             out.warnings.push_back(std::move(w));
             continue;
@@ -493,7 +535,7 @@ LoadedConfig apply_entries(const ConfigEntries& entries) {
         try {
             spec->apply(out.config, entry.value);
         } catch (const Invalid& bad) {
-            const std::string shown = spec->info.secret ? std::string("<redacted>") : "'" + entry.value + "'";
+            const std::string shown = spec->info.secret ? std::string("<redacted>") : quote_for_message(entry.value);
             throw ConfigError(entry.origin + ": " + key + "=" + shown + " is invalid: expected " + bad.accepted);
         }
     }

@@ -59,6 +59,9 @@ struct Config {
     double stop_loss_pct = 0.20;
     double fee_bps = 60.0;
     double slippage_bps = 2.0;
+    // Price sanity gate (core/price_gate.hpp): a trade price further than this from the last accepted
+    // price is held until following prices confirm it.
+    double max_price_jump_pct = 5.0;
     // strategy
     double buy_threshold = 0.47;
     double sell_threshold = 0.50;
@@ -119,6 +122,8 @@ using ConfigEntries = std::map<std::string, ConfigEntry, std::less<>>;
 // single quotes. Later lines win. Throws ConfigError naming name:line on malformed lines.
 // An env file holds a few dozen short lines (a PEM key is under 1 KiB); anything larger is a mistake.
 inline constexpr std::size_t max_env_file_bytes = 1u << 20;
+// TLS_CA_FILE: the Debian bundle of every public CA is about 200 KiB.
+inline constexpr std::size_t max_ca_file_bytes = 4u << 20;
 [[nodiscard]] ConfigEntries parse_env_text(std::string_view text, std::string_view name);
 [[nodiscard]] ConfigEntries parse_env_file(const std::string& path);
 

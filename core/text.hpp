@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -31,5 +32,11 @@ inline constexpr std::size_t default_name_bytes = 256;
 
 // The same escaping and cut without the quotes, for a name that starts a message ("path:line: ...").
 [[nodiscard]] std::string escape_for_message(std::string_view text, std::size_t max_bytes = default_name_bytes);
+
+// quote_for_message without allocating, for the hot path (a server's error message in the feed):
+// writes into `out` (always NUL-terminated, never ending inside an escape; a buffer too small for
+// all of the shown prefix shows less) and returns the written text.
+std::string_view quote_for_message_into(std::span<char> out, std::string_view text,
+                                        std::size_t max_bytes = default_quote_bytes) noexcept;
 
 }  // namespace cbtrade

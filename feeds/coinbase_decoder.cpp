@@ -110,13 +110,15 @@ bool trade_before(const Trade& a, const Trade& b) noexcept {
 // Outcome of one optional best_* pair member: absent (or "", as ticker_batch sends), valid, or bad.
 enum class OptionalNumber : std::uint8_t { absent, valid, bad };
 
-[[gnu::always_inline]] inline OptionalNumber read_optional(const FieldText& field, bool zero_allowed,
+// A best_* price must be a sane price; a quantity 0 (an empty side) or a sane size (core/records.hpp).
+[[gnu::always_inline]] inline OptionalNumber read_optional(const FieldText& field, bool is_quantity,
                                                            double& value) noexcept {
     if (field.kind == FieldText::Kind::absent || (field.kind == FieldText::Kind::string && field.text.empty()))
         return OptionalNumber::absent;
     if (field.kind != FieldText::Kind::string) return OptionalNumber::bad;
     const std::optional<double> parsed = parse_decimal(field.text);
-    if (!parsed || *parsed < 0.0 || (!zero_allowed && *parsed == 0.0)) return OptionalNumber::bad;
+    if (!parsed) return OptionalNumber::bad;
+    if (is_quantity ? *parsed != 0.0 && !sane_size(*parsed) : !sane_price(*parsed)) return OptionalNumber::bad;
     value = *parsed;
     return OptionalNumber::valid;
 }
@@ -306,7 +308,8 @@ struct CoinbaseDecoder::Impl {
         // A JSON number where the wire has a string is refused, not guessed at: see the corpus README.
         if (price.kind != FieldText::Kind::string) return skip(counters.bad_price);
         const std::optional<double> last_price = parse_decimal(price.text);
-        if (!last_price || *last_price <= 0.0) return skip(counters.bad_price);
+        // 1e300, 1e-300 and 60-digit numbers parse but are not prices (issue 9 item 5).
+        if (!last_price || !sane_price(*last_price)) return skip(counters.bad_price);
 
         double bid = 0.0, bid_qty = 0.0, ask = 0.0, ask_qty = 0.0;
         const OptionalNumber bid_state = read_optional(best_bid, false, bid);
@@ -526,6 +529,9 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
             case DecodeStatus::bad_timestamp:
                 ++counters_.bad_timestamp;
                 break;
+            case DecodeStatus::bad_sequence:
+                ++counters_.bad_sequence;
+                break;
             default:
                 break;
         }
@@ -574,11 +580,13 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
                 break;
             case 's':
                 if (key_is(key, "sequence_num\"")) {
+                    // Only a JSON unsigned integer that fits 64 bits is a sequence number; -5, 1.5, "7"
+                    // and 2^64 make the message a decode error instead of a silent sequence 0.
                     std::uint64_t sequence_num = 0;
-                    if (value.get_uint64().get(sequence_num) == simdjson::SUCCESS) {
-                        result.sequence_num = sequence_num;
-                        result.has_sequence = true;
-                    }
+                    if (value.get_uint64().get(sequence_num) != simdjson::SUCCESS)
+                        return fail(DecodeStatus::bad_sequence);
+                    result.sequence_num = sequence_num;
+                    result.has_sequence = true;
                 }
                 break;
             case 'e':

@@ -51,6 +51,7 @@ enum class DecodeStatus : std::uint8_t {
     malformed_json,        // syntax error, or the wrong container shape (root, events, tickers)
     missing_field,         // a required field absent or of the wrong JSON type
     bad_timestamp,         // ticker or market_trades message whose envelope timestamp is not RFC 3339
+    bad_sequence,          // sequence_num present but not an unsigned 64-bit JSON integer
     message_too_large,     // longer than max_message_bytes: not parsed
     insufficient_padding,  // caller bug: capacity - length < coinbase_decoder_padding
     output_full,           // more valid ticks (or trades) than the output span (or the per-message cap)
@@ -93,7 +94,8 @@ struct DecoderCounters {
     std::uint64_t malformed_json = 0;     // messages
     std::uint64_t missing_field = 0;      // messages or records lacking a required field
     std::uint64_t bad_timestamp = 0;      // ticker messages with an unparsable envelope timestamp
-    std::uint64_t bad_price = 0;          // records: price or best_* not a finite positive number string
+    std::uint64_t bad_sequence = 0;       // messages whose sequence_num is not an unsigned 64-bit integer
+    std::uint64_t bad_price = 0;          // records: price or best_* not a number string in the sane range
     std::uint64_t unknown_product = 0;    // records for a product not in the list
     std::uint64_t empty_ticker = 0;       // records with product_id "" (seen on ticker_batch)
     std::uint64_t unknown_channel = 0;    // messages of other channels or top-level types

@@ -12,6 +12,7 @@
 
 #include "core/config.hpp"
 #include "core/json_writer.hpp"
+#include "core/text.hpp"
 
 namespace cbtrade {
 
@@ -214,8 +215,10 @@ void CoinbaseFeed::handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, 
     if (r.has_heartbeat_counter) counters_.heartbeats.add();
     if (r.channel == ChannelKind::error) {
         counters_.error_messages.add();
-        set_error("server error on %s: %.*s", url_.host.c_str(), static_cast<int>(r.error_message.size()),
-                  r.error_message.data());
+        // The server's text is outside input: cut and escaped (a "\n" in it must not become two log lines).
+        char quoted[160];
+        (void)quote_for_message_into(quoted, r.error_message, 120);
+        set_error("server error on %s: %s", url_.host.c_str(), quoted);
     }
     if (r.ticks_emitted > 0) {
         out.tick_count += r.ticks_emitted;

@@ -8,7 +8,9 @@
 
 #include "core/decimal.hpp"
 #include "core/file_read.hpp"
+#include "core/records.hpp"
 #include "core/rfc3339.hpp"
+#include "core/text.hpp"
 
 namespace cbtrade {
 
@@ -30,7 +32,7 @@ struct Layout {
     std::array<std::uint8_t, col_count> role_of_field{};  // field index -> Column
 };
 
-Layout parse_header(std::string_view line, std::string_view name) {
+Layout parse_header(std::string_view line, const std::string& name) {
     Layout layout;
     std::array<bool, col_count> seen{};
     std::size_t field = 0;
@@ -44,11 +46,11 @@ Layout parse_header(std::string_view line, std::string_view name) {
         std::size_t role = col_count;
         for (std::size_t r = 0; r < col_count; ++r)
             if (column_names[r] == col) role = r;
-        const std::string where = std::string(name) + ":1: ";
+        const std::string where = name + ":1: ";
         if (role == col_count)
-            throw CsvError(where + "unknown column '" + col +
-                           "' in header; expected time (or start),open,high,low,close,volume");
-        if (seen[role]) throw CsvError(where + "column '" + col + "' appears twice in header");
+            throw CsvError(where + "unknown column " + quote_for_message(col) +
+                           " in header; expected time (or start),open,high,low,close,volume");
+        if (seen[role]) throw CsvError(where + "column " + quote_for_message(col) + " appears twice in header");
         if (field >= col_count) throw CsvError(where + "header has more than 6 columns");
         seen[role] = true;
         layout.role_of_field[field++] = static_cast<std::uint8_t>(role);
@@ -56,8 +58,7 @@ Layout parse_header(std::string_view line, std::string_view name) {
         start = comma + 1;
     }
     for (std::size_t r = 0; r < col_count; ++r)
-        if (!seen[r])
-            throw CsvError(std::string(name) + ":1: header lacks column '" + std::string(column_names[r]) + "'");
+        if (!seen[r]) throw CsvError(name + ":1: header lacks column '" + std::string(column_names[r]) + "'");
     return layout;
 }
 
@@ -137,6 +138,10 @@ std::string_view parse_row(const char*& p, const char* end, const Layout& layout
         return "NaN or infinite value";
     if (!(c.open > 0 && c.high > 0 && c.low > 0 && c.close > 0)) return "non-positive price";
     if (c.volume < 0) return "negative volume";
+    // 1e300 parses as a number but is not a price (core/records.hpp: the sane range of outside numbers).
+    if (!sane_price(c.open) || !sane_price(c.high) || !sane_price(c.low) || !sane_price(c.close))
+        return "price outside the sane range 1e-9 to 1e9";
+    if (c.volume != 0 && !sane_size(c.volume)) return "volume outside the sane range (0, or 1e-12 to 1e12)";
     if (c.high < c.low) return "high < low";
     if (c.open > c.high || c.open < c.low || c.close > c.high || c.close < c.low)
         return "open or close outside [low, high]";
@@ -145,11 +150,15 @@ std::string_view parse_row(const char*& p, const char* end, const Layout& layout
 
 }  // namespace
 
-CsvCandles parse_candles_csv(std::string_view text, std::string_view name, const CsvOptions& opts) {
+CsvCandles parse_candles_csv(std::string_view text, std::string_view raw_name, const CsvOptions& opts) {
     CsvCandles out;
-    if (text.empty()) throw CsvError(std::string(name) + ": file is empty");
+    const std::string name = escape_for_message(raw_name);  // a path is outside text too
+    if (text.empty()) throw CsvError(name + ": file is empty");
     std::size_t pos = text.find('\n');
     std::string_view header = text.substr(0, pos == std::string_view::npos ? text.size() : pos);
+    if (header.size() > max_csv_header_bytes)
+        throw CsvError(name + ":1: header line is " + std::to_string(header.size()) + " bytes, over the " +
+                       std::to_string(max_csv_header_bytes) + "-byte limit (is this a candle CSV?)");
     if (!header.empty() && header.back() == '\r') header.remove_suffix(1);
     const Layout layout = parse_header(header, name);
     out.candles.reserve(text.size() / 48 + 1);
@@ -158,7 +167,7 @@ CsvCandles parse_candles_csv(std::string_view text, std::string_view name, const
     std::size_t line_no = 1;
     std::int64_t last_time = INT64_MIN;
     auto reject = [&](std::string_view problem) {
-        std::string msg = std::string(name) + ":" + std::to_string(line_no) + ": " + std::string(problem);
+        std::string msg = name + ":" + std::to_string(line_no) + ": " + std::string(problem);
         if (!opts.skip_bad_rows) throw CsvError(msg + " (use --skip-bad-rows to count and skip such rows)");
         ++out.skipped_rows;
         if (out.skip_examples.size() < max_skip_examples) out.skip_examples.push_back(std::move(msg));
@@ -191,7 +200,7 @@ CsvCandles parse_candles_csv(std::string_view text, std::string_view name, const
         out.candles.push_back(c);
     }
     if (out.candles.empty())
-        throw CsvError(std::string(name) + ": no candle rows" +
+        throw CsvError(name + ": no candle rows" +
                        (out.skipped_rows ? " (all " + std::to_string(out.skipped_rows) + " were bad)" : "") +
                        " after the header");
     std::size_t best = 0;

@@ -29,6 +29,8 @@ public:
 
 // 4 GiB is about 70 million one-minute candles (over a century); a larger file is a mistake.
 inline constexpr std::size_t max_csv_file_bytes = std::size_t{4} << 30;
+// The header names six columns; a longer first line is not a candle CSV (and is not echoed).
+inline constexpr std::size_t max_csv_header_bytes = 1024;
 
 struct CsvOptions {
     bool skip_bad_rows = false;  // count and skip bad rows instead of stopping at the first

@@ -25,14 +25,17 @@ public:
         has_last_ = true;
         last_ = sequence_num;
         // The first number on a connection is whatever the server starts at: not a gap.
-        if (first_on_connection || sequence_num == last + 1) return 0;
+        // last + 1 is not computed at the top of the range: 2^64-1 followed by 0 is a regression.
+        if (first_on_connection || (last != UINT64_MAX && sequence_num == last + 1)) return 0;
         if (sequence_num <= last) {
             ++counters_.regressions;
             return 0;
         }
         const std::uint64_t missed = sequence_num - last - 1;
         ++counters_.gaps;
-        counters_.messages_missed += missed;
+        // Saturates: a server jumping to 2^64-1 on each of two connections must not wrap the sum.
+        counters_.messages_missed =
+            missed > UINT64_MAX - counters_.messages_missed ? UINT64_MAX : counters_.messages_missed + missed;
         return missed;
     }
 

@@ -131,8 +131,11 @@ struct FrameParserOptions {
 // because each counter is independent and readers only need an untorn recent value.
 class RelaxedCounter {
 public:
+    // Saturates at 2^64-1 instead of wrapping: a count fed by outside numbers (messages missed in a
+    // sequence gap) must never turn a huge value into a small one.
     void add(std::uint64_t n = 1) noexcept {
-        value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        const std::uint64_t v = value_.load(std::memory_order_relaxed);
+        value_.store(n > UINT64_MAX - v ? UINT64_MAX : v + n, std::memory_order_relaxed);
     }
     [[nodiscard]] std::uint64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
 

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -17,6 +16,8 @@
 
 #include "core/bot_metrics.hpp"
 #include "core/config.hpp"
+#include "core/file_write.hpp"
+#include "core/numbers.hpp"
 #include "exec/backtest.hpp"
 #include "exec/backtest_metrics.hpp"
 #include "exec/report.hpp"
@@ -69,14 +70,6 @@ LoadedConfig load(const Args& a) {
     return lc;
 }
 
-void write_file(const std::string& path, const std::string& content) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
-    out << content;
-    out.flush();
-    if (!out) throw std::runtime_error(path + ": write failed: " + std::strerror(errno));
-}
-
 int cmd_backtest(int argc, char** argv) {
     const Args a =
         parse_args(argc, argv, 2, {"--skip-bad-rows", "--metrics"}, {"--json", "--html", "--sleep-ms", "--hold-sec"});
@@ -88,14 +81,9 @@ int cmd_backtest(int argc, char** argv) {
         cfg.backtest_sleep_ms = apply_entries(e).config.backtest_sleep_ms;
     }
     long hold_sec = 0;
-    if (a.flag("--hold-sec")) {
-        const std::string v = a.value("--hold-sec");
-        char* end = nullptr;
-        errno = 0;
-        hold_sec = std::strtol(v.c_str(), &end, 10);
-        if (v.empty() || *end != '\0' || errno != 0 || hold_sec < 0 || hold_sec > 86400)
-            throw UsageError("--hold-sec needs a whole number of seconds from 0 to 86400, got '" + v + "'");
-    }
+    if (a.flag("--hold-sec"))
+        hold_sec = static_cast<long>(
+            int_flag("--hold-sec", a.value("--hold-sec"), 0, 86400, "a whole number of seconds from 0 to 86400"));
     // Asked for (--metrics, --hold-sec): a port in use is an error. Implied by pacing: a warning, and
     // the run goes on unwatched (e.g. a paced run next to a daemon already on PORT).
     const bool serve_asked = a.flag("--metrics") || hold_sec > 0;
@@ -168,8 +156,12 @@ int cmd_backtest(int argc, char** argv) {
     std::fputs(report_text(report).c_str(), stdout);
     if (data.skipped_rows) std::printf("  %-20s %zu\n", "skipped rows", data.skipped_rows);
     if (data.time_gaps) std::printf("  %-20s %zu (missing candles)\n", "time gaps", data.time_gaps);
-    if (const std::string p = a.value("--json"); !p.empty()) write_file(p, report_json(report));
-    if (const std::string p = a.value("--html"); !p.empty()) write_file(p, report_html(report));
+    // A report that did not reach its reader is a failed run (exit 1), not a success.
+    flush_or_throw(stdout, "standard output");
+    if (const std::string p = a.value("--json"); !p.empty())
+        write_file_atomically(p, report_json(report), "JSON report");
+    if (const std::string p = a.value("--html"); !p.empty())
+        write_file_atomically(p, report_html(report), "HTML report");
     if (server && hold_sec > 0) {
         std::fflush(stdout);
         std::fprintf(stderr, "cbtrade: still serving /metrics for %ld s\n", hold_sec);
@@ -186,10 +178,12 @@ int cmd_config(int argc, char** argv) {
             std::printf("%-26s %-44s %s\n", std::string(k.name).c_str(),
                         k.default_text.empty() ? "(empty)" : std::string(k.default_text).c_str(),
                         std::string(k.meaning).c_str());
+        flush_or_throw(stdout, "standard output");
         return 0;
     }
     const LoadedConfig lc = load(a);
     std::fputs(describe_config(lc.config).c_str(), stdout);
+    flush_or_throw(stdout, "standard output");
     return 0;
 }
 

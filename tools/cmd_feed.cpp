@@ -5,6 +5,7 @@
 // cbtrade-sim's "sent_ticks=<n> price_cents_sum=<s> sent_trades=<t> trade_size_units=<u> ...":
 //   feed: ticks=<n> price_cents_sum=<s> trades=<t> trade_price_cents_sum=<p> trade_size_units=<u> gaps=<g> ...
 // (trade_size_units: the sum of the sizes in units of 1e-8, each size rounded to that unit.)
+// Ticker records refused for a price or size outside the sane range show as refused_bad_price.
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -21,6 +22,9 @@
 #include "core/candle_builder.hpp"
 #include "core/config.hpp"
 #include "core/cpu.hpp"
+#include "core/error.hpp"
+#include "core/file_write.hpp"
+#include "core/numbers.hpp"
 #include "core/text.hpp"
 #include "exec/api_key.hpp"
 #include "feeds/coinbase_feed.hpp"
@@ -40,6 +44,8 @@ void on_signal(int) {
     stop_requested = 1;
 }
 
+constexpr double max_duration_sec = 31'536'000;  // a year: the end time stays far inside int64 ns
+
 constexpr const char* feed_usage =
     "usage: cbtrade feed [--summary] [--candles] [--max-ticks N] [--max-trades M] [--duration-sec S]\n"
     "                    [--env-file FILE]...\n"
@@ -51,11 +57,6 @@ constexpr const char* feed_usage =
     "  SIGINT/SIGTERM; then prints the totals on stderr. --candles: also build GRANULARITY candles\n"
     "  from the trades (core/candle_builder.hpp; the clock is the newest exchange time seen, grace\n"
     "  2 s) and print each closed one ('candle' product start_s open high low close volume).\n";
-
-bool parse_u64(std::string_view text, std::uint64_t& out) {
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc{} && ptr == text.data() + text.size() && !text.empty();
-}
 
 void print_tick(const CoinbaseFeed& feed, const Tick& t) {
     char price[32], bid[32], ask[32];
@@ -105,19 +106,16 @@ int run(int argc, char** argv) {
         } else if (arg == "--candles") {
             candles = true;
         } else if (arg == "--max-ticks") {
-            const auto v = value();
-            if (!parse_u64(v, max_ticks))
-                throw std::invalid_argument("--max-ticks: '" + std::string(v) + "' is not a count");
+            // Range-checked like configuration values (core/numbers.hpp); 0 means no limit.
+            max_ticks = static_cast<std::uint64_t>(
+                int_flag(arg, value(), 0, 1'000'000'000'000'000, "a tick count from 0 (no limit) to 10^15"));
         } else if (arg == "--max-trades") {
-            const auto v = value();
-            if (!parse_u64(v, max_trades))
-                throw std::invalid_argument("--max-trades: '" + std::string(v) + "' is not a count");
+            max_trades = static_cast<std::uint64_t>(
+                int_flag(arg, value(), 0, 1'000'000'000'000'000, "a trade count from 0 (no limit) to 10^15"));
         } else if (arg == "--duration-sec") {
-            const std::string v(value());
-            char* end = nullptr;
-            duration_sec = std::strtod(v.c_str(), &end);
-            if (end == v.c_str() || *end != '\0' || !(duration_sec > 0))
-                throw std::invalid_argument("--duration-sec: '" + v + "' is not a positive number of seconds");
+            // "inf" or 1e300 would reach a float-to-integer conversion: refused, exit 2.
+            duration_sec =
+                number_flag(arg, value(), 0, max_duration_sec, true, "seconds above 0 and at most 31536000 (one year)");
         } else if (arg == "--env-file") {
             env_files.emplace_back(value());
         } else if (arg == "--help" || arg == "-h") {
@@ -251,24 +249,37 @@ int run(int argc, char** argv) {
     feed.stop();
     for (int i = 0; i < 50 && feed.phase() != CoinbaseFeed::Phase::idle; ++i) (void)loop.wait(1'000'000);
     for (int i = 0; i < 20; ++i) (void)loop.wait(1'000'000);  // let the close frame leave
-    std::fflush(stdout);
+    // Ticks printed to a full disk or a closed pipe are lost: exit 1 (after the totals line).
+    std::string output_error;
+    try {
+        flush_or_throw(stdout, "standard output");
+    } catch (const RunError& e) {
+        output_error = e.what();
+        exit_code = 1;
+    }
 
     const FeedCounters& c = feed.counters();
+    // Refused ticker records (a price or size outside the sane range, a missing field) leave their
+    // message "ok" and so are not decode_errors: shown on their own (issue 9 items 5, 9).
     const DecoderCounters& d = feed.decoder_counters();
     const std::uint64_t trades_refused = d.trade_bad_id + d.trade_bad_price + d.trade_bad_size + d.trade_bad_time;
     std::fprintf(
         stderr,
         "feed: ticks=%llu price_cents_sum=%lld trades=%llu trade_price_cents_sum=%lld trade_size_units=%lld "
         "trades_refused=%llu trades_over_cap=%llu candles=%llu gaps=%llu messages_missed=%llu reconnects=%llu "
-        "stale_events=%llu decode_errors=%llu frames=%llu bytes=%llu heartbeats=%llu connect_failures=%llu\n",
+        "stale_events=%llu decode_errors=%llu refused_bad_price=%llu refused_missing_field=%llu "
+        "bad_sequence=%llu frames=%llu bytes=%llu heartbeats=%llu connect_failures=%llu\n",
         static_cast<unsigned long long>(total_ticks), price_cents_sum, static_cast<unsigned long long>(total_trades),
         trade_price_cents_sum, trade_size_units, static_cast<unsigned long long>(trades_refused),
         static_cast<unsigned long long>(d.trades_over_cap), static_cast<unsigned long long>(total_candles),
         static_cast<unsigned long long>(c.gaps.value()), static_cast<unsigned long long>(c.messages_missed.value()),
         static_cast<unsigned long long>(c.reconnects.value()), static_cast<unsigned long long>(c.stale_events.value()),
-        static_cast<unsigned long long>(c.decode_errors.value()), static_cast<unsigned long long>(c.frames.value()),
-        static_cast<unsigned long long>(c.bytes.value()), static_cast<unsigned long long>(c.heartbeats.value()),
+        static_cast<unsigned long long>(c.decode_errors.value()), static_cast<unsigned long long>(d.bad_price),
+        static_cast<unsigned long long>(d.missing_field), static_cast<unsigned long long>(d.bad_sequence),
+        static_cast<unsigned long long>(c.frames.value()), static_cast<unsigned long long>(c.bytes.value()),
+        static_cast<unsigned long long>(c.heartbeats.value()),
         static_cast<unsigned long long>(c.connect_failures.value()));
+    if (!output_error.empty()) std::fprintf(stderr, "cbtrade feed: error: %s\n", output_error.c_str());
     return exit_code;
 }
 
@@ -280,9 +291,15 @@ int cmd_feed(int argc, char** argv) {
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "cbtrade feed: %s\n%s", e.what(), feed_usage);
         return 2;
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "cbtrade feed: %s\n%s", e.what(), feed_usage);
+        return 2;
     } catch (const ConfigError& e) {
         std::fprintf(stderr, "cbtrade: config error: %s\n", e.what());
         return 2;
+    } catch (const Error& e) {
+        std::fprintf(stderr, "cbtrade feed: error: %s\n", e.what());
+        return static_cast<int>(e.exit_code());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cbtrade feed: error: %s\n", e.what());
         return 1;

@@ -1,23 +1,19 @@
 // cbtrade-gen: writes seeded synthetic candles as CSV (see feeds/synthetic_market.hpp).
 //   cbtrade-gen --rows N [--seed S] [--start UNIX_S] [--step S] [--price P] [--out FILE]
-#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include "core/error.hpp"
+#include "core/numbers.hpp"
 #include "feeds/csv_candles.hpp"
 #include "feeds/synthetic_market.hpp"
 
 namespace {
 
 const char* usage = "usage: cbtrade-gen --rows N [--seed S] [--start UNIX_S] [--step S] [--price P] [--out FILE]\n";
-
-template <typename T>
-bool parse(std::string_view s, T& out) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc{} && p == s.data() + s.size();
-}
 
 }  // namespace
 
@@ -32,20 +28,27 @@ int main(int argc, char** argv) {
             return 2;
         }
         const std::string_view v = argv[++i];
-        bool ok = true;
-        if (arg == "--rows") ok = parse(v, rows) && rows > 0;
-        else if (arg == "--seed") ok = parse(v, params.seed);
-        else if (arg == "--start") ok = parse(v, params.start_time_s);
-        else if (arg == "--step") ok = parse(v, params.step_s) && params.step_s > 0;
-        else if (arg == "--price") ok = parse(v, params.start_price) && params.start_price > 1;
-        else if (arg == "--out") out_path = std::string(v);
-        else {
-            std::fprintf(stderr, "cbtrade-gen: unknown option %s\n%s", argv[i - 1], usage);
-            return 2;
-        }
-        if (!ok) {
-            std::fprintf(stderr, "cbtrade-gen: invalid value '%.*s' for %.*s\n", static_cast<int>(v.size()), v.data(),
-                         static_cast<int>(arg.size()), arg.data());
+        // Range-checked like configuration values (core/numbers.hpp).
+        try {
+            if (arg == "--rows")
+                rows = static_cast<std::uint64_t>(cbtrade::int_flag(arg, v, 1, 1'000'000'000, "rows from 1 to 10^9"));
+            else if (arg == "--seed")
+                params.seed =
+                    static_cast<std::uint64_t>(cbtrade::int_flag(arg, v, 0, INT64_MAX, "a non-negative integer"));
+            else if (arg == "--start")
+                params.start_time_s =
+                    cbtrade::int_flag(arg, v, 0, 4'102'444'800, "UNIX seconds from 0 to 4102444800 (year 2100)");
+            else if (arg == "--step")
+                params.step_s = cbtrade::int_flag(arg, v, 1, 31'536'000, "seconds from 1 to 31536000");
+            else if (arg == "--price")
+                params.start_price = cbtrade::number_flag(arg, v, 1, 1e8, true, "a price above 1 and at most 1e8");
+            else if (arg == "--out") out_path = std::string(v);
+            else {
+                std::fprintf(stderr, "cbtrade-gen: unknown option %s\n%s", argv[i - 1], usage);
+                return 2;
+            }
+        } catch (const cbtrade::UsageError& e) {
+            std::fprintf(stderr, "cbtrade-gen: %s\n", e.what());
             return 2;
         }
     }

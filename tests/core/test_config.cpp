@@ -134,6 +134,9 @@ TEST(Config, invalid_values_name_key_value_and_what_is_accepted) {
         {"USD_EQUITY=0", "USD_EQUITY='0'"},
         {"ORDER_MIN_USD=1e400", "ORDER_MIN_USD"},
         {"STOP_LOSS_PCT=", "STOP_LOSS_PCT=''"},
+        {"MAX_PRICE_JUMP_PCT=0", "MAX_PRICE_JUMP_PCT='0' is invalid: expected a percentage from 0.1 to 100"},
+        {"MAX_PRICE_JUMP_PCT=inf", "MAX_PRICE_JUMP_PCT='inf'"},
+        {"MAX_PRICE_JUMP_PCT=101", "MAX_PRICE_JUMP_PCT='101'"},
     };
     for (const auto& c : cases) {
         const std::string err = error_of(std::string(c.line) + "\n");
@@ -206,6 +209,66 @@ TEST(Config, missing_env_file_is_an_error_naming_it) {
     }
 }
 
+std::string syntax_error_of(const std::string& env_text) {
+    try {
+        (void)parse_env_text(env_text, "bot.env");
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return {};
+}
+
+// Issue 9 item 4, the issue's own examples: the error names file, line and key, never the text.
+TEST(Config, syntax_errors_never_quote_a_line_that_may_hold_a_secret) {
+    std::string err = syntax_error_of("PORT=8080\nCOINBASE_API_PRIVATE_KEY=\"x\" SECRETTAIL\n");
+    EXPECT_EQ(err.find("SECRETTAIL"), std::string::npos) << err;
+    EXPECT_EQ(err.rfind("bot.env:2: COINBASE_API_PRIVATE_KEY: unexpected text after the closing quote", 0), 0u) << err;
+
+    err = syntax_error_of(
+        "COINBASE_API_PRIVATE_KEY=-----BEGIN EC PRIVATE KEY-----\n"
+        "MHcCAQEEIPEMLINESECRETmQ0aXJ6c2VjcmV0a2V5bWF0ZXJpYWxvbmx5Zm9y\n"
+        "-----END EC PRIVATE KEY-----\n");
+    EXPECT_EQ(err.find("PEMLINESECRET"), std::string::npos) << err;
+    EXPECT_EQ(err.find("MHcC"), std::string::npos) << err;
+    EXPECT_EQ(err.rfind("bot.env:2: expected KEY=VALUE", 0), 0u) << err;
+    EXPECT_NE(err.find("COINBASE_API_PRIVATE_KEY from line 1"), std::string::npos) << err;
+
+    err = syntax_error_of("SLACK_WEBHOOK='https://hooks.slack.com/services/T000/B000/WEBHOOKSECRET'junk\n");
+    EXPECT_EQ(err.find("junk"), std::string::npos) << err;
+    EXPECT_EQ(err.find("WEBHOOKSECRET"), std::string::npos) << err;
+    EXPECT_EQ(err.rfind("bot.env:1: SLACK_WEBHOOK: unexpected text after the closing quote", 0), 0u) << err;
+
+    err = syntax_error_of("COINBASE_API_PRIVATE_KEY=\"-----BEGIN EC PRIVATE KEY-----\nMHcCQUOTEDSECRET\n");
+    EXPECT_EQ(err.find("QUOTEDSECRET"), std::string::npos) << err;
+    EXPECT_EQ(err.find("BEGIN"), std::string::npos) << err;
+    EXPECT_EQ(err.rfind("bot.env:1: COINBASE_API_PRIVATE_KEY: unterminated \" quote", 0), 0u) << err;
+
+    // A base64 line with '=' padding looks like KEY=VALUE with a bad key: not echoed either.
+    err = syntax_error_of("COINBASE_API_PRIVATE_KEY=x\nMHc+/SECRETBASE64==\n");
+    EXPECT_EQ(err.find("SECRETBASE64"), std::string::npos) << err;
+    EXPECT_EQ(err.rfind("bot.env:2: invalid key name", 0), 0u) << err;
+}
+
+TEST(Config, a_long_unknown_key_is_not_echoed_in_the_warning) {
+    const LoadedConfig lc =
+        apply_entries(parse_env_text("MHcCAQEEIBase64LineOfAKeyThatLooksLikeAName01234567==\n", "k.env"));
+    ASSERT_EQ(lc.warnings.size(), 1u);
+    EXPECT_EQ(lc.warnings[0], "k.env:1: unknown key of 51 characters (not shown) (ignored)");
+}
+
+// Issue 9 item 7: a quoted value is cut short and escaped.
+TEST(Config, invalid_value_is_quoted_short_and_escaped) {
+    const std::string huge(1u << 20, '7');
+    std::string err = error_of("PORT=" + huge + "\n");
+    EXPECT_LT(err.size(), 300u) << err.substr(0, 300);
+    EXPECT_NE(err.find("PORT='7777"), std::string::npos) << err;
+    EXPECT_NE(err.find("... (1048576 bytes) is invalid: expected a TCP port"), std::string::npos) << err;
+    err = error_of("PRODUCT_ID=\"BTC\\n\x1b[2J\"\n");
+    EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+    EXPECT_EQ(err.find('\x1b'), std::string::npos) << err;
+    EXPECT_NE(err.find("PRODUCT_ID='BTC\\n\\x1b[2J'"), std::string::npos) << err;
+}
+
 // Issue 9 item 2/3: an env file that is not a regular file, or too big, is a clear error at once.
 std::string load_error(const std::string& path) {
     const std::vector<std::string> files{path};
@@ -237,6 +300,27 @@ TEST(Config, env_file_over_the_limit_is_refused) {
     EXPECT_EQ(load_error(path), path + ": env file is 1048577 bytes, over the 1 MiB limit");
     const std::string fits = write_temp(std::string(max_env_file_bytes, '#'));
     EXPECT_EQ(load_error(fits), "");
+}
+
+// Issue 9 item 13: an unusable TLS_CA_FILE is a configuration error naming the key (exit 2), found
+// when the configuration is read rather than at the first connection.
+TEST(Config, unreadable_tls_ca_file_is_a_configuration_error_naming_the_key) {
+    const char* env_missing[] = {"TLS_CA_FILE=/nonexistent/ca.pem", nullptr};
+    try {
+        (void)load_config({}, env_missing);
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(e.exit_code(), ExitCode::usage);
+        EXPECT_EQ(std::string(e.what()),
+                  "environment: TLS_CA_FILE='/nonexistent/ca.pem' is invalid: expected a readable PEM file of CA "
+                  "certificates, but /nonexistent/ca.pem: TLS CA file cannot be read: No such file or directory");
+    }
+    const std::string not_pem = write_temp("just text\n");
+    EXPECT_NE(error_of("TLS_CA_FILE=" + not_pem + "\n").find("holds no -----BEGIN CERTIFICATE----- block"),
+              std::string::npos);
+    EXPECT_NE(error_of("TLS_CA_FILE=/dev/zero\n").find("TLS CA file is a character device"), std::string::npos);
+    const std::string pem = write_temp("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    EXPECT_EQ(error_of("TLS_CA_FILE=" + pem + "\n"), "");
 }
 
 TEST(Config, ws_products_list) {

@@ -207,6 +207,7 @@ TEST(Metrics, bot_metrics_export_the_whole_contract_from_the_start) {
                           "bot_ticks_total 0",
                           "bot_feed_gaps_total 0",
                           "bot_feed_reconnects_total 0",
+                          "bot_price_outliers_total 0",
                           "bot_feed_age_seconds 0",
                           "bot_feed_stale 0",
                           "bot_ring_full_total{ring=\"ticks\"} 0",

@@ -45,6 +45,24 @@ TEST(EscapeForMessage, names_are_escaped_and_cut_without_quotes) {
     EXPECT_EQ(escape_for_message(long_name), std::string(default_name_bytes, 'p') + "... (1000 bytes)");
 }
 
+TEST(QuoteForMessageInto, matches_the_allocating_form_when_it_fits) {
+    char buf[256];
+    for (const std::string& t : {std::string("plain"), std::string("a\nb\x1b[2J\0z", 11), std::string(1000, 'q')}) {
+        EXPECT_EQ(quote_for_message_into(buf, t), quote_for_message(t)) << t.substr(0, 20);
+        EXPECT_EQ(buf[quote_for_message(t).size()], '\0');
+    }
+}
+
+TEST(QuoteForMessageInto, a_small_buffer_shows_less_but_stays_quoted_and_never_splits_an_escape) {
+    char buf[16];
+    const std::string_view q = quote_for_message_into(buf, "\x1b\x1b\x1b\x1b\x1b");
+    EXPECT_EQ(q, "'\\x1b\\x1b\\x1b'");  // 3 escapes fit before the closing quote
+    char tiny[4];
+    EXPECT_EQ(quote_for_message_into(tiny, "abcdef"), "'a'");
+    char none[1];
+    EXPECT_EQ(quote_for_message_into(none, "abc"), "");
+}
+
 }  // namespace
 }  // namespace cbtrade
 

@@ -190,6 +190,7 @@ const std::map<std::string, CorpusExpectation>& pass_expectations() {
 const std::map<std::string, CorpusExpectation>& fail_expectations() {
     constexpr auto ticker = ChannelKind::ticker;
     const CorpusExpectation bad_price{DecodeStatus::ok, ticker, 0, 1, &DecoderCounters::bad_price};
+    const CorpusExpectation bad_sequence{DecodeStatus::bad_sequence, ticker, 0, 0, &DecoderCounters::bad_sequence};
     const CorpusExpectation malformed{DecodeStatus::malformed_json, ChannelKind::none, 0, 0,
                                       &DecoderCounters::malformed_json};
     const CorpusExpectation malformed_in_ticker{DecodeStatus::malformed_json, ticker, 0, 0,
@@ -206,6 +207,15 @@ const std::map<std::string, CorpusExpectation>& fail_expectations() {
         {"price_leading_space.json", bad_price},
         {"price_empty.json", bad_price},
         {"best_bid_negative.json", bad_price},
+        {"price_1e300.json", bad_price},
+        {"price_tiny.json", bad_price},
+        {"price_60_digits.json", bad_price},
+        {"best_ask_huge.json", bad_price},
+        {"best_bid_quantity_huge.json", bad_price},
+        {"sequence_negative.json", bad_sequence},
+        {"sequence_fraction.json", bad_sequence},
+        {"sequence_string.json", bad_sequence},
+        {"sequence_2_pow_64.json", bad_sequence},
         {"price_missing.json", {DecodeStatus::ok, ticker, 0, 1, &DecoderCounters::missing_field}},
         {"missing_product_id.json", {DecodeStatus::ok, ticker, 0, 1, &DecoderCounters::missing_field}},
         {"unknown_product.json", {DecodeStatus::ok, ticker, 0, 1, &DecoderCounters::unknown_product}},
@@ -521,6 +531,22 @@ TEST(SequenceTracker, reconnect_restarts_numbering_without_a_gap) {
     EXPECT_EQ(tracker.observe(2), 1u);
     EXPECT_EQ(tracker.counters().regressions, 0u);
     EXPECT_EQ(tracker.counters().gaps, 1u);
+}
+
+// Issue 9 item 8: two connections each jumping to the top of the range once wrapped messages_missed
+// to 18446744073709551610; the sum saturates and the top of the range never wraps to 0.
+TEST(SequenceTracker, gap_arithmetic_saturates_and_never_wraps) {
+    SequenceTracker tracker;
+    EXPECT_EQ(tracker.observe(1), 0u);
+    EXPECT_EQ(tracker.observe(UINT64_MAX - 2), UINT64_MAX - 4);
+    tracker.reset_connection();
+    EXPECT_EQ(tracker.observe(1), 0u);
+    EXPECT_EQ(tracker.observe(UINT64_MAX), UINT64_MAX - 2);
+    EXPECT_EQ(tracker.counters().gaps, 2u);
+    EXPECT_EQ(tracker.counters().messages_missed, UINT64_MAX);
+    // After 2^64-1, 0 is not "the next number": it is a regression, not contiguous.
+    EXPECT_EQ(tracker.observe(0), 0u);
+    EXPECT_EQ(tracker.counters().regressions, 1u);
 }
 
 TEST(SequenceTracker, decoder_sequences_feed_the_tracker) {

@@ -392,6 +392,29 @@ TEST_F(Feed, subscribes_to_heartbeats_ticker_and_market_trades_with_jwt_and_deco
     EXPECT_EQ(jwt.calls, 3);
 }
 
+// Issue 9 item 7: a server's error text is outside input: one short escaped line in last_error().
+TEST_F(Feed, server_error_message_is_cut_and_escaped) {
+    FakeExchange ex(*pki_);
+    ASSERT_TRUE(ex.ok());
+    ex.run(1, [&](ServerConn& c, int) {
+        (void)c.read_text();
+        (void)c.read_text();
+        c.send_text(R"({"type":"error","message":"bad\nline two\u001b[2J\u0000)" + std::string(5000, 'z') + R"("})");
+        // Hold the connection (reading whatever else the client subscribes to) until it goes, so
+        // that no "connection closed" replaces the error under test.
+        for (int i = 0; i < 8 && !c.read_text(1000).empty(); ++i) {}
+    });
+    CoinbaseFeed feed(loop_, options(ex.port()));
+    std::string error;
+    ASSERT_EQ(feed.start(error), 0) << error;
+    ASSERT_TRUE(poll_until(feed, [&] { return feed.counters().error_messages.value() == 1; })) << feed.last_error();
+    const std::string last = feed.last_error();
+    feed.stop();
+    EXPECT_EQ(last.rfind("server error on localhost: 'bad\\nline two\\x1b[2J\\x00zzz", 0), 0u) << last;
+    EXPECT_NE(last.find("'... (5017 bytes)"), std::string::npos) << last;
+    for (const char ch : last) EXPECT_TRUE(ch >= 0x20 && ch < 0x7f) << last;
+}
+
 TEST_F(Feed, counts_gaps_reconnects_after_a_drop_and_is_fresh_only_after_a_new_snapshot) {
     FakeExchange ex(*pki_);
     ASSERT_TRUE(ex.ok());

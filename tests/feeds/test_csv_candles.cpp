@@ -74,10 +74,49 @@ TEST(CsvCandles, each_bad_input_names_file_line_and_problem) {
         {header + "yesterday,10,12,9,11,5\n", "c.csv:2: time is neither UNIX seconds nor RFC 3339"},
         {header + "2024-02-30T00:00:00Z,10,12,9,11,5\n", "c.csv:2: time is neither UNIX seconds nor RFC 3339"},
         {header + "1,10,12,9,11,5\n\n3,10,12,9,11\n", "c.csv:4: too few columns"},
+        // Issue 9 item 5: numbers that parse but are not prices or sizes.
+        {header + "1,1e300,1e300,1e300,1e300,5\n", "c.csv:2: price outside the sane range 1e-9 to 1e9"},
+        {header + "1,1e-300,1e-300,1e-300,1e-300,5\n", "c.csv:2: price outside the sane range"},
+        {header + "1,10,1e10,9,11,5\n", "c.csv:2: price outside the sane range"},
+        {header + "1,10,12,9,11," + std::string(60, '9') + "\n", "c.csv:2: volume outside the sane range"},
+        {header + "1,10,12,9,11,1e-300\n", "c.csv:2: volume outside the sane range"},
     };
     for (const auto& c : cases) {
         const std::string err = error_of(c.text);
         EXPECT_NE(err.find(c.want), std::string::npos) << "input:\n" << c.text << "\ngot: " << err;
+    }
+}
+
+TEST(CsvCandles, flat_candle_with_zero_volume_is_kept) {
+    EXPECT_EQ(parse_candles_csv(header + "1,10,10,10,10,0\n", "z.csv").candles.size(), 1u);
+}
+
+TEST(CsvCandles, absurd_prices_are_skipped_and_counted_with_skip_bad_rows) {
+    const auto r = parse_candles_csv(header + "1,10,12,9,11,5\n2,1e300,1e300,1e300,1e300,5\n3,10,12,9,11,5\n", "a.csv",
+                                     {.skip_bad_rows = true});
+    EXPECT_EQ(r.candles.size(), 2u);
+    EXPECT_EQ(r.skipped_rows, 1u);
+    ASSERT_EQ(r.skip_examples.size(), 1u);
+    EXPECT_EQ(r.skip_examples[0], "a.csv:3: price outside the sane range 1e-9 to 1e9");
+}
+
+// Issue 9 item 7: what the header held comes back short and escaped, and a huge first line is
+// refused without being echoed.
+TEST(CsvCandles, header_errors_quote_short_and_escaped) {
+    std::string err = error_of("time,open,high,low,close,vol\x1b[2J\0ume\n" + std::string("1,1,1,1,1,1\n"));
+    EXPECT_EQ(err.find('\x1b'), std::string::npos) << err;
+    EXPECT_NE(err.find("c.csv:1: unknown column 'vol\\x1b[2j"), std::string::npos) << err;
+    const std::string wide_column(5000, 'w');
+    err = error_of("time,open,high,low,close," + wide_column + "\n");
+    EXPECT_EQ(err, "c.csv:1: header line is 5025 bytes, over the 1024-byte limit (is this a candle CSV?)");
+    err = error_of(std::string(50u << 20, 'h'));  // the issue's 50 MB header line
+    EXPECT_LT(err.size(), 200u);
+    err = error_of("time,open,high,low,close,volume," + std::string(900, 'v') + "\n");
+    EXPECT_LT(err.size(), 200u) << err;
+    try {
+        (void)parse_candles_csv("", "dir/a\nb.csv");
+    } catch (const CsvError& e) {
+        EXPECT_EQ(std::string(e.what()), "dir/a\\nb.csv: file is empty");
     }
 }
 

@@ -813,3 +813,15 @@ TEST(WsSession, reconnect_starts_clean) {
 
 }  // namespace
 }  // namespace cbtrade::ws
+
+// Issue 9 item 8: counters fed by outside numbers saturate instead of wrapping.
+TEST(RelaxedCounter, saturates_at_the_top_of_the_range) {
+    cbtrade::ws::RelaxedCounter c;
+    c.add(UINT64_MAX - 3);
+    c.add(2);
+    EXPECT_EQ(c.value(), UINT64_MAX - 1);
+    c.add(UINT64_MAX - 5);
+    EXPECT_EQ(c.value(), UINT64_MAX);
+    c.add();
+    EXPECT_EQ(c.value(), UINT64_MAX);
+}

@@ -69,6 +69,13 @@ for delay in 0.05 0.2 0.6; do
     fail "truncated file after ${delay}s: unexpected error $(head -c 300 cut.err)"
   fi
 done
+# Issue 9 item 11: a report that cannot be written is a failed run, not exit 0.
+expect_exit 1 "stdout on a full disk" -- bash -c '"$0" backtest "$1" >/dev/full' "$CBTRADE" "$DATA"
+expect_grep err "standard output: write failed: No space left on device" "stdout write error"
+expect_exit 1 "JSON on a full disk" -- "$CBTRADE" backtest "$DATA" --json /dev/full
+expect_grep err "/dev/full: JSON report write failed: No space left on device" "JSON write error"
+expect_exit 1 "HTML into a missing directory" -- "$CBTRADE" backtest "$DATA" --html no/such/dir/a.html
+expect_exit 1 "config on a full disk" -- bash -c '"$0" config >/dev/full' "$CBTRADE"
 expect_exit 2 "no file" -- "$CBTRADE" backtest
 expect_exit 2 "unknown option" -- "$CBTRADE" backtest "$DATA" --frobnicate
 

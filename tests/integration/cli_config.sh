@@ -60,6 +60,32 @@ expect_exit 2 "env file is a directory" -- timeout 20 "$CBTRADE" config --env-fi
 expect_grep err "dir.env: env file is a directory, not a regular file" "directory env file"
 expect_exit 2 "env file is /dev/zero" -- timeout 20 "$CBTRADE" config --env-file /dev/zero
 expect_grep err "/dev/zero: env file is a character device, not a regular file" "endless env file"
+# Issue 9 item 13: an unreadable TLS_CA_FILE is a configuration error (exit 2) naming the key.
+expect_exit 2 "missing TLS_CA_FILE" -- env TLS_CA_FILE=/nonexistent/ca.pem "$CBTRADE" config
+expect_grep err "TLS_CA_FILE='/nonexistent/ca.pem' is invalid: expected a readable PEM file" "missing CA file"
+expect_exit 2 "missing TLS_CA_FILE for the feed" -- env TLS_CA_FILE=/nonexistent/ca.pem "$CBTRADE" feed --duration-sec 1
+expect_grep err "TLS_CA_FILE=" "feed: CA file key named"
+# Issue 9 item 4: a syntax error on a secret's line never shows the line.
+printf 'COINBASE_API_PRIVATE_KEY="x" SECRETTAIL\n' >tail.env
+expect_exit 2 "text after a closing quote" -- "$CBTRADE" config --env-file tail.env
+expect_grep err "tail.env:1: COINBASE_API_PRIVATE_KEY: unexpected text after the closing quote" "key named"
+if grep -q SECRETTAIL err; then fail "the text after the quote was printed"; fi
+printf 'COINBASE_API_PRIVATE_KEY=-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIPEMSECRET\n-----END EC PRIVATE KEY-----\n' >pem.env
+expect_exit 2 "unquoted multi-line PEM" -- "$CBTRADE" config --env-file pem.env
+expect_grep err "pem.env:2: expected KEY=VALUE" "line named"
+if grep -q PEMSECRET err; then fail "a line of the key was printed"; fi
+# Issue 9 item 10: numeric flags are range-checked like configuration values (exit 2, no run).
+for v in inf 1e300 -1 0 nan 5x; do
+  expect_exit 2 "feed --duration-sec $v" -- timeout 20 "$CBTRADE" feed --duration-sec "$v"
+  expect_grep err "--duration-sec: '$v' is invalid: expected seconds above 0" "duration $v"
+done
+expect_exit 2 "feed --max-ticks -1" -- timeout 20 "$CBTRADE" feed --max-ticks -1
+expect_exit 2 "backtest --hold-sec 1e9" -- "$CBTRADE" backtest "$SOURCE_ROOT/data/BTC-USD.csv" --hold-sec 1e9
+expect_grep err "--hold-sec: '1e9' is invalid" "hold-sec"
+expect_exit 2 "backtest --sleep-ms inf" -- "$CBTRADE" backtest "$SOURCE_ROOT/data/BTC-USD.csv" --sleep-ms inf
+expect_exit 2 "gen --rows 1e300" -- "$CBTRADE_GEN" --rows 1e300
+expect_grep err "--rows: '1e300' is invalid" "gen rows"
+expect_exit 2 "gen --price inf" -- "$CBTRADE_GEN" --rows 5 --price inf
 expect_exit 2 "unknown command" -- "$CBTRADE" frobnicate
 expect_exit 0 "version" -- "$CBTRADE" --version
 expect_grep out "^cbtrade [0-9]+\.[0-9]+\.[0-9]+$" "version line"

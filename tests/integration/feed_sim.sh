@@ -204,6 +204,18 @@ if start_sim refuse --refuse-upgrade; then
   [ -n "$cf" ] && [ "$cf" -ge 2 ] || fail "refused upgrade: expected retries, got connect_failures=$cf"
 fi
 
+# 7b. Absurd prices (1e300, 1e-300, a 60-digit number) are refused, counted in the totals, never ticks.
+if start_sim absurd --pace max --messages 100 --bad-price-after 20; then
+  run_feed absurd absurd.ca.pem --max-ticks 100 --duration-sec 20
+  stop_sim
+  [ "$FEED_RC" = 0 ] || fail "absurd prices: exit $FEED_RC: $(tail -c 400 absurd.feed.err)"
+  check_totals absurd
+  [ "$(field absurd.err bad_prices)" = 1 ] || fail "absurd prices: the sim sent no bad-price message"
+  [ "$(field absurd.feed.err refused_bad_price)" = 3 ] ||
+    fail "absurd prices: refused_bad_price=$(field absurd.feed.err refused_bad_price), want 3"
+  ! grep -qE '^BTC-USD (1e|0\.0000|1000000000000)' absurd.feed.out || fail "absurd prices: an absurd price became a tick"
+fi
+
 # 8. --summary: one line per second with ticks/s, gaps, feed age and reconnects.
 if start_sim summary --pace max --messages 1000000; then
   run_feed summary summary.ca.pem --summary --duration-sec 2.5

@@ -130,6 +130,7 @@ CONTRACT = {
     "bot_ticks_total": {},
     "bot_feed_gaps_total": {},
     "bot_feed_reconnects_total": {},
+    "bot_price_outliers_total": {},
     "bot_feed_age_seconds": {},
     "bot_feed_stale": {},
     "bot_ring_full_total": {"ring": {"ticks", "decisions", "ops"}},

@@ -78,17 +78,18 @@ void configure_tls(const sim::SimOptions& o, asio::ssl::context& tls) {
 }
 
 void print_stats(const sim::SimStats& s, const sim::RestStats& rest) {
-    std::fprintf(stderr,
-                 "sim: connections=%llu ws_sessions=%llu messages=%llu heartbeats=%llu seq_skips=%llu drops=%llu "
-                 "stalls=%llu bad_frames=%llu bad_json=%llu refused_upgrades=%llu subscribe_timeouts=%llu "
-                 "client_errors=%llu\n",
-                 static_cast<unsigned long long>(s.tcp_connections), static_cast<unsigned long long>(s.ws_sessions),
-                 static_cast<unsigned long long>(s.messages), static_cast<unsigned long long>(s.heartbeats),
-                 static_cast<unsigned long long>(s.seq_skips), static_cast<unsigned long long>(s.drops),
-                 static_cast<unsigned long long>(s.stalls), static_cast<unsigned long long>(s.bad_frames),
-                 static_cast<unsigned long long>(s.bad_json), static_cast<unsigned long long>(s.refused_upgrades),
-                 static_cast<unsigned long long>(s.subscribe_timeouts),
-                 static_cast<unsigned long long>(s.client_errors));
+    std::fprintf(
+        stderr,
+        "sim: connections=%llu ws_sessions=%llu messages=%llu heartbeats=%llu seq_skips=%llu drops=%llu "
+        "stalls=%llu bad_frames=%llu bad_json=%llu bad_prices=%llu refused_upgrades=%llu subscribe_timeouts=%llu "
+        "client_errors=%llu\n",
+        static_cast<unsigned long long>(s.tcp_connections), static_cast<unsigned long long>(s.ws_sessions),
+        static_cast<unsigned long long>(s.messages), static_cast<unsigned long long>(s.heartbeats),
+        static_cast<unsigned long long>(s.seq_skips), static_cast<unsigned long long>(s.drops),
+        static_cast<unsigned long long>(s.stalls), static_cast<unsigned long long>(s.bad_frames),
+        static_cast<unsigned long long>(s.bad_json), static_cast<unsigned long long>(s.bad_prices),
+        static_cast<unsigned long long>(s.refused_upgrades), static_cast<unsigned long long>(s.subscribe_timeouts),
+        static_cast<unsigned long long>(s.client_errors));
     std::fprintf(stderr,
                  "rest_requests=%llu rest_orders=%llu rest_order_repeats=%llu rest_unauthorized=%llu "
                  "rest_rate_limited=%llu rest_faults=%llu ws_jwts=%llu\n",

@@ -418,6 +418,26 @@ private:
             const bool ok = co_await send(bad);
             if (!ok) co_return false;
         }
+        if (o.bad_price_after && !bad_price_done_ && n >= *o.bad_price_after) {
+            bad_price_done_ = true;
+            ++ctx_.stats.bad_prices;
+            ctx_.log("session " + std::to_string(index_) + ": sending a ticker message with absurd prices");
+            // Well-formed JSON whose prices parse but are not prices: refused records, not ticks.
+            std::string bad =
+                R"({"channel":"ticker","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z","sequence_num":)" +
+                std::to_string(take_sequence_num()) + R"(,"events":[{"type":"update","tickers":[)";
+            const char* const prices[] = {"1e300", "1e-300",
+                                          "100000000000000000000000000000000000000000000000000000000000"};
+            for (const char* price : prices) {
+                if (bad.back() == '}') bad += ',';
+                bad += R"({"type":"ticker","product_id":")" +
+                       (products_.empty() ? std::string("BTC-USD") : products_.front()) + R"(","price":")" + price +
+                       R"("})";
+            }
+            bad += "]}]}";
+            const bool ok = co_await send(bad);
+            if (!ok) co_return false;
+        }
         if (o.stall_after && !stall_done_ && n >= *o.stall_after) {
             stall_done_ = true;
             ++ctx_.stats.stalls;
@@ -539,6 +559,7 @@ private:
     steady::time_point next_heartbeat_{};
     steady::time_point next_tick_{};
     bool bad_json_done_ = false;
+    bool bad_price_done_ = false;
     bool stall_done_ = false;
 };
 

@@ -33,6 +33,7 @@ struct SimStats {
     std::uint64_t stalls = 0;
     std::uint64_t bad_frames = 0;
     std::uint64_t bad_json = 0;
+    std::uint64_t bad_prices = 0;  // ticker messages of absurd prices (three refused records each)
     std::uint64_t refused_upgrades = 0;
     std::uint64_t subscribe_timeouts = 0;
     std::uint64_t client_errors = 0;  // error messages sent for bad client requests

@@ -7,35 +7,43 @@
 #include <string_view>
 #include <system_error>
 
+#include "core/error.hpp"
+#include "core/numbers.hpp"
+#include "core/text.hpp"
+
 namespace cbtrade::sim {
 
 namespace {
 
 [[noreturn]] void bad_value(std::string_view opt, std::string_view value, std::string_view accepted) {
-    throw UsageError("invalid value '" + std::string(value) + "' for " + std::string(opt) + ": expected " +
+    throw UsageError(std::string(opt) + ": " + quote_for_message(value) + " is invalid: expected " +
                      std::string(accepted));
 }
 
+// Counts and seconds are range-checked like configuration values (core/numbers.hpp): "inf" or
+// 1e300 seconds never reach a duration conversion.
+template <class Parse>
+auto as_sim_usage_error(Parse&& parse) {
+    try {
+        return parse();
+    } catch (const cbtrade::UsageError& e) {
+        throw UsageError(e.what());
+    }
+}
+
 std::uint64_t to_u64(std::string_view opt, std::string_view v) {
-    std::uint64_t out = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (ec != std::errc{} || ptr != v.data() + v.size() || v.empty()) bad_value(opt, v, "a non-negative integer");
-    return out;
+    return static_cast<std::uint64_t>(
+        as_sim_usage_error([&] { return int_flag(opt, v, 0, 1'000'000'000'000'000, "an integer from 0 to 10^15"); }));
 }
 
 std::int64_t to_i64(std::string_view opt, std::string_view v) {
-    std::int64_t out = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (ec != std::errc{} || ptr != v.data() + v.size() || v.empty()) bad_value(opt, v, "an integer");
-    return out;
+    return as_sim_usage_error([&] {
+        return int_flag(opt, v, -1'000'000'000'000'000, 1'000'000'000'000'000, "an integer of at most 15 digits");
+    });
 }
 
 double to_nonneg_double(std::string_view opt, std::string_view v) {
-    double out = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (ec != std::errc{} || ptr != v.data() + v.size() || v.empty() || !(out >= 0))
-        bad_value(opt, v, "a non-negative number");
-    return out;
+    return as_sim_usage_error([&] { return number_flag(opt, v, 0, 1e9, false, "a number from 0 to 1e9"); });
 }
 
 void parse_pace(SimOptions& o, std::string_view v) {
@@ -101,6 +109,7 @@ faults ("after M" counts ticker messages on that connection)
   --stall-after M --stall-sec S   send nothing for S seconds after M ticker messages
   --bad-frame-after M       after M ticker messages send a frame with reserved bits set, then disconnect
   --bad-json-after M        after M ticker messages send one text frame of malformed JSON
+  --bad-price-after M       after M ticker messages send one with prices 1e300, 1e-300 and a 60-digit number
   --fault-once              stall/bad-frame/bad-json on the first WebSocket connection only
   --refuse-upgrade          answer WebSocket upgrades with HTTP 403
 
@@ -202,6 +211,8 @@ std::optional<SimOptions> parse_sim_options(int argc, char** argv) {
             o.bad_frame_after = to_u64(opt, value());
         } else if (opt == "--bad-json-after") {
             o.bad_json_after = to_u64(opt, value());
+        } else if (opt == "--bad-price-after") {
+            o.bad_price_after = to_u64(opt, value());
         } else if (opt == "--fault-once") {
             o.fault_once = true;
         } else if (opt == "--refuse-upgrade") {

@@ -51,7 +51,8 @@ struct SimOptions {
     double stall_sec = 0;
     std::optional<std::uint64_t> bad_frame_after;
     std::optional<std::uint64_t> bad_json_after;
-    bool fault_once = false;  // stall/bad frame/bad JSON on the first connection only
+    std::optional<std::uint64_t> bad_price_after;  // one ticker message of absurd prices (1e300, 1e-300, 60 digits)
+    bool fault_once = false;                       // stall/bad frame/bad JSON on the first connection only
     bool refuse_upgrade = false;
 
     // REST (/api/v3/brokerage).
