@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/price_gate.hpp"
 #include "exec/trader.hpp"
 
 namespace cbtrade {
@@ -177,6 +178,96 @@ TEST(Trader, bad_prices_are_never_acted_on) {
     Trader t2(params(), 1000);
     EXPECT_FALSE(t2.on_decision(decision(Signal::buy, std::nan(""), day0)));
     EXPECT_FALSE(t2.on_decision(decision(Signal::buy, 0, day0)));
+}
+
+// ---- the price sanity gate in front of the trader (issue 9 item 5) ----
+
+// What the live pipeline does: only prices the gate calls tradable reach Trader::on_price.
+std::optional<OrderRequest> gated_price(PriceGate& g, Trader& t, double price, std::int64_t time_s) {
+    if (!PriceGate::tradable(g.check(price))) return std::nullopt;
+    return t.on_price(price, time_s);
+}
+
+TEST(TraderWithPriceGate, a_single_unconfirmed_outlier_fires_neither_stop_nor_take) {
+    // Without the gate the outliers would fire: the test would mean nothing otherwise.
+    Trader bare(params(), 1000);
+    fill_now(bare, bare.on_decision(decision(Signal::buy, 100, day0)), 100);
+    const auto stop = bare.on_price(90, day0 + 1);
+    ASSERT_TRUE(stop);
+    EXPECT_EQ(stop->reason, OrderReason::stop_loss);
+
+    for (const double outlier : {90.0, 1.0, 110.0, 1000.0}) {
+        SCOPED_TRACE(outlier);
+        Trader t(params(), 1000);  // stop and take 1% away
+        PriceGate g(0.05, 2);
+        EXPECT_FALSE(gated_price(g, t, 100, day0));
+        fill_now(t, t.on_decision(decision(Signal::buy, 100, day0)), 100);
+        EXPECT_FALSE(gated_price(g, t, outlier, day0 + 1)) << "a lone outlier reached the trader";
+        EXPECT_FALSE(gated_price(g, t, 100.2, day0 + 2));
+        EXPECT_GT(t.position_qty(), 0) << "the position was closed on an outlier";
+        EXPECT_EQ(t.counters().stop_losses + t.counters().take_profits, 0u);
+        EXPECT_EQ(g.outliers(), 1u);
+    }
+}
+
+TEST(TraderWithPriceGate, a_confirmed_move_does_fire_the_stop) {
+    Trader t(params(), 1000);
+    PriceGate g(0.05, 2);
+    (void)gated_price(g, t, 100, day0);
+    fill_now(t, t.on_decision(decision(Signal::buy, 100, day0)), 100);
+    EXPECT_FALSE(gated_price(g, t, 90, day0 + 1));
+    EXPECT_FALSE(gated_price(g, t, 90.2, day0 + 2));
+    const auto r = gated_price(g, t, 89.9, day0 + 3);
+    ASSERT_TRUE(r) << "a real move must still be acted on";
+    EXPECT_EQ(r->reason, OrderReason::stop_loss);
+}
+
+// Property: random paths with lone outliers injected. The gated trader makes exactly the requests a
+// trader fed the clean path makes (same count, sides, reasons, prices): no outlier ever moves it.
+TEST(TraderWithPriceGate, property_lone_outliers_never_change_what_the_trader_does) {
+    std::mt19937_64 rng(2024);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    std::normal_distribution<double> z(0.0, 1.0);
+    for (int path = 0; path < 300; ++path) {
+        TraderParams p = params();
+        p.stop_loss_pct = 0.1 + u(rng);
+        p.take_profit_pct = 0.1 + u(rng);
+        Trader clean(p, 1000), gated(p, 1000);
+        PriceGate g(0.05, 2);
+        const PaperBroker broker(0, 0);
+        double price = 100 + 1000 * u(rng);
+        std::int64_t t = day0;
+        std::vector<OrderRequest> want, got;
+        auto handle = [&](Trader& tr, const std::optional<OrderRequest>& r, double market,
+                          std::vector<OrderRequest>& log) {
+            if (!r) return;
+            log.push_back(*r);
+            tr.on_fill(broker.fill(*r, market));
+        };
+        for (int i = 0; i < 400; ++i) {
+            t += 1;
+            if (u(rng) < 0.05) {
+                const double bad = u(rng) < 0.5 ? price * (1.2 + u(rng)) : price / (1.2 + u(rng));
+                handle(gated, gated_price(g, gated, bad, t), bad, got);
+                continue;  // the clean trader never sees it
+            }
+            price *= 1 + 0.003 * z(rng);
+            handle(clean, clean.on_price(price, t), price, want);
+            handle(gated, gated_price(g, gated, price, t), price, got);
+            if (u(rng) < 0.1) {
+                const Decision d = decision(u(rng) < 0.5 ? Signal::buy : Signal::sell, price, t);
+                handle(clean, clean.on_decision(d), price, want);
+                handle(gated, gated.on_decision(d), price, got);
+            }
+        }
+        ASSERT_EQ(got.size(), want.size()) << "path " << path;
+        for (std::size_t i = 0; i < want.size(); ++i) {
+            EXPECT_EQ(got[i].reason, want[i].reason) << "path " << path;
+            EXPECT_EQ(got[i].side, want[i].side);
+            EXPECT_EQ(got[i].ref_price, want[i].ref_price);
+            EXPECT_EQ(got[i].qty, want[i].qty);
+        }
+    }
 }
 
 TEST(PaperBroker, fee_and_slippage_go_against_the_order) {
