@@ -37,20 +37,28 @@ void Trader::set_exit_levels() noexcept {
     take_level_ = qty_ == 0 || tp <= 0 ? 0 : entry_price_ * (qty_ > 0 ? 1 + tp : 1 - tp);
 }
 
+bool Trader::in_current_day(std::int64_t time_s) const noexcept {
+    return time_s >= day_start_s_ && time_s - day_start_s_ < seconds_per_day;
+}
+
+void Trader::check_breaker(double equity) noexcept {
+    if (!breaker_ && day_start_equity_ - equity >= daily_loss_limit_usd_) {
+        breaker_ = true;
+        ++counters_.breaker_trips;
+    }
+}
+
 std::optional<OrderRequest> Trader::on_price(double price, std::int64_t time_s) noexcept {
     if (!usable_price(price)) return std::nullopt;
     const double equity = equity_usd(price);
     // The day changes rarely: compare against its bounds instead of dividing on every price.
-    if (time_s < day_start_s_ || time_s - day_start_s_ >= seconds_per_day) {
+    if (!in_current_day(time_s)) {
         day_start_s_ = utc_day(time_s) * seconds_per_day;
         day_start_equity_ = equity;
         daily_loss_limit_usd_ = p_.max_daily_loss_pct / 100 * equity;
         breaker_ = false;
     }
-    if (!breaker_ && day_start_equity_ - equity >= daily_loss_limit_usd_) {
-        breaker_ = true;
-        ++counters_.breaker_trips;
-    }
+    check_breaker(equity);
     if (pending_ || qty_ == 0) return std::nullopt;
     const double stop = stop_level_;
     const double take = take_level_;
@@ -120,6 +128,16 @@ std::optional<OrderRequest> Trader::entry(Side side, const Decision& d) noexcept
 }
 
 void Trader::on_fill(const Fill& f) noexcept {
+    apply_fill(f);
+    // Every fill moves equity (fee, slippage, the fill price itself): the breaker is checked right
+    // after it, whatever path led to it, so a stop filled at a gapped open whose costs cross the
+    // daily-loss limit blocks an entry at the same candle's close (issue 9 item 14).
+    // A fill stamped in a later day (an entry at a day's last close carries the next candle's
+    // start) leaves the roll to that day's first price, as documented.
+    if (usable_price(f.price) && in_current_day(f.time_s)) check_breaker(equity_usd(f.price));
+}
+
+void Trader::apply_fill(const Fill& f) noexcept {
     pending_ = false;
     const double signed_qty = f.side == Side::buy ? f.qty : -f.qty;
     const double notional = f.qty * f.price;

@@ -58,7 +58,8 @@ public:
     // Acts on a signal: entry from flat (subject to every gate), exit on the opposite signal.
     [[nodiscard]] std::optional<OrderRequest> on_decision(const Decision& d) noexcept;
 
-    // Applies a broker fill to cash and position, and clears the pending order.
+    // Applies a broker fill to cash and position, clears the pending order, and marks the equity
+    // at the fill price (the breaker trips on a fill too, not only on the next price).
     void on_fill(const Fill& f) noexcept;
 
     // Live only: the broker gave up on the pending order (rejected, cancelled with nothing filled).
@@ -87,6 +88,10 @@ private:
     [[nodiscard]] std::optional<OrderRequest> exit(Side side, double price, std::int64_t t, OrderReason r) noexcept;
     [[nodiscard]] std::optional<OrderRequest> entry(Side side, const Decision& d) noexcept;
     void set_exit_levels() noexcept;
+    void apply_fill(const Fill& f) noexcept;
+    [[nodiscard]] bool in_current_day(std::int64_t time_s) const noexcept;
+    // Trips the daily-loss breaker when `equity` is at or below the day's start minus the limit.
+    void check_breaker(double equity) noexcept;
 
     TraderParams p_;
     double cash_;

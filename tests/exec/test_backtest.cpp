@@ -87,6 +87,84 @@ TEST(Backtest, stops_fill_at_their_level_inside_candles_or_at_a_gapped_open) {
     EXPECT_GT(takes, 5u);
 }
 
+// Issue 9 item 14. Candles whose open gaps away from the previous close, a strategy that buys at
+// every close it can, tight stops and a small daily-loss limit: stops fill at gapped opens, and
+// their fee and slippage can take equity past the limit. The rule "no new entry until the next UTC
+// day" must hold after every fill, whatever the path: replaying the fills, no entry may follow a
+// fill that left equity at or below the day's start minus the limit, within that UTC day.
+TEST(BacktestProperty, no_entry_after_a_fill_that_trips_the_breaker_even_at_a_gapped_open) {
+    std::size_t trips_by_fill = 0;
+    for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+        // Hourly candles: the 30% traded span many UTC days, so the breaker trips and resets often.
+        std::vector<Candle> candles = SyntheticMarket({.seed = seed, .step_s = 3600}).take(6000);
+        std::uint64_t state = seed * 0x9E3779B97F4A7C15ull;
+        auto uniform = [&] {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            return static_cast<double>(state >> 11) / 9007199254740992.0;
+        };
+        for (std::size_t i = 1; i < candles.size(); ++i) {
+            if (uniform() < 0.3) {
+                Candle& c = candles[i];
+                const double gap = (uniform() < 0.5 ? -1 : 1) * (0.001 + 0.01 * uniform());
+                c.open = candles[i - 1].close * (1 + gap);
+                c.high = std::max({c.high, c.open, c.close});
+                c.low = std::min({c.low, c.open, c.close});
+            }
+        }
+        Config cfg;
+        cfg.granularity = Granularity::one_hour;
+        cfg.buy_threshold = 0;  // buy at every close while flat and allowed
+        cfg.sell_threshold = 0;
+        cfg.risk_per_trade_pct = 100;
+        cfg.stop_loss_pct = 0.1;
+        cfg.take_profit_pct = 0.5;
+        cfg.max_daily_loss_pct = 0.3 + 0.5 * uniform();
+        cfg.fee_bps = 10 + 40 * uniform();
+        cfg.slippage_bps = 5 * uniform();
+        const BacktestReport r = run_backtest(candles, cfg);
+        ASSERT_GT(r.fills.size(), 10u) << "seed " << seed;
+
+        // Replay the fills against the candles with the documented rule.
+        double cash = cfg.usd_equity, qty = 0, day_start = 0;
+        std::int64_t day = INT64_MIN;
+        bool tripped = false;
+        std::size_t next_fill = 0;
+        auto apply = [&](const Fill& f, bool check_after) {
+            ASSERT_FALSE(tripped && f.reason == OrderReason::entry)
+                << "seed " << seed << ": entry at " << f.time_s << " after the breaker tripped that day";
+            cash += f.side == Side::buy ? -f.qty * f.price - f.fee_usd : f.qty * f.price - f.fee_usd;
+            qty += f.side == Side::buy ? f.qty : -f.qty;
+            if (std::fabs(qty) < 1e-12) qty = 0;
+            const double limit = cfg.max_daily_loss_pct / 100 * day_start;
+            if (check_after && !tripped && day_start - (cash + qty * f.price) >= limit) {
+                tripped = true;
+                ++trips_by_fill;
+            }
+        };
+        for (std::size_t i = r.candles_fit; i < candles.size(); ++i) {
+            const Candle& c = candles[i];
+            const std::int64_t d = c.time_s / 86400;
+            // An entry decided at the previous close carries this candle's start time: it was made
+            // under the previous state, before this open.
+            for (; next_fill < r.fills.size() && r.fills[next_fill].time_s == c.time_s &&
+                   r.fills[next_fill].reason == OrderReason::entry;
+                 ++next_fill)
+                apply(r.fills[next_fill], d == day);
+            if (d != day) {
+                day = d;
+                day_start = cash + qty * c.open;  // the day's first price is this candle's open
+                tripped = false;
+            }
+            const double limit = cfg.max_daily_loss_pct / 100 * day_start;
+            if (day_start - (cash + qty * c.open) >= limit) tripped = true;
+            for (; next_fill < r.fills.size() && r.fills[next_fill].time_s == c.time_s; ++next_fill)
+                apply(r.fills[next_fill], true);
+        }
+        EXPECT_EQ(next_fill, r.fills.size()) << "seed " << seed << ": fills out of candle order";
+    }
+    EXPECT_GT(trips_by_fill, 0u) << "the paths never tripped the breaker on a fill: the test shows nothing";
+}
+
 TEST(Backtest, walk_forward_refits_only_in_extended_mode) {
     const auto candles = market(6000);
     Config c;
