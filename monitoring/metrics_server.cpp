@@ -9,6 +9,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <atomic>
+#include <list>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -29,12 +31,19 @@ constexpr std::string_view content_type_text = "text/plain; charset=utf-8";
 
 }  // namespace
 
+namespace {
+class Session;
+}
+
 struct MetricsServer::Impl {
     Impl(const MetricsRegistry& r, MetricsServerOptions o) : registry(r), opts(std::move(o)) {}
 
     const MetricsRegistry& registry;
     MetricsServerOptions opts;
     std::size_t open_connections = 0;  // server thread only
+    std::list<Session*> idle;          // server thread only: connections waiting for a request, oldest first
+    // writer: the server thread; reader: any thread (tests, diagnostics). Relaxed: a plain count.
+    std::atomic<std::uint64_t> idle_dropped{0};
     std::uint16_t bound_port = 0;
     asio::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
@@ -42,26 +51,51 @@ struct MetricsServer::Impl {
     std::thread thread;
 
     void accept();
+    // Closes the connection idle the longest; false when none is idle.
+    bool drop_oldest_idle();
     [[nodiscard]] http::response<http::string_body> respond(const http::request<http::string_body>& req) const;
 };
 
 namespace {
 
-// One connection: read a request, answer it, repeat while the client keeps the connection alive.
-// Every read and write has a deadline, so a silent or slow client only holds its own slot.
+// One connection: wait for a request (idle: long deadline, cheap, first to go when the server is
+// full), read it whole within the short request deadline, answer it, repeat while kept alive.
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket&& socket, MetricsServer::Impl& server) : stream_(std::move(socket)), server_(server) {
         ++server_.open_connections;
     }
-    ~Session() { --server_.open_connections; }
+    ~Session() {
+        leave_idle();
+        --server_.open_connections;
+    }
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    void run() { read(); }
+    void run() { wait_for_request(); }
+
+    // Called by the server on the oldest idle connection: its pending read ends and it goes away.
+    void drop() {
+        leave_idle();
+        close();
+    }
 
 private:
-    void read() {
+    void wait_for_request() {
+        if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
+        server_.idle.push_back(this);
+        idle_pos_ = std::prev(server_.idle.end());
+        stream_.expires_after(server_.opts.idle_timeout);
+        stream_.async_read_some(buffer_.prepare(first_read_bytes),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    self->leave_idle();
+                                    if (ec) return self->close();
+                                    self->buffer_.commit(n);
+                                    self->read_request();
+                                });
+    }
+
+    void read_request() {
         parser_.emplace();
         parser_->header_limit(header_limit);
         parser_->body_limit(body_limit);
@@ -76,8 +110,14 @@ private:
         stream_.expires_after(server_.opts.request_timeout);
         http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code wec, std::size_t) {
             if (wec || !self->res_.keep_alive()) return self->close();
-            self->read();
+            self->wait_for_request();
         });
+    }
+
+    void leave_idle() {
+        if (!idle_pos_) return;
+        server_.idle.erase(*idle_pos_);
+        idle_pos_.reset();
     }
 
     void close() {
@@ -86,30 +126,46 @@ private:
         stream_.close();
     }
 
+    static constexpr std::size_t first_read_bytes = 512;
+
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_{header_limit};
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> res_;
     MetricsServer::Impl& server_;
+    std::optional<std::list<Session*>::iterator> idle_pos_;
 };
 
 }  // namespace
 
+bool MetricsServer::Impl::drop_oldest_idle() {
+    if (idle.empty()) return false;
+    Session* oldest = idle.front();
+    oldest->drop();  // closes the socket now: the descriptor is free for the newcomer
+    idle_dropped.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
 void MetricsServer::Impl::accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted) return;
-        if (ec) {  // e.g. out of file descriptors: try again a little later instead of spinning
+        if (ec) {
+            // Out of file descriptors: make room by dropping the oldest idle connection and accept
+            // again at once; otherwise try again a little later instead of spinning.
+            const bool out_of_files =
+                ec == asio::error::no_descriptors || ec == beast::error_code(ENFILE, boost::system::system_category());
+            if (out_of_files && drop_oldest_idle()) return accept();
             accept_retry.expires_after(std::chrono::milliseconds(100));
             accept_retry.async_wait([this](beast::error_code tec) {
                 if (!tec) accept();
             });
             return;
         }
-        if (open_connections < opts.max_connections) {
-            std::make_shared<Session>(std::move(socket), *this)->run();
-        } else {
+        if (open_connections >= opts.max_connections && !drop_oldest_idle()) {
             beast::error_code ignored;
-            socket.close(ignored);  // over the cap: refuse at once rather than queue
+            socket.close(ignored);  // full of requests in progress: refuse at once rather than queue
+        } else {
+            std::make_shared<Session>(std::move(socket), *this)->run();
         }
         accept();
     });
@@ -166,6 +222,10 @@ MetricsServer::~MetricsServer() {
 
 std::uint16_t MetricsServer::port() const noexcept {
     return impl_->bound_port;
+}
+
+std::uint64_t MetricsServer::idle_dropped() const noexcept {
+    return impl_->idle_dropped.load(std::memory_order_relaxed);
 }
 
 std::string MetricsServer::start() {

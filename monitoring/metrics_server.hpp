@@ -4,8 +4,9 @@
 //   GET /healthz  200 "ok\n" while the process serves
 //   GET /readyz   200 "ready\n", or 503 "not ready: <reason>\n"
 // anything else is 404, a method other than GET is 405. Scrapes read only the registry's atomics,
-// so any number of them, or a client that never sends, cannot slow the hot threads: each
-// connection has a deadline per request and the number of open connections is capped.
+// so any number of them, or a client that never sends, cannot slow the hot threads. Prometheus
+// always gets its scrape: idle connections are held cheaply and the oldest is dropped first when
+// the cap is reached, and a request must arrive whole within a short deadline.
 #pragma once
 
 #include <atomic>
@@ -40,11 +41,19 @@ private:
 };
 
 struct MetricsServerOptions {
-    std::string address = "127.0.0.1";                // METRICS_ADDR; an IP address or host name
-    std::uint16_t port = 8080;                        // PORT; 0 picks a free port (see port())
-    std::size_t max_connections = 64;                 // more are accepted and closed at once
-    std::chrono::milliseconds request_timeout{5000};  // to receive a request (also keep-alive idle) or send a reply
-    int nice = 10;                                    // the server thread's nice value
+    std::string address = "127.0.0.1";  // METRICS_ADDR; an IP address or host name
+    std::uint16_t port = 8080;          // PORT; 0 picks a free port (see port())
+    // Open connections held at most. Idle ones (no request in progress) cost a socket and about a
+    // kilobyte; when the cap (or the process's file limit) is reached, the connection idle the
+    // longest is closed to make room, so hundreds of idle or reopened sockets cannot keep a scrape
+    // out. A newcomer is refused only when every connection is in the middle of a request.
+    std::size_t max_connections = 4096;
+    // A connection with no request in progress (new, or kept alive between requests).
+    std::chrono::milliseconds idle_timeout{60000};
+    // From a request's first byte to the end of its request line, headers and body, and again to
+    // send the reply: short, so a client that trickles its headers holds its slot only briefly.
+    std::chrono::milliseconds request_timeout{2000};
+    int nice = 10;  // the server thread's nice value
     // "" when ready, otherwise the reason (e.g. "feed stale"). Called on the server thread; empty
     // function = always ready.
     std::function<std::string()> readiness;
@@ -69,6 +78,8 @@ public:
     void stop() noexcept;
     // The bound port (the real one when options.port was 0); 0 before start().
     [[nodiscard]] std::uint16_t port() const noexcept;
+    // Idle connections closed to make room for a new one (read from any thread).
+    [[nodiscard]] std::uint64_t idle_dropped() const noexcept;
 
     struct Impl;  // opaque: keeps Boost out of this header
 
