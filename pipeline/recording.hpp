@@ -76,6 +76,7 @@ public:
     enum class Item : std::uint8_t { event, lost, end };
     [[nodiscard]] Item next(MarketEvent& e, std::uint64_t& lost);
     [[nodiscard]] std::uint64_t line() const noexcept { return line_; }
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
 private:
     [[nodiscard]] bool read_line(std::string& out);
