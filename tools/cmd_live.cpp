@@ -1,0 +1,210 @@
+// cbtrade live: the daemon (DESIGN.md section 2, issue 10). Paper trading on the live feed:
+// COINBASE_WS_URL -> feed stage -> signal stage -> exec stage (Trader + PaperBroker), with the ops
+// thread serving /metrics /healthz /readyz, refitting, recording and logging.
+//
+// Start-up is cold and says everything: mode, product, clock, history and model, placement plan.
+// Every reason not to trade is printed (and /readyz says not ready). SIGINT/SIGTERM stop it
+// cleanly (rings drained, files flushed, summary printed, exit 0); SIGUSR1 toggles the halt.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/bot_metrics.hpp"
+#include "core/config.hpp"
+#include "core/cpu.hpp"
+#include "core/error.hpp"
+#include "core/placement.hpp"
+#include "core/text.hpp"
+#include "core/thread_placement.hpp"
+#include "exec/api_key.hpp"
+#include "feeds/coinbase_feed.hpp"
+#include "io/tls_info.hpp"
+#include "io/uring_loop.hpp"
+#include "monitoring/metrics_server.hpp"
+#include "pipeline/feed_stage.hpp"
+#include "pipeline/history.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/signal_stage.hpp"
+#include "tools/cli_args.hpp"
+#include "tools/commands.hpp"
+#include "tools/ws_jwt_source.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace cbtrade;
+
+// Set by the signal handlers, read by the main thread (stop) and the ops thread (halt toggles).
+// Lock-free atomics are async-signal-safe.
+std::atomic<int> stop_signal{0};
+std::atomic<std::uint32_t> usr1_count{0};
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<std::uint32_t>::is_always_lock_free);
+
+extern "C" void on_stop_signal(int sig) {
+    stop_signal.store(sig, std::memory_order_relaxed);
+}
+extern "C" void on_usr1(int) {
+    usr1_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+void install_handlers() {
+    struct sigaction sa {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, nullptr);
+}
+
+constexpr const char* live_usage =
+    "usage: cbtrade live [--history FILE] [--duration SEC] [--env-file FILE]...\n"
+    "  paper-trade PRODUCT_ID on the live feed (COINBASE_WS_URL): candles from market_trades, the\n"
+    "  model fitted on the history at start, the trader and paper broker on every price; /metrics,\n"
+    "  /healthz, /readyz on METRICS_ADDR:PORT. Needs at least 300 GRANULARITY candles of history\n"
+    "  (--history wins over HISTORY_FILE) ending near the first live trade, or it runs without trading\n"
+    "  and says why. Stops after SEC seconds (--duration; default: never) or on SIGINT/SIGTERM, drains\n"
+    "  and prints a summary (exit 0). SIGUSR1 toggles a halt (no new entries, exits allowed); so does\n"
+    "  the presence of HALT_FILE.\n";
+
+double parse_seconds(std::string_view opt, std::string_view v) {
+    const std::string s(v);
+    char* end = nullptr;
+    errno = 0;
+    const double d = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || errno != 0 || !(d >= 0) || d > 365.0 * 86400)
+        throw UsageError(std::string(opt) + " needs seconds from 0 to 31536000, got " + quote_for_message(v));
+    return d;
+}
+
+int run(int argc, char** argv) {
+    const Args a = parse_args(argc, argv, 2, {"--help"}, {"--history", "--duration"});
+    if (a.flag("--help")) {
+        std::fputs(live_usage, stdout);
+        return 0;
+    }
+    if (!a.positional.empty()) throw UsageError("live takes no file arguments (use --history FILE)");
+    const double duration_s = a.flag("--duration") ? parse_seconds("--duration", a.value("--duration")) : 0;
+    const std::vector<std::string>& env_files = a.env_files;
+    LoadedConfig lc = load_config(env_files, environ);
+    for (const auto& w : lc.warnings) std::fprintf(stderr, "cbtrade: warning: %s\n", w.c_str());
+    Config cfg = lc.config;
+    if (a.flag("--history")) cfg.history_file = a.value("--history");
+    if (!cfg.dry_run)
+        throw ConfigError(
+            "DRY_RUN=false: cbtrade live places paper orders only in this version (live order placement is not "
+            "built yet); set DRY_RUN=true to paper-trade");
+    const PlacementPlan plan = plan_placement(cfg, allowed_cores());
+    (void)traded_product_index(cfg);  // PRODUCT_ID must be among COINBASE_WS_PRODUCTS (exit 2 otherwise)
+
+    std::fprintf(stderr, "cbtrade live: PAPER trading %s %s (DRY_RUN=true: no order leaves this machine)\n",
+                 cfg.product_id.c_str(), std::string(granularity_name(cfg.granularity)).c_str());
+    const TscClock clock = TscClock::calibrate();
+    std::fprintf(stderr, "cbtrade live: clock %s; %s\n", clock.describe().c_str(), describe(tls_info()).c_str());
+
+    PreparedHistory history = prepare_history(cfg, cfg.history_file);
+    if (!history.description.empty()) std::fprintf(stderr, "cbtrade live: history %s\n", history.description.c_str());
+    if (!history.not_trading.empty())
+        std::fprintf(stderr, "cbtrade live: NOT TRADING: %s (market data, candles and metrics still run)\n",
+                     history.not_trading.c_str());
+
+    MetricsRegistry registry;
+    const TlsInfo tls = tls_info();
+    BotMetrics metrics(
+        registry, BuildInfo{"0.1.0", tls.version + " " + tls.flavour, tls.aesni_built && tls.aesni_cpu ? "yes" : "no"});
+    metrics.set_model_mode(cfg.model_mode);
+    metrics.equity_usd.set(cfg.usd_equity);
+    ReadyState ready;
+    ready.set_not_ready("starting");
+    MetricsServerOptions mo;
+    mo.address = cfg.metrics_addr;
+    mo.port = static_cast<std::uint16_t>(cfg.port);
+    mo.readiness = readiness_of(ready);
+    MetricsServer server(registry, std::move(mo));
+    if (const std::string err = server.start(); !err.empty()) throw RunError("metrics server: " + err);
+    std::fprintf(stderr, "cbtrade live: serving /metrics, /healthz, /readyz on %s:%u\n", cfg.metrics_addr.c_str(),
+                 static_cast<unsigned>(server.port()));
+
+    io::UringLoop loop;
+    if (const int rc = loop.init(256); rc < 0) throw RunError(io::uring_unavailable_message(rc));
+    std::optional<JwtSigner> signer = jwt_signer_from(cfg);
+    std::optional<SignerWsJwtSource> jwt_source;
+    FeedOptions feed_options = feed_options_from(cfg);
+    if (signer) {
+        jwt_source.emplace(*signer);
+        feed_options.jwt_source = &*jwt_source;
+    }
+    CoinbaseFeed feed(loop, std::move(feed_options));
+    std::string error;
+    if (feed.start(error) < 0) throw RunError("feed: " + error);
+    std::fprintf(stderr, "cbtrade live: feed %s:%u (ticker, market_trades, heartbeats)\n", feed.url().host.c_str(),
+                 feed.url().port);
+
+    PipelineSetup setup;
+    setup.config = cfg;
+    setup.plan = plan;
+    setup.history = history.candles;
+    setup.model = history.model;
+    setup.metrics = &metrics;
+    setup.clock = &clock;
+    setup.ready = &ready;
+    setup.usr1_count = &usr1_count;
+    FeedStage* feed_stage = nullptr;
+    setup.source = [&](MarketRing& out, BotMetrics& m) {
+        auto s = std::make_unique<FeedStage>(loop, feed, out, m, clock);
+        feed_stage = s.get();
+        return std::unique_ptr<SourceStage>(std::move(s));
+    };
+    Pipeline pipeline(std::move(setup));
+    if (!cfg.record_ticks.empty())
+        std::fprintf(stderr, "cbtrade live: recording market data to %s\n",
+                     escape_for_message(cfg.record_ticks).c_str());
+    if (!cfg.decision_log.empty())
+        std::fprintf(stderr, "cbtrade live: decision log %s\n", escape_for_message(cfg.decision_log).c_str());
+    if (!cfg.halt_file.empty())
+        std::fprintf(stderr, "cbtrade live: halt while %s exists\n", escape_for_message(cfg.halt_file).c_str());
+
+    install_handlers();
+    std::fputs(("cbtrade live: " + describe_plan(plan)).c_str(), stderr);
+    for (const std::string& line : pipeline.start()) std::fprintf(stderr, "cbtrade live:   %s\n", line.c_str());
+    std::fprintf(stderr, "cbtrade live: running%s; SIGINT/SIGTERM stop, SIGUSR1 toggles the halt\n",
+                 duration_s > 0 ? (" for " + std::to_string(static_cast<long long>(duration_s)) + " s").c_str() : "");
+
+    const std::int64_t end_ns = duration_s > 0 ? now_ns() + static_cast<std::int64_t>(duration_s * 1e9) : 0;
+    int exit_code = 0;
+    while (stop_signal.load(std::memory_order_relaxed) == 0) {
+        if (end_ns != 0 && now_ns() >= end_ns) break;
+        if (feed_stage != nullptr && feed_stage->failed()) {
+            std::fprintf(stderr, "cbtrade live: the feed failed for good (see above); stopping\n");
+            exit_code = 1;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (const int sig = stop_signal.load(std::memory_order_relaxed))
+        std::fprintf(stderr, "cbtrade live: %s: stopping (draining the rings)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    else if (exit_code == 0) std::fprintf(stderr, "cbtrade live: --duration reached: stopping\n");
+    pipeline.stop();
+    ready.set_not_ready("stopped");
+    server.stop();
+    const PipelineSummary summary = pipeline.summary();
+    std::fputs(summary_text(summary).c_str(), stdout);
+    std::fflush(stdout);
+    if (!summary.file_error.empty()) exit_code = 1;
+    return exit_code;
+}
+
+}  // namespace
+
+int cmd_live(int argc, char** argv) {
+    return run_command("live", live_usage, run, argc, argv);
+}
