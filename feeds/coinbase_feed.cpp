@@ -26,7 +26,7 @@ std::vector<std::string_view> views_of(const std::vector<std::string>& v) {
 }
 
 std::vector<std::string> checked_products(std::vector<std::string> products) {
-    if (products.empty()) throw std::invalid_argument("COINBASE_WS_PRODUCTS: no product to subscribe to");
+    if (products.empty()) throw ConfigError("COINBASE_WS_PRODUCTS: no product to subscribe to");
     return products;
 }
 

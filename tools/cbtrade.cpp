@@ -116,7 +116,7 @@ int cmd_backtest(int argc, char** argv) {
             std::fprintf(stderr, "cbtrade: serving /metrics, /healthz, /readyz on %s:%u\n", cfg.metrics_addr.c_str(),
                          static_cast<unsigned>(server->port()));
         } else if (serve_asked) {
-            throw std::runtime_error("metrics server: " + err);
+            throw RunError("metrics server: " + err);
         } else {
             std::fprintf(stderr,
                          "cbtrade: warning: metrics server: %s; running without it (--metrics makes this an error)\n",
@@ -149,7 +149,7 @@ int cmd_backtest(int argc, char** argv) {
     try {
         report = run_backtest(data.candles, cfg, opts);
     } catch (const BacktestError& e) {
-        throw std::runtime_error(a.positional[0] + ": " + e.what());
+        throw BacktestError(a.positional[0] + ": " + e.what());
     }
     if (metrics) {
         ready.set_not_ready("backtest finished");

@@ -98,7 +98,7 @@ int run(int argc, char** argv) {
     for (int i = 2; i < argc; ++i) {
         const std::string_view arg = argv[i];
         auto value = [&]() -> std::string_view {
-            if (i + 1 >= argc) throw std::invalid_argument(std::string(arg) + " needs a value");
+            if (i + 1 >= argc) throw UsageError(std::string(arg) + " needs a value");
             return argv[++i];
         };
         if (arg == "--summary") {
@@ -122,7 +122,7 @@ int run(int argc, char** argv) {
             std::fputs(feed_usage, stdout);
             return 0;
         } else {
-            throw std::invalid_argument("unknown option " + std::string(arg));
+            throw UsageError("unknown option " + std::string(arg));
         }
     }
 
@@ -288,9 +288,6 @@ int run(int argc, char** argv) {
 int cmd_feed(int argc, char** argv) {
     try {
         return run(argc, argv);
-    } catch (const std::invalid_argument& e) {
-        std::fprintf(stderr, "cbtrade feed: %s\n%s", e.what(), feed_usage);
-        return 2;
     } catch (const UsageError& e) {
         std::fprintf(stderr, "cbtrade feed: %s\n%s", e.what(), feed_usage);
         return 2;
