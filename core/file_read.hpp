@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,17 @@ struct FileContents {
 // Reads the regular file at `path` whole. `what` names it in errors ("env file", "CSV file").
 // Cold path: allocates, may block on disk I/O, never throws for a file problem.
 [[nodiscard]] FileContents read_whole_file(const std::string& path, std::size_t max_bytes, std::string_view what);
+
+// Reads the regular file at `path` (the same refusals as read_whole_file) through one reused buffer of
+// `block_bytes`, handing `on_lines` blocks of whole lines: each block ends just after a '\n', except the
+// last one when the file does not end with a newline. Memory stays at one block whatever the file's
+// size, and nothing is mapped. `file_bytes` is the file's size (for reserving output). A line longer
+// than `block_bytes` is an error. Returns "" or a one-line error; exceptions thrown by on_lines pass
+// through. A file that changes while it is read is an error after the last block (so a caller that
+// builds a result from the blocks discards it).
+using LineBlockSink = std::function<void(std::string_view lines, std::size_t file_bytes)>;
+[[nodiscard]] std::string read_file_lines(const std::string& path, std::size_t max_bytes, std::string_view what,
+                                          std::size_t block_bytes, const LineBlockSink& on_lines);
 
 // "4 GiB", "1 MiB", "512 KiB" or "100 bytes": how README and errors state a limit.
 [[nodiscard]] std::string describe_byte_limit(std::size_t bytes);

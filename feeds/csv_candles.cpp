@@ -150,73 +150,123 @@ std::string_view parse_row(const char*& p, const char* end, const Layout& layout
 
 }  // namespace
 
-CsvCandles parse_candles_csv(std::string_view text, std::string_view raw_name, const CsvOptions& opts) {
-    CsvCandles out;
-    const std::string name = escape_for_message(raw_name);  // a path is outside text too
-    if (text.empty()) throw CsvError(name + ": file is empty");
-    std::size_t pos = text.find('\n');
-    std::string_view header = text.substr(0, pos == std::string_view::npos ? text.size() : pos);
-    if (header.size() > max_csv_header_bytes)
-        throw CsvError(name + ":1: header line is " + std::to_string(header.size()) + " bytes, over the " +
-                       std::to_string(max_csv_header_bytes) + "-byte limit (is this a candle CSV?)");
-    if (!header.empty() && header.back() == '\r') header.remove_suffix(1);
-    const Layout layout = parse_header(header, name);
-    out.candles.reserve(text.size() / 48 + 1);
+namespace {
 
-    std::map<std::int64_t, std::size_t> step_counts;  // spacing -> count, to find the usual step
-    std::size_t line_no = 1;
-    std::int64_t last_time = INT64_MIN;
-    auto reject = [&](std::string_view problem) {
-        std::string msg = name + ":" + std::to_string(line_no) + ": " + std::string(problem);
-        if (!opts.skip_bad_rows) throw CsvError(msg + " (use --skip-bad-rows to count and skip such rows)");
-        ++out.skipped_rows;
-        if (out.skip_examples.size() < max_skip_examples) out.skip_examples.push_back(std::move(msg));
-    };
-    const char* p = pos == std::string_view::npos ? text.data() + text.size() : text.data() + pos + 1;
-    const char* const end = text.data() + text.size();
-    while (p < end) {
-        ++line_no;
-        if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')) {  // blank line
-            p += *p == '\n' ? 1 : 2;
-            continue;
+// One pass over a candle CSV fed in blocks of whole lines (the whole text at once, or a file through
+// one reused buffer): the header from the first line, then the rows.
+class CandleCsvParser {
+public:
+    CandleCsvParser(std::string_view raw_name, const CsvOptions& opts)
+        : name_(escape_for_message(raw_name)), opts_(opts) {}  // a path is outside text too
+
+    // `lines`: whole lines (the last one may lack its '\n' only at the end of the input).
+    void feed(std::string_view lines, std::size_t total_bytes) {
+        if (lines.empty()) return;
+        seen_bytes_ = true;
+        if (!have_header_) {
+            const std::size_t pos = lines.find('\n');
+            header(lines.substr(0, pos == std::string_view::npos ? lines.size() : pos));
+            out_.candles.reserve(total_bytes / 48 + 1);
+            if (pos == std::string_view::npos) return;
+            lines.remove_prefix(pos + 1);
         }
-        Candle c{};
-        if (const std::string_view problem = parse_row(p, end, layout, c); !problem.empty()) {
-            reject(problem);
-            continue;
-        }
-        if (c.time_s == last_time) {
-            reject("duplicate timestamp " + std::to_string(c.time_s));
-            continue;
-        }
-        if (c.time_s < last_time) {
-            reject("timestamp " + std::to_string(c.time_s) + " goes backwards (previous row " +
-                   std::to_string(last_time) + ")");
-            continue;
-        }
-        // The usual spacing is learnt from the first rows; counting every row would cost a map lookup each.
-        if (last_time != INT64_MIN && out.candles.size() < 4096) ++step_counts[c.time_s - last_time];
-        last_time = c.time_s;
-        out.candles.push_back(c);
+        rows(lines);
     }
-    if (out.candles.empty())
-        throw CsvError(name + ": no candle rows" +
-                       (out.skipped_rows ? " (all " + std::to_string(out.skipped_rows) + " were bad)" : "") +
-                       " after the header");
-    std::size_t best = 0;
-    for (const auto& [step, count] : step_counts)
-        if (count > best) best = count, out.step_s = step;
-    if (out.step_s > 0)
-        for (std::size_t i = 1; i < out.candles.size(); ++i)
-            if (out.candles[i].time_s - out.candles[i - 1].time_s > out.step_s) ++out.time_gaps;
-    return out;
+
+    CsvCandles finish() {
+        if (!seen_bytes_) throw CsvError(name_ + ": file is empty");
+        if (out_.candles.empty())
+            throw CsvError(name_ + ": no candle rows" +
+                           (out_.skipped_rows ? " (all " + std::to_string(out_.skipped_rows) + " were bad)" : "") +
+                           " after the header");
+        std::size_t best = 0;
+        for (const auto& [step, count] : step_counts_)
+            if (count > best) best = count, out_.step_s = step;
+        if (out_.step_s > 0)
+            for (std::size_t i = 1; i < out_.candles.size(); ++i)
+                if (out_.candles[i].time_s - out_.candles[i - 1].time_s > out_.step_s) ++out_.time_gaps;
+        return std::move(out_);
+    }
+
+private:
+    void header(std::string_view line) {
+        if (line.size() > max_csv_header_bytes)
+            throw CsvError(name_ + ":1: header line is " + std::to_string(line.size()) + " bytes, over the " +
+                           std::to_string(max_csv_header_bytes) + "-byte limit (is this a candle CSV?)");
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        layout_ = parse_header(line, name_);
+        have_header_ = true;
+    }
+
+    void reject(std::string_view problem) {
+        std::string msg = name_ + ":" + std::to_string(line_no_) + ": " + std::string(problem);
+        if (!opts_.skip_bad_rows) throw CsvError(msg + " (use --skip-bad-rows to count and skip such rows)");
+        ++out_.skipped_rows;
+        if (out_.skip_examples.size() < max_skip_examples) out_.skip_examples.push_back(std::move(msg));
+    }
+
+    void rows(std::string_view text) {
+        const char* p = text.data();
+        const char* const end = text.data() + text.size();
+        while (p < end) {
+            ++line_no_;
+            if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')) {  // blank line
+                p += *p == '\n' ? 1 : 2;
+                continue;
+            }
+            Candle c{};
+            if (const std::string_view problem = parse_row(p, end, layout_, c); !problem.empty()) {
+                reject(problem);
+                continue;
+            }
+            if (c.time_s == last_time_) {
+                reject("duplicate timestamp " + std::to_string(c.time_s));
+                continue;
+            }
+            if (c.time_s < last_time_) {
+                reject("timestamp " + std::to_string(c.time_s) + " goes backwards (previous row " +
+                       std::to_string(last_time_) + ")");
+                continue;
+            }
+            // The usual spacing is learnt from the first rows; counting every row would cost a map lookup each.
+            if (last_time_ != INT64_MIN && out_.candles.size() < 4096) ++step_counts_[c.time_s - last_time_];
+            last_time_ = c.time_s;
+            out_.candles.push_back(c);
+        }
+    }
+
+    std::string name_;
+    CsvOptions opts_;
+    Layout layout_{};
+    bool have_header_ = false;
+    bool seen_bytes_ = false;
+    CsvCandles out_;
+    std::map<std::int64_t, std::size_t> step_counts_;  // spacing -> count, to find the usual step
+    std::size_t line_no_ = 1;
+    std::int64_t last_time_ = INT64_MIN;
+};
+
+// Big enough that a read(2) per block costs nothing, small enough to stay in cache and never to be
+// a large allocation whatever the file's size.
+constexpr std::size_t csv_block_bytes = std::size_t{1} << 20;
+
+}  // namespace
+
+CsvCandles parse_candles_csv(std::string_view text, std::string_view raw_name, const CsvOptions& opts) {
+    CandleCsvParser parser(raw_name, opts);
+    parser.feed(text, text.size());
+    return parser.finish();
 }
 
 CsvCandles read_candles_csv(const std::string& path, const CsvOptions& opts) {
-    // Read, not mapped: a file truncated underneath must be an error, not SIGBUS (issue 9 item 1).
-    const FileContents f = read_whole_file(path, max_csv_file_bytes, "CSV file");
-    if (!f.ok()) throw CsvError(f.error);
-    return parse_candles_csv(f.contents, path, opts);
+    // Read in blocks, not mapped: a file truncated underneath must be an error, not SIGBUS (issue 9
+    // item 1), and memory stays at one block however large the file.
+    CandleCsvParser parser(path, opts);
+    const std::string error =
+        read_file_lines(path, max_csv_file_bytes, "CSV file", csv_block_bytes,
+                        [&](std::string_view lines, std::size_t bytes) { parser.feed(lines, bytes); });
+    if (!error.empty()) throw CsvError(error);
+    return parser.finish();
 }
 
 std::string candles_csv_header() {

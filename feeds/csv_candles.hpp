@@ -4,8 +4,8 @@
 // timestamp), open, high, low, close, volume, so both `time,open,high,low,close,volume` and
 // Coinbase's `start,low,high,open,close,volume` read. Time is UNIX seconds or RFC 3339 UTC
 // (`2024-01-02T03:04:05Z`, fraction and numeric offset allowed). Rows must be strictly increasing
-// in time. The file is read whole (core/file_read: a regular file of at most max_csv_file_bytes)
-// and parsed in one pass with std::from_chars.
+// in time. The file is read in blocks of whole lines through one reused buffer (core/file_read: a
+// regular file of at most max_csv_file_bytes, never mapped) and parsed in one pass with std::from_chars.
 #pragma once
 
 #include <cstddef>

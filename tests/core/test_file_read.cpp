@@ -130,6 +130,53 @@ TEST_F(FileRead, file_longer_than_its_size_at_open_is_an_error) {
               "again once nothing is writing it");
 }
 
+// Blocks of whole lines through a small buffer: every block ends after a newline, together they are
+// the file exactly, and the last line without a newline comes last.
+TEST_F(FileRead, line_blocks_are_whole_lines_that_rebuild_the_file) {
+    std::string body;
+    for (int i = 0; i < 500; ++i) body += std::string(static_cast<std::size_t>(i % 37), 'a' + i % 26) + "\n";
+    body += "no newline at the end";
+    const std::string p = write("lines.txt", body);
+    std::string rebuilt;
+    std::size_t blocks = 0;
+    const std::string error =
+        cbtrade::read_file_lines(p, 1 << 20, "test file", 64, [&](std::string_view lines, std::size_t file_bytes) {
+            EXPECT_EQ(file_bytes, body.size());
+            EXPECT_LE(lines.size(), 64u);
+            if (rebuilt.size() + lines.size() < body.size()) {
+                EXPECT_EQ(lines.back(), '\n');
+            }
+            rebuilt += lines;
+            ++blocks;
+        });
+    EXPECT_EQ(error, "");
+    EXPECT_EQ(rebuilt, body);
+    EXPECT_GT(blocks, body.size() / 64);
+}
+
+TEST_F(FileRead, line_blocks_refuse_a_line_longer_than_the_buffer) {
+    const std::string p = write("long.txt", "short\n" + std::string(100, 'x') + "\n");
+    std::string seen;
+    const std::string error = cbtrade::read_file_lines(p, 1 << 20, "CSV file", 32,
+                                                       [&](std::string_view lines, std::size_t) { seen += lines; });
+    EXPECT_EQ(seen, "short\n");
+    EXPECT_NE(error.find("long.txt: CSV file has a line longer than 32 bytes near byte 6"), std::string::npos) << error;
+}
+
+TEST_F(FileRead, line_blocks_refuse_what_a_whole_read_refuses) {
+    const std::string fifo = dir_ + "/p";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    int calls = 0;
+    const auto count = [&](std::string_view, std::size_t) { ++calls; };
+    EXPECT_NE(cbtrade::read_file_lines(fifo, 1024, "CSV file", 64, count).find("FIFO"), std::string::npos);
+    EXPECT_NE(cbtrade::read_file_lines(write("big", std::string(2000, 'x')), 1024, "CSV file", 64, count)
+                  .find("over the 1 KiB limit"),
+              std::string::npos);
+    EXPECT_EQ(calls, 0);
+    EXPECT_NE(cbtrade::read_file_lines("/proc/self/status", 1 << 20, "CSV file", 4096, count).find("grew past 0"),
+              std::string::npos);
+}
+
 TEST_F(FileRead, limits_are_described_in_binary_units) {
     EXPECT_EQ(cbtrade::describe_byte_limit(4ull << 30), "4 GiB");
     EXPECT_EQ(cbtrade::describe_byte_limit(1u << 20), "1 MiB");

@@ -152,6 +152,36 @@ TEST(CsvCandles, generated_file_round_trips) {
     }
 }
 
+// A file several read blocks long (1 MiB each), with a bad row and CRLF endings: reading it from disk
+// gives what parsing the whole text gives, rows cut at block edges included.
+TEST(CsvCandles, file_read_in_blocks_equals_the_whole_text_parsed) {
+    const auto candles = SyntheticMarket({.seed = 5}).take(60000);
+    std::string text = "time,open,high,low,close,volume\r\n";
+    for (std::size_t i = 0; i < candles.size(); ++i) {
+        std::string row;
+        append_candle_csv(row, candles[i]);
+        row.pop_back();
+        row += "\r\n";
+        text += i == 33333 ? "1,2,3\r\n" : row;
+    }
+    ASSERT_GT(text.size(), std::size_t{3} << 20);
+    const std::string path = ::testing::TempDir() + "cbtrade_blocks.csv";
+    std::ofstream(path, std::ios::binary) << text;
+    const CsvOptions skip{.skip_bad_rows = true};
+    const auto from_file = read_candles_csv(path, skip);
+    const auto from_text = parse_candles_csv(text, path, skip);
+    ASSERT_EQ(from_file.candles.size(), candles.size() - 1);
+    ASSERT_EQ(from_file.candles.size(), from_text.candles.size());
+    EXPECT_EQ(
+        std::memcmp(from_file.candles.data(), from_text.candles.data(), from_file.candles.size() * sizeof(Candle)), 0);
+    EXPECT_EQ(from_file.skipped_rows, 1u);
+    EXPECT_EQ(from_file.skip_examples, from_text.skip_examples);
+    EXPECT_NE(from_file.skip_examples.at(0).find(":33335: "), std::string::npos) << from_file.skip_examples.at(0);
+    EXPECT_EQ(from_file.step_s, from_text.step_s);
+    EXPECT_EQ(from_file.time_gaps, from_text.time_gaps);
+    std::remove(path.c_str());
+}
+
 TEST(CsvCandles, exact_rows_read_back_as_the_same_doubles_for_any_price) {
     // A sub-cent token, a six-figure price, volumes with 8 decimals and one that is not a short decimal.
     const std::vector<Candle> candles = {
