@@ -105,7 +105,9 @@ std::string check_unchanged(int fd, const struct stat& st, std::size_t got) {
     const auto changed = [](const std::string& how) {
         return "changed while it was read (" + how + "); read it again once nothing is writing it";
     };
-    if (got < size) return changed("it shrank from " + std::to_string(size) + " to " + std::to_string(got) + " bytes");
+    if (got < size)
+        return changed("it shrank: end of file after " + std::to_string(got) + " of its " + std::to_string(size) +
+                       " bytes");
     char extra = 0;
     if (got > size || read_fully(fd, &extra, 1) > 0) return changed("it grew past " + std::to_string(size) + " bytes");
     struct stat after {};
@@ -159,7 +161,9 @@ std::string read_file_lines(const std::string& path, std::size_t max_bytes, std:
         if (total > size) break;  // grew while read: check_unchanged says so
         const std::size_t filled = carried + static_cast<std::size_t>(n);
         if (n == 0) {  // end of file: the last line without a newline, if any
-            if (carried > 0) on_lines(std::string_view(buffer.data(), carried), size);
+            // Cut short underneath, the tail is a fragment of a line: check_unchanged reports the
+            // shrink instead of the caller a malformed last line.
+            if (carried > 0 && total == size) on_lines(std::string_view(buffer.data(), carried), size);
             break;
         }
         const std::string_view view(buffer.data(), filled);

@@ -117,7 +117,7 @@ TEST_F(FileRead, file_shorter_than_its_size_at_open_is_an_error) {
     if (::stat(p, &st) != 0 || st.st_size != 4096) GTEST_SKIP() << p << " not a 4096-byte sysfs attribute here";
     const auto r = read_whole_file(p, 1 << 20, "CSV file");
     EXPECT_FALSE(r.ok());
-    EXPECT_NE(r.error.find("CSV file changed while it was read (it shrank from 4096 to "), std::string::npos)
+    EXPECT_NE(r.error.find("CSV file changed while it was read (it shrank: end of file after "), std::string::npos)
         << r.error;
 }
 
@@ -175,6 +175,27 @@ TEST_F(FileRead, line_blocks_refuse_what_a_whole_read_refuses) {
     EXPECT_EQ(calls, 0);
     EXPECT_NE(cbtrade::read_file_lines("/proc/self/status", 1 << 20, "CSV file", 4096, count).find("grew past 0"),
               std::string::npos);
+}
+
+// A file cut short while it is read (here by the first block's consumer, mid-line): the fragment
+// left at the end is not handed on as a last line; the error is the shrink, not whatever the caller
+// would make of a cut row.
+TEST_F(FileRead, line_blocks_do_not_hand_on_the_fragment_of_a_file_cut_short) {
+    std::string body;
+    for (int i = 0; i < 20; ++i) body += "abcdefghi\n";  // 200 bytes, lines of 10
+    const std::string p = write("cut.txt", body);
+    std::string seen;
+    const std::string error =
+        cbtrade::read_file_lines(p, 1 << 20, "CSV file", 64, [&](std::string_view lines, std::size_t) {
+            if (seen.empty()) {
+                EXPECT_EQ(::truncate(p.c_str(), 95), 0);  // mid-line, after 9 whole lines
+            }
+            seen += lines;
+        });
+    EXPECT_NE(error.find("changed while it was read (it shrank: end of file after 95 of its 200 bytes)"),
+              std::string::npos)
+        << error;
+    EXPECT_EQ(seen, body.substr(0, 90));
 }
 
 TEST_F(FileRead, limits_are_described_in_binary_units) {
