@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
     std::string out_path;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::fputs(usage, stdout);
+            return 0;
+        }
         if (i + 1 >= argc) {
             std::fprintf(stderr, "cbtrade-gen: %s needs a value\n%s", argv[i], usage);
             return 2;
