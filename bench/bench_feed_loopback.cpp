@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/loopback_feed_server.hpp"
 #include "bench/percentiles.hpp"
 #include "core/cpu.hpp"
 #include "feeds/coinbase_decoder.hpp"
@@ -58,70 +59,13 @@ double tsc_per_ns() {
     return ratio;
 }
 
-const testing::TestPki& pki() {
-    static const testing::TestPki p = testing::make_test_pki();
-    return p;
-}
-
+using bench::bench_pki;
 using testing::server_frame;
 using testing::ticker_json;
 
-using SocketEnd = testing::BlockingSocketTransport;
-
-// One connection: TLS accept, WebSocket upgrade, then paced ticker messages until `stop`.
-void serve(int listen_fd, const std::atomic<bool>& stop, std::chrono::nanoseconds pace) {
-    const int fd = ::accept(listen_fd, nullptr, nullptr);
-    if (fd < 0) return;
-    const int one = 1;  // as an exchange does: no Nagle delay on small messages
-    (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    io::TlsContext ctx;
-    std::string error;
-    if (ctx.init_server(pki().server_pem, pki().server_key, error) != 0) {
-        std::fprintf(stderr, "server: %s\n", error.c_str());
-        ::close(fd);
-        return;
-    }
-    SocketEnd end(fd);
-    io::TlsSession tls;
-    (void)tls.start(ctx, end, "");
-    int rc;
-    while ((rc = tls.handshake()) == -EAGAIN) {
-        if (!end.flush() || (end.rx_peek().empty() && !end.fill(2000))) break;
-    }
-    (void)end.flush();
-    std::string request;
-    std::vector<std::byte> buf(16384);
-    while (rc == 0 && request.find("\r\n\r\n") == std::string::npos) {
-        const long n = tls.read(buf);
-        if (n > 0) request.append(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(n));
-        else if (n != -EAGAIN || !end.fill(2000)) rc = -1;
-    }
-    const auto key_at = request.find("Sec-WebSocket-Key: ");
-    if (rc == 0 && key_at != std::string::npos) {
-        const auto key_end = request.find("\r\n", key_at);
-        const std::string key = request.substr(key_at + 19, key_end - key_at - 19);
-        const std::string response =
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Accept: " +
-            ws::compute_accept_key(key) + "\r\n\r\n";
-        (void)tls.write({reinterpret_cast<const std::byte*>(response.data()), response.size()});
-        (void)end.flush();
-        for (std::uint64_t seq = 1; !stop.load(std::memory_order_relaxed); ++seq) {
-            const std::string frame =
-                server_frame(ticker_json(seq, seq == 1, 42000.0 + static_cast<double>(seq % 1000) * 0.01));
-            if (tls.write({reinterpret_cast<const std::byte*>(frame.data()), frame.size()}) < 0 || !end.flush()) break;
-            // Drain whatever the client sent (subscriptions) without blocking.
-            while (end.fill(0)) end.rx_consume(end.rx_peek().size());
-            std::this_thread::sleep_for(pace);  // sleeping, not spinning: the client needs the core
-        }
-    }
-    ::shutdown(fd, SHUT_RDWR);
-    ::close(fd);
-}
-
 void BM_feed_loopback_tls(benchmark::State& state) {
-    if (!pki().ok()) {
-        state.SkipWithError(pki().error.c_str());
+    if (!bench_pki().ok()) {
+        state.SkipWithError(bench_pki().error.c_str());
         return;
     }
     io::UringLoop loop;
@@ -129,32 +73,22 @@ void BM_feed_loopback_tls(benchmark::State& state) {
         state.SkipWithError(io::uring_unavailable_message(rc).c_str());
         return;
     }
-    const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd, 4) != 0 ||
-        ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    bench::LoopbackFeedServer server(std::chrono::microseconds(state.range(0)));
+    if (!server.listening()) {
         state.SkipWithError("cannot listen on loopback");
         return;
     }
-    std::atomic<bool> stop{false};
-    std::thread server(serve, lfd, std::cref(stop), std::chrono::microseconds(state.range(0)));
 
     FeedOptions o;
-    o.url = "wss://localhost:" + std::to_string(ntohs(a.sin_port));
+    o.url = "wss://localhost:" + std::to_string(server.port());
     o.products = {"BTC-USD"};
-    o.ca_file = pki().ca_pem;
+    o.ca_file = bench_pki().ca_pem;
     o.ciphers = "TLS13-AES128-GCM-SHA256";
     o.stale_sec = 60;
     o.trades = false;  // the server here speaks ticker only (freshness would wait for a trades snapshot)
     CoinbaseFeed feed(loop, o);
     std::string error;
     if (feed.start(error) != 0) {
-        stop = true;
-        server.join();
-        ::close(lfd);
         state.SkipWithError(error.c_str());
         return;
     }
@@ -163,9 +97,6 @@ void BM_feed_loopback_tls(benchmark::State& state) {
     const std::int64_t deadline = now_ns() + 5'000'000'000;
     while (!feed.fresh() && now_ns() < deadline && !feed.failed()) (void)feed.poll(now_ns(), ticks);
     if (!feed.fresh()) {
-        stop = true;
-        server.join();
-        ::close(lfd);
         state.SkipWithError(feed.last_error()[0] ? feed.last_error() : "no snapshot within 5 s");
         return;
     }
@@ -183,11 +114,8 @@ void BM_feed_loopback_tls(benchmark::State& state) {
         total += n;
         benchmark::DoNotOptimize(ticks.data());
     }
-    stop = true;
     feed.stop();
     for (int i = 0; i < 20; ++i) (void)loop.wait(1'000'000);
-    server.join();
-    ::close(lfd);
     samples.report(state);
     state.counters["ticks"] = static_cast<double>(total);
     state.counters["gaps"] = static_cast<double>(feed.counters().gaps.value());
@@ -196,16 +124,16 @@ BENCHMARK(BM_feed_loopback_tls)->Arg(50)->Unit(benchmark::kMicrosecond)->Iterati
 
 // The stage's CPU work per message with the ciphertext already in memory.
 void BM_feed_stage_in_memory(benchmark::State& state) {
-    if (!pki().ok()) {
-        state.SkipWithError(pki().error.c_str());
+    if (!bench_pki().ok()) {
+        state.SkipWithError(bench_pki().error.c_str());
         return;
     }
     cbtrade::testing::MemoryPipe pipe(1 << 20);
     io::TlsContext server_ctx;
     io::TlsContext client_ctx;
     std::string error;
-    if (server_ctx.init_server(pki().server_pem, pki().server_key, error) != 0 ||
-        client_ctx.init_client({pki().ca_pem, "TLS13-AES128-GCM-SHA256"}, error) != 0) {
+    if (server_ctx.init_server(bench_pki().server_pem, bench_pki().server_key, error) != 0 ||
+        client_ctx.init_client({bench_pki().ca_pem, "TLS13-AES128-GCM-SHA256"}, error) != 0) {
         state.SkipWithError(error.c_str());
         return;
     }

@@ -1,4 +1,4 @@
-// Latency percentiles as Google Benchmark counters (p50/p99/p99.9 in ns).
+// Latency percentiles as Google Benchmark counters (p50/p99/p99.9 and max, in ns).
 //
 // Timing one call of a few nanoseconds with a clock read costs as much as the call, so callers time
 // batches of `batch` operations and record the per-operation average of each batch; the
@@ -24,7 +24,15 @@ public:
                       static_cast<double>(ops_in_batch));
     }
 
-    // Adds p50_ns, p99_ns, p999_ns counters to the benchmark state.
+    // One latency measured on its own (not a batch average), in ns.
+    void add_ns(double ns) {
+        if (ns_.size() == ns_.capacity()) return;
+        ns_.push_back(ns);
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return ns_.size(); }
+
+    // Adds p50_ns, p99_ns, p999_ns and max_ns counters to the benchmark state.
     void report(benchmark::State& state) {
         if (ns_.empty()) return;
         std::sort(ns_.begin(), ns_.end());
@@ -34,6 +42,7 @@ public:
         state.counters["p50_ns"] = at(0.50);
         state.counters["p99_ns"] = at(0.99);
         state.counters["p999_ns"] = at(0.999);
+        state.counters["max_ns"] = ns_.back();
     }
 
 private:
