@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdarg>
+#include <cstdio>
 
 namespace cbtrade {
 
@@ -113,6 +115,14 @@ std::string_view quote_for_message_into(std::span<char> out, std::string_view te
     put(std::string_view(note, note_len));
     out[used] = '\0';
     return {out.data(), used};
+}
+
+void format_into(std::span<char> out, const char* fmt, ...) noexcept {
+    if (out.empty()) return;
+    va_list args;
+    va_start(args, fmt);
+    std::vsnprintf(out.data(), out.size(), fmt, args);
+    va_end(args);
 }
 
 }  // namespace cbtrade

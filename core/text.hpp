@@ -39,4 +39,8 @@ inline constexpr std::size_t default_name_bytes = 256;
 std::string_view quote_for_message_into(std::span<char> out, std::string_view text,
                                         std::size_t max_bytes = default_quote_bytes) noexcept;
 
+// printf into a fixed buffer, cut to fit and always NUL-terminated: how a hot-path object keeps its
+// last error without allocating (the feed, a connection).
+void format_into(std::span<char> out, const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
+
 }  // namespace cbtrade

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -86,13 +85,6 @@ CoinbaseFeed::CoinbaseFeed(io::UringLoop& loop, FeedOptions options)
 
 CoinbaseFeed::~CoinbaseFeed() = default;
 
-void CoinbaseFeed::set_error(const char* fmt, ...) noexcept {
-    va_list args;
-    va_start(args, fmt);
-    std::vsnprintf(last_error_, sizeof last_error_, fmt, args);
-    va_end(args);
-}
-
 int CoinbaseFeed::start(std::string& error) {
     if (!loop_.ready()) {
         error = "feed: the io_uring loop is not initialised";
@@ -158,7 +150,7 @@ void CoinbaseFeed::send_subscriptions(std::int64_t now_ns) {
         }
         w.end_object();
         if (ws_.send_text(msg) != ws::SendStatus::queued) {
-            set_error("subscribe to %s: the WebSocket output buffer is full", channel);
+            format_into(last_error_, "subscribe to %s: the WebSocket output buffer is full", channel);
             lose_connection(now_ns, true);
             return;
         }
@@ -218,7 +210,7 @@ void CoinbaseFeed::handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, 
         // The server's text is outside input: cut and escaped (a "\n" in it must not become two log lines).
         char quoted[160];
         (void)quote_for_message_into(quoted, r.error_message, 120);
-        set_error("server error on %s: %s", url_.host.c_str(), quoted);
+        format_into(last_error_, "server error on %s: %s", url_.host.c_str(), quoted);
     }
     if (r.ticks_emitted > 0) {
         out.tick_count += r.ticks_emitted;
@@ -246,7 +238,7 @@ void CoinbaseFeed::pump_input(std::int64_t now_ns, FeedOutput& out) noexcept {
             const long r = conn_->read({rx_buf_.get(), rx_buffer_bytes});
             if (r == -EAGAIN) break;
             if (r < 0) {
-                set_error("%s", conn_->error());
+                format_into(last_error_, "%s", conn_->error());
                 lose_connection(now_ns, false);
                 return;
             }
@@ -275,8 +267,9 @@ void CoinbaseFeed::pump_input(std::int64_t now_ns, FeedOutput& out) noexcept {
                     if (phase() != Phase::live) return;
                     break;
                 case ws::SessionEventKind::handshake_failed:
-                    set_error("WebSocket upgrade at %s:%u%s refused: %s (HTTP %u)", url_.host.c_str(), url_.port,
-                              url_.target.c_str(), ws::to_string(ev.handshake).data(), ws_.handshake_status_code());
+                    format_into(last_error_, "WebSocket upgrade at %s:%u%s refused: %s (HTTP %u)", url_.host.c_str(),
+                                url_.port, url_.target.c_str(), ws::to_string(ev.handshake).data(),
+                                ws_.handshake_status_code());
                     lose_connection(now_ns, true);
                     return;
                 case ws::SessionEventKind::text:
@@ -288,14 +281,15 @@ void CoinbaseFeed::pump_input(std::int64_t now_ns, FeedOutput& out) noexcept {
                     break;
                 case ws::SessionEventKind::close_received:
                 case ws::SessionEventKind::closed:
-                    set_error("server closed the WebSocket (code %u)", static_cast<unsigned>(ev.close_code));
+                    format_into(last_error_, "server closed the WebSocket (code %u)",
+                                static_cast<unsigned>(ev.close_code));
                     pump_output();  // the close echo
                     lose_connection(now_ns, false);
                     return;
                 case ws::SessionEventKind::protocol_error:
                     counters_.decode_errors.add();
-                    set_error("WebSocket protocol error from %s: %s", url_.host.c_str(),
-                              ws::to_string(ev.error).data());
+                    format_into(last_error_, "WebSocket protocol error from %s: %s", url_.host.c_str(),
+                                ws::to_string(ev.error).data());
                     pump_output();
                     lose_connection(now_ns, false);
                     return;
@@ -321,7 +315,7 @@ void CoinbaseFeed::begin_upgrade(std::int64_t now_ns) noexcept {
         req.extra_headers.push_back({"User-Agent", "cbtrade/0.1"});
         if (ws_.connect(req) != ws::SendStatus::queued) throw std::runtime_error("output full");
     } catch (const std::exception& e) {
-        set_error("WebSocket upgrade request for %s: %s", url_.host.c_str(), e.what());
+        format_into(last_error_, "WebSocket upgrade request for %s: %s", url_.host.c_str(), e.what());
         lose_connection(now_ns, true);
         set_phase(Phase::failed);
         return;
@@ -340,11 +334,11 @@ void CoinbaseFeed::advance_connection(std::int64_t now_ns) noexcept {
             return;
         case io::Connection::Event::attempt_failed:
             counters_.connect_failures.add();
-            set_error("%s", conn_->error());
+            format_into(last_error_, "%s", conn_->error());
             break;
         case io::Connection::Event::failed_for_good:
             counters_.connect_failures.add();
-            set_error("%s", conn_->error());
+            format_into(last_error_, "%s", conn_->error());
             set_phase(Phase::failed);
             return;
     }
@@ -401,7 +395,7 @@ void CoinbaseFeed::step(std::int64_t now_ns, FeedOutput& out) noexcept {
         case Phase::upgrading:
             pump_input(now_ns, out);
             if (phase() == Phase::upgrading && now_ns > upgrade_deadline_ns_) {
-                set_error("WebSocket upgrade at %s timed out", url_.host.c_str());
+                format_into(last_error_, "WebSocket upgrade at %s timed out", url_.host.c_str());
                 lose_connection(now_ns, true);
             }
             break;
@@ -410,8 +404,8 @@ void CoinbaseFeed::step(std::int64_t now_ns, FeedOutput& out) noexcept {
             if (phase() == Phase::live &&
                 now_ns - last_message_ns_.load(std::memory_order_relaxed) > options_.stale_sec * 1'000'000'000) {
                 counters_.stale_events.add();
-                set_error("feed stale: no message from %s for more than %lld s", url_.host.c_str(),
-                          static_cast<long long>(options_.stale_sec));
+                format_into(last_error_, "feed stale: no message from %s for more than %lld s", url_.host.c_str(),
+                            static_cast<long long>(options_.stale_sec));
                 lose_connection(now_ns, false);
             }
             break;

@@ -150,7 +150,6 @@ private:
     void advance_connection(std::int64_t now_ns) noexcept;
     void begin_upgrade(std::int64_t now_ns) noexcept;
     void lose_connection(std::int64_t now_ns, bool count_failure) noexcept;
-    void set_error(const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
     void step(std::int64_t now_ns, FeedOutput& out) noexcept;
     void pump_input(std::int64_t now_ns, FeedOutput& out) noexcept;
     void handle_text(std::int64_t now_ns, const ws::SessionEvent& ev, FeedOutput& out) noexcept;

@@ -2,11 +2,11 @@
 #include "io/connection.hpp"
 
 #include <cerrno>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace cbtrade::io {
 
@@ -60,13 +60,6 @@ Connection::Connection(UringLoop& loop, ConnectionOptions options)
 
 Connection::~Connection() = default;
 
-void Connection::set_error(const char* fmt, ...) noexcept {
-    va_list args;
-    va_start(args, fmt);
-    std::vsnprintf(error_, sizeof error_, fmt, args);
-    va_end(args);
-}
-
 int Connection::start(std::string& error) {
     if (!loop_.ready()) {
         error = "connection to " + authority_ + ": the io_uring loop is not initialised";
@@ -98,7 +91,7 @@ void Connection::open() noexcept {
 Connection::Event Connection::begin_attempt(std::int64_t now_ns) noexcept {
     const int rc = stream_.start_connect(address_, options_.connect_timeout_ms);
     if (rc < 0) {
-        set_error("connect to %s: %s", authority_.c_str(), std::strerror(-rc));
+        format_into(error_, "connect to %s: %s", authority_.c_str(), std::strerror(-rc));
         return fail_attempt(now_ns);
     }
     state_ = State::connecting;
@@ -118,17 +111,18 @@ Connection::Event Connection::step_handshake(std::int64_t now_ns) noexcept {
     (void)loop_.poll();  // send what the handshake wrote
     if (rc == -EAGAIN) {
         if (stream_.rx_status() != 0) {
-            set_error("TLS to %s: connection closed during the handshake", authority_.c_str());
+            format_into(error_, "TLS to %s: connection closed during the handshake", authority_.c_str());
             return fail_attempt(now_ns);
         }
         if (now_ns > handshake_deadline_ns_) {
-            set_error("TLS to %s: handshake timed out after %u ms", authority_.c_str(), options_.handshake_timeout_ms);
+            format_into(error_, "TLS to %s: handshake timed out after %u ms", authority_.c_str(),
+                        options_.handshake_timeout_ms);
             return fail_attempt(now_ns);
         }
         return Event::none;
     }
     if (rc < 0) {
-        set_error("%s", tls_.error());
+        format_into(error_, "%s", tls_.error());
         const Event e = fail_attempt(now_ns);
         if (rc != -EKEYREJECTED) return e;
         state_ = State::failed;  // a refused certificate does not get better by retrying
@@ -158,7 +152,7 @@ Connection::Event Connection::advance(std::int64_t now_ns) noexcept {
             if (stream_.state() != TcpStream::State::open) {
                 if (stream_.state() == TcpStream::State::connecting) return Event::none;
                 const int err = stream_.connect_result() != 0 ? stream_.connect_result() : -ECONNABORTED;
-                set_error("connect to %s: %s", authority_.c_str(), std::strerror(-err));
+                format_into(error_, "connect to %s: %s", authority_.c_str(), std::strerror(-err));
                 return fail_attempt(now_ns);
             }
             if (!tls_enabled_) {
@@ -166,7 +160,7 @@ Connection::Event Connection::advance(std::int64_t now_ns) noexcept {
                 return Event::opened;
             }
             if (tls_.start(tls_context_, stream_, options_.host) < 0) {
-                set_error("%s", tls_.error());
+                format_into(error_, "%s", tls_.error());
                 return fail_attempt(now_ns);
             }
             handshake_deadline_ns_ = now_ns + static_cast<std::int64_t>(options_.handshake_timeout_ms) * 1'000'000;
@@ -215,13 +209,13 @@ long Connection::write(std::span<const std::byte> data) noexcept {
         return rc == -ENOBUFS ? -EAGAIN : rc;
     }
     const long n = tls_.write(data);
-    if (n < 0 && n != -EAGAIN) set_error("%s", tls_.error()[0] != '\0' ? tls_.error() : "TLS write failed");
+    if (n < 0 && n != -EAGAIN) format_into(error_, "%s", tls_.error()[0] != '\0' ? tls_.error() : "TLS write failed");
     return n;
 }
 
 long Connection::read_failed(long r) noexcept {
-    if (tls_.error()[0] != '\0') set_error("%s", tls_.error());
-    else set_error("connection to %s lost: %s", authority_.c_str(), std::strerror(static_cast<int>(-r)));
+    if (tls_.error()[0] != '\0') format_into(error_, "%s", tls_.error());
+    else format_into(error_, "connection to %s lost: %s", authority_.c_str(), std::strerror(static_cast<int>(-r)));
     return r;
 }
 
@@ -231,8 +225,8 @@ long Connection::read_plain(std::span<std::byte> out) noexcept {
     if (have.empty()) {
         const int status = stream_.rx_status();
         if (status == 0) return -EAGAIN;
-        if (status == -ECONNRESET) set_error("connection closed by %s", authority_.c_str());
-        else set_error("connection to %s lost: %s", authority_.c_str(), std::strerror(-status));
+        if (status == -ECONNRESET) format_into(error_, "connection closed by %s", authority_.c_str());
+        else format_into(error_, "connection to %s lost: %s", authority_.c_str(), std::strerror(-status));
         return status;
     }
     const std::size_t n = have.size() < out.size() ? have.size() : out.size();

@@ -147,7 +147,6 @@ private:
     }
     long read_failed(long r) noexcept;
     long read_plain(std::span<std::byte> out) noexcept;
-    void set_error(const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
 
     UringLoop& loop_;
     ConnectionOptions options_;

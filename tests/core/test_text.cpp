@@ -1,6 +1,7 @@
 // core/text: quoted outside text is one short line of printable ASCII, whatever the input.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 
 #include "core/text.hpp"
@@ -86,6 +87,17 @@ TEST(AsciiCase, find_ignores_case_and_says_npos_when_absent) {
     EXPECT_EQ(ascii_ifind("abc", "x"), std::string_view::npos);
     EXPECT_EQ(ascii_ifind("abc", ""), 0u);
     EXPECT_EQ(ascii_ifind("", "a"), std::string_view::npos);
+}
+
+TEST(FormatInto, formats_and_cuts_to_the_buffer_always_terminated) {
+    char buf[16];
+    std::memset(buf, 'z', sizeof buf);
+    format_into(buf, "port %u on %s", 443u, "localhost.example");
+    EXPECT_STREQ(buf, "port 443 on loc");
+    format_into(std::span<char>(buf, 4), "%d", 12345);
+    EXPECT_STREQ(buf, "123");
+    format_into(std::span<char>(buf, 0), "%s", "untouched");  // an empty buffer is left alone
+    EXPECT_STREQ(buf, "123");
 }
 
 }  // namespace
