@@ -290,7 +290,8 @@ int cmd_backfill(int argc, char** argv) {
                      quote_for_message(o.out_path, 256).c_str());
     std::string summary = "backfill: " + std::to_string(r.candles) + " candles";
     if (r.candles > 0) summary += " (" + when(r.first_s) + " to " + when(r.last_s) + ")";
-    summary += " written to " + quote_for_message(o.out_path, 256) + " in " + std::to_string(r.pages) + " pages";
+    summary += " written to " + quote_for_message(o.out_path, 256) + " in " + std::to_string(r.pages) +
+               (r.pages == 1 ? " page" : " pages");
     if (r.resumed_after_s) summary += ", resumed after " + when(*r.resumed_after_s);
     if (r.complete) summary += "; up to date to " + when(r.range_end_s);
     else summary += "; stopped at " + when(r.next_start_s) + " after --pages: run again to continue";
