@@ -14,6 +14,9 @@
 #include <openssl/ssl.h>
 
 #include <cstdlib>
+#include <string>
+
+#include "core/rfc3339.hpp"
 #include <optional>
 #include <stdexcept>
 
@@ -55,32 +58,34 @@ BeastBaselineFeed::BeastBaselineFeed(const std::string& host, std::uint16_t port
 
 BeastBaselineFeed::~BeastBaselineFeed() = default;
 
-std::vector<BaselineTick> BeastBaselineFeed::read_ticks() {
+std::vector<BaselineTrade> BeastBaselineFeed::read_trades() {
     Impl& m = *impl_;
     m.buffer.clear();
     boost::system::error_code ec;
     m.ws->read(m.buffer, ec);
     if (ec) throw std::runtime_error("baseline read: " + ec.message());
     const std::string text = beast::buffers_to_string(m.buffer.data());
-    std::vector<BaselineTick> ticks;
+    std::vector<BaselineTrade> trades;
     const json::value doc = json::parse(text, ec);
-    if (ec || !doc.is_object()) return ticks;
+    if (ec || !doc.is_object()) return trades;
     const json::object& root = doc.as_object();
     const json::value* channel = root.if_contains("channel");
-    if (channel == nullptr || !channel->is_string() || channel->as_string() != "ticker") return ticks;
+    if (channel == nullptr || !channel->is_string() || channel->as_string() != "market_trades") return trades;
     const std::uint64_t seq = root.at("sequence_num").to_number<std::uint64_t>();
     for (const json::value& event : root.at("events").as_array()) {
-        for (const json::value& t : event.at("tickers").as_array()) {
+        for (const json::value& t : event.at("trades").as_array()) {
             const json::object& o = t.as_object();
-            BaselineTick tick;
-            tick.price = std::strtod(o.at("price").as_string().c_str(), nullptr);
-            tick.best_bid = std::strtod(o.at("best_bid").as_string().c_str(), nullptr);
-            tick.best_ask = std::strtod(o.at("best_ask").as_string().c_str(), nullptr);
-            tick.sequence_num = seq;
-            ticks.push_back(tick);
+            BaselineTrade trade;
+            trade.price = std::strtod(o.at("price").as_string().c_str(), nullptr);
+            trade.size = std::strtod(o.at("size").as_string().c_str(), nullptr);
+            trade.trade_id = std::stoull(std::string(o.at("trade_id").as_string()));
+            const json::string& time = o.at("time").as_string();
+            trade.exchange_time_ns = parse_rfc3339_ns({time.data(), time.size()}).value_or(0);
+            trade.sequence_num = seq;
+            trades.push_back(trade);
         }
     }
-    return ticks;
+    return trades;
 }
 
 }  // namespace cbtrade::bench

@@ -1,8 +1,8 @@
-// The conventional baseline of issue 10 item 11: the same job as the feed stage, built the way it
-// usually is. A Boost.Beast WebSocket client over Asio SSL (OpenSSL), blocking reads on its own
-// thread, every message parsed into a DOM by a general JSON parser (Boost.JSON), the numbers read
-// with strtod. bench_feed_baseline adds the usual hand-over: a mutex + condition-variable queue to
-// a consumer thread. Nothing here is tuned; that is the point of a baseline.
+// The conventional baseline of issue 10 item 11: the feed's job built the way it usually is. A
+// Boost.Beast WebSocket client over Asio SSL (OpenSSL), blocking reads on its own thread, every
+// message parsed into a DOM by a general JSON parser (Boost.JSON), the numbers read with strtod.
+// bench_tick_to_decision adds the usual hand-over (a mutex + condition-variable queue to a consumer
+// thread) and the decision. Nothing here is tuned; that is the point of a baseline.
 //
 // Beast and Boost.JSON stay inside beast_baseline_client.cpp (their headers take minutes to compile).
 #pragma once
@@ -14,10 +14,12 @@
 
 namespace cbtrade::bench {
 
-struct BaselineTick {
+// One market_trades trade, parsed the usual way (DOM, strtod, the RFC 3339 time to ns).
+struct BaselineTrade {
     double price = 0;
-    double best_bid = 0;
-    double best_ask = 0;
+    double size = 0;
+    std::int64_t exchange_time_ns = 0;
+    std::uint64_t trade_id = 0;
     std::uint64_t sequence_num = 0;
 };
 
@@ -30,9 +32,9 @@ public:
     BeastBaselineFeed(const BeastBaselineFeed&) = delete;
     BeastBaselineFeed& operator=(const BeastBaselineFeed&) = delete;
 
-    // Blocks for the next message and returns its ticker records (none for other messages).
+    // Blocks for the next message and returns its market_trades trades (none for other messages).
     // Throws std::runtime_error when the connection fails.
-    [[nodiscard]] std::vector<BaselineTick> read_ticks();
+    [[nodiscard]] std::vector<BaselineTrade> read_trades();
 
 private:
     struct Impl;

@@ -5,9 +5,12 @@
 // other. A round trip is two cache-line transfers between the cores, nothing else: no stage can
 // hand a record over faster.
 //
-// BM_ring_hop: the same round trip through the pipeline's rings (core/spsc_ring.hpp: Boost.Lockfree
-// spsc_queue, slots padded to cache lines), one ring each way, carrying a 64-byte Tick. The
-// difference to the floor is what the ring adds (index loads, slot copy, the full check).
+// BM_ring_hop: the same round trip through the daemon's own rings (pipeline/rings.hpp, on
+// core/spsc_ring.hpp: Boost.Lockfree spsc_queue, storage apart from the indices): there on ring A
+// (MarketRing, a 128-byte MarketEvent carrying a Trade, as feed -> signal), back on ring B
+// (PriceRing, a 128-byte PriceRecord, as signal -> exec). The difference to the floor is what a ring
+// adds: the index loads and stores, the full check, and a record of two cache lines instead of one
+// word.
 //
 // Both report the one-way latency (half the round trip, TSC-timed one by one) as p50/p99/p99.9/max
 // counters. Target: ring hop at most 1.5x the floor (bench/run_suite.sh checks the ratio).
@@ -28,9 +31,8 @@
 #include "bench/bench_cores.hpp"
 #include "bench/percentiles.hpp"
 #include "core/cpu.hpp"
-#include "core/records.hpp"
-#include "core/spsc_ring.hpp"
 #include "core/thread_placement.hpp"
+#include "pipeline/rings.hpp"
 
 namespace {
 
@@ -114,23 +116,31 @@ void BM_cache_line_ping_pong(benchmark::State& state) {
 BENCHMARK(BM_cache_line_ping_pong)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_ring_hop(benchmark::State& state) {
-    auto there = std::make_unique<SpscRing<Tick, 1024>>();
-    auto back = std::make_unique<SpscRing<Tick, 1024>>();
+    auto there = std::make_unique<MarketRing>();
+    auto back = std::make_unique<PriceRing>();
     measure(
         state,
         [&](const std::atomic<bool>& stop) {
-            Tick t{};
+            MarketEvent e{};
             while (!stop.load(std::memory_order_relaxed)) {
-                if (!there->try_pop(t)) continue;
-                while (!back->try_push(t)) {}
+                if (!there->try_pop(e)) continue;
+                PriceRecord r{};
+                r.exchange_time_ns = e.trade.exchange_time_ns;
+                r.price = e.trade.price;
+                r.receive_tsc = e.trade.receive_tsc;
+                r.flags = price_flag_has_price;
+                while (!back->try_push(r)) {}
             }
         },
         [&](std::uint64_t seq) {
-            Tick t{};
-            t.sequence_num = seq & ((std::uint64_t{1} << tick_sequence_bits) - 1);
-            t.receive_tsc = seq;
-            while (!there->try_push(t)) {}
-            Tick r{};
+            MarketEvent e{};
+            e.kind = EventKind::trade;
+            e.trade.trade_id = seq;
+            e.trade.price = 42000.0;
+            e.trade.exchange_time_ns = static_cast<std::int64_t>(seq);
+            e.trade.receive_tsc = seq;
+            while (!there->try_push(e)) {}
+            PriceRecord r{};
             while (!back->try_pop(r)) {}
             benchmark::DoNotOptimize(r);
         });

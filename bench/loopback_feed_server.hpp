@@ -4,7 +4,7 @@
 // caller's MessageFn makes) every `pace`, as an exchange does (TCP_NODELAY, one message per write).
 // It records the TSC at which each message was handed to TLS, so a client can measure
 // exchange-send to whatever it does with the message, for any client stack (bench_feed_loopback,
-// bench_feed_baseline, bench_tick_to_decision). Certificates come from tests/io/test_pki.hpp.
+// bench_tick_to_decision). Certificates come from tests/io/test_pki.hpp.
 #pragma once
 
 #include <arpa/inet.h>

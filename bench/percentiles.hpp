@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace cbtrade::bench {
@@ -32,17 +33,17 @@ public:
 
     [[nodiscard]] std::size_t size() const noexcept { return ns_.size(); }
 
-    // Adds p50_ns, p99_ns, p999_ns and max_ns counters to the benchmark state.
-    void report(benchmark::State& state) {
+    // Adds p50_ns, p99_ns, p999_ns and max_ns counters (each name after `prefix`) to the state.
+    void report(benchmark::State& state, const std::string& prefix = "") {
         if (ns_.empty()) return;
         std::sort(ns_.begin(), ns_.end());
         auto at = [&](double q) {
             return ns_[std::min(ns_.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ns_.size())))];
         };
-        state.counters["p50_ns"] = at(0.50);
-        state.counters["p99_ns"] = at(0.99);
-        state.counters["p999_ns"] = at(0.999);
-        state.counters["max_ns"] = ns_.back();
+        state.counters[prefix + "p50_ns"] = at(0.50);
+        state.counters[prefix + "p99_ns"] = at(0.99);
+        state.counters[prefix + "p999_ns"] = at(0.999);
+        state.counters[prefix + "max_ns"] = ns_.back();
     }
 
 private:

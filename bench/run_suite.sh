@@ -4,48 +4,51 @@
 #   bench/run_suite.sh [--build-dir DIR] [--reps N] [--update] [--ratios FILE]
 #
 # Runs, from DIR (default build/), bench_ring_hop (the ring hop beside the cache-line ping-pong
-# floor between two pinned cores) and bench_feed_baseline (our feed path, split and fused, beside
-# the Beast + Boost.JSON + mutex/condvar baseline against the same loopback TLS server), N passes
-# (default 5; each pass runs both programs once, so the two sides of a ratio are measured close in
-# time), takes per benchmark the best p50 of the passes (other work on the machine only ever adds
-# to it) and the median of the other percentiles, and computes the ratios:
-#   ring_hop_vs_floor_p50        ring hop p50 / ping-pong p50            target <= 1.5
-#   ours_split_vs_baseline_p50   our split feed p50 / baseline p50      target <= 1/3
-#   ours_split_vs_baseline_p99   our split feed p99 / baseline p99      target <= 1/5
-#   ours_fused_vs_baseline_p50   our fused feed p50 / baseline p50      target <= 1/3
-#   ours_fused_vs_baseline_p99   our fused feed p99 / baseline p99      target <= 1/5
-# and compares them with the stored ones (default bench/suite_ratios.json): any ratio more than 20%
-# above its stored value is a regression and the script exits 1. A target missed is reported, not
-# failed (the targets are for the machines in README; the stored file is this machine's reference).
-# --update writes this run's ratios as the new reference. Cores: BENCH_CORES="A,B".
+# floor between two pinned cores) and bench_tick_to_decision (the daemon's pipeline, fused and
+# split, beside the Beast + Boost.JSON + mutex/condvar baseline, over loopback TLS from the same
+# in-process exchange), N passes (default 3; each pass runs both programs once, so the two sides of
+# a ratio are measured close in time), takes per benchmark the best p50 of the passes (other work
+# on the machine only ever adds to it) and the median of the other percentiles, and computes:
+#   ring_hop_vs_floor_p50    ring hop p50 / ping-pong p50                         target <= 1.5
+#   fused_vs_baseline_p50    ours fused p50 / baseline p50 (send -> decision)     target <= 1/3
+#   fused_vs_baseline_p99    ours fused p99 / baseline p99                        target <= 1/5
+#   split_vs_baseline_p50    ours split p50 / baseline p50                        target <= 1/3
+#   split_vs_baseline_p99    ours split p99 / baseline p99                        target <= 1/5
+# and compares them with the stored ones (default bench/suite_ratios.json): a ratio more than 20%
+# above its stored value is a regression, and so is any heap allocation on our hot threads in a
+# measured window; either makes the script exit 1. A missed target is reported, not failed (the
+# stored file is this machine's reference). --update writes this run's ratios as the reference.
+# Cores: BENCH_CORES="A,B"; more knobs in bench/bench_tick_to_decision.cpp's header.
 # Exit: 0 no regression, 1 regression or a benchmark that failed, 2 bad usage.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-reps=5
+reps=3
 update=0
 ratios=$root/bench/suite_ratios.json
 while [ $# -gt 0 ]; do
   case "$1" in
+    --build-dir|--reps|--ratios)
+      [ $# -ge 2 ] || { echo "run_suite.sh: $1 needs a value" >&2; exit 2; } ;;&
     --build-dir) build=$(cd "$2" && pwd); shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --update) update=1; shift ;;
     --ratios) ratios=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_suite.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$reps" =~ ^[1-9][0-9]?$ ]] || { echo "run_suite.sh: --reps wants 1..99, got '$reps'" >&2; exit 2; }
-for b in bench_ring_hop bench_feed_baseline; do
+for b in bench_ring_hop bench_tick_to_decision; do
   [ -x "$build/bench/$b" ] || { echo "run_suite.sh: $build/bench/$b not built (ninja -C $build bench/$b)" >&2; exit 1; }
 done
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for pass in $(seq "$reps"); do
-  for b in bench_ring_hop bench_feed_baseline; do
-    echo "pass $pass/$reps: $b" >&2
+  for b in bench_ring_hop bench_tick_to_decision; do
+    echo "pass $pass/$reps: $b (load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
     "$build/bench/$b" --benchmark_format=console --benchmark_out="$out/$b.$pass.json" \
       --benchmark_out_format=json >&2
   done

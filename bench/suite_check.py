@@ -4,9 +4,11 @@
   suite_check.py --ratios FILE [--update] RESULT.json...
 
 RESULT files are Google Benchmark JSON output, one per program and pass. For each benchmark the
-best (lowest) p50_ns over the passes is taken, since other work on the machine only ever adds to
-it, and the median of p99_ns, p99.9 and max; the ratios (see run_suite.sh) are compared with FILE's. Exit 1 when a
-ratio is more than 20% above the stored one or a benchmark is missing or reported an error.
+best (lowest) p50 over the passes is taken, since other work on the machine only ever adds to it,
+and the median of p99, p99.9 and max. The ratios (see RATIOS) are compared with FILE's.
+Exit 1 when a ratio is more than 20% above the stored one, when a hot thread allocated in the
+measured window (hot_allocs > 0 in any pass), or when a benchmark is missing or reported an error.
+A missed target is reported, not failed: the stored file is this machine's reference.
 """
 import argparse
 import json
@@ -18,11 +20,13 @@ ALLOWED_REGRESSION = 1.20
 RATIOS = {
     # name: (numerator benchmark, denominator benchmark, percentile, target)
     "ring_hop_vs_floor_p50": ("BM_ring_hop", "BM_cache_line_ping_pong", "p50_ns", 1.5),
-    "ours_split_vs_baseline_p50": ("BM_feed_ours_split/50", "BM_feed_baseline/50", "p50_ns", 1 / 3),
-    "ours_split_vs_baseline_p99": ("BM_feed_ours_split/50", "BM_feed_baseline/50", "p99_ns", 1 / 5),
-    "ours_fused_vs_baseline_p50": ("BM_feed_ours_fused/50", "BM_feed_baseline/50", "p50_ns", 1 / 3),
-    "ours_fused_vs_baseline_p99": ("BM_feed_ours_fused/50", "BM_feed_baseline/50", "p99_ns", 1 / 5),
+    "fused_vs_baseline_p50": ("BM_t2d_fused", "BM_t2d_baseline", "p50_ns", 1 / 3),
+    "fused_vs_baseline_p99": ("BM_t2d_fused", "BM_t2d_baseline", "p99_ns", 1 / 5),
+    "split_vs_baseline_p50": ("BM_t2d_split", "BM_t2d_baseline", "p50_ns", 1 / 3),
+    "split_vs_baseline_p99": ("BM_t2d_split", "BM_t2d_baseline", "p99_ns", 1 / 5),
 }
+ZERO_ALLOCATIONS = ("BM_t2d_fused", "BM_t2d_split")
+PERCENTILES = ("p50_ns", "p99_ns", "p999_ns", "max_ns")
 
 
 def load(paths):
@@ -34,7 +38,7 @@ def load(paths):
         for b in doc.get("benchmarks", []):
             if b.get("run_type") == "aggregate":
                 continue
-            name = b.get("run_name", b["name"]).replace("/iterations:1/real_time", "")
+            name = b.get("run_name", b["name"]).replace("/iterations:1", "").replace("/real_time", "")
             if b.get("error_occurred"):
                 errors.append(f"{name}: {b.get('error_message', 'error')}")
                 continue
@@ -46,7 +50,11 @@ def figure(runs, name, counter):
     values = [r[counter] for r in runs.get(name, []) if counter in r]
     if not values:
         return None
-    return min(values) if counter == "p50_ns" else statistics.median(values)
+    return min(values) if counter.endswith("p50_ns") else statistics.median(values)
+
+
+def cell(v, width=10):
+    return f"{v:{width}.0f}" if v is not None else f"{'-':>{width}}"
 
 
 def main():
@@ -61,12 +69,24 @@ def main():
 
     figures = {}
     for name in sorted(runs):
-        figures[name] = {c: figure(runs, name, c) for c in ("p50_ns", "p99_ns", "p999_ns", "max_ns")}
-    print(f"{'benchmark':34} {'p50 ns':>10} {'p99 ns':>10} {'p99.9 ns':>10} {'max ns':>12}   (p50: best pass; others: median)")
+        figures[name] = {c: figure(runs, name, c) for c in PERCENTILES}
+        figures[name].update({"rx_" + c: figure(runs, name, "rx_" + c) for c in PERCENTILES})
+    passes = max((len(v) for v in runs.values()), default=0)
+    print(f"one-way / send-to-decision latency, ns, {passes} passes (p50: best pass; others: median)")
+    print(f"{'benchmark':26} {'p50':>10} {'p99':>10} {'p99.9':>10} {'max':>12}")
     for name, f in figures.items():
-        cells = [f"{f[c]:10.0f}" if f[c] is not None else f"{'-':>10}" for c in ("p50_ns", "p99_ns", "p999_ns")]
-        mx = f"{f['max_ns']:12.0f}" if f["max_ns"] is not None else f"{'-':>12}"
-        print(f"{name:34} {' '.join(cells)} {mx}")
+        print(f"{name:26} {cell(f['p50_ns'])} {cell(f['p99_ns'])} {cell(f['p999_ns'])} {cell(f['max_ns'], 12)}")
+        if f["rx_p50_ns"] is not None:
+            print(f"{'  from receive completion':26} {cell(f['rx_p50_ns'])} {cell(f['rx_p99_ns'])} "
+                  f"{cell(f['rx_p999_ns'])} {cell(f['rx_max_ns'], 12)}")
+
+    allocation_failures = []
+    for name in ZERO_ALLOCATIONS:
+        counts = [r.get("hot_allocs") for r in runs.get(name, [])]
+        if any(c is None or c != 0 for c in counts):
+            allocation_failures.append(f"{name}: hot_allocs {counts}")
+        else:
+            print(f"{name}: 0 heap allocations on the hot threads in each pass's measured window")
 
     current = {}
     missing = []
@@ -87,40 +107,46 @@ def main():
             return 1
 
     regressions = []
-    print(f"\n{'ratio':30} {'now':>8} {'stored':>8} {'change':>8} {'target':>8}")
+    print(f"\n{'ratio':24} {'now':>8} {'stored':>8} {'change':>8} {'target':>8}")
     for ratio, (_, _, _, target) in RATIOS.items():
         now = current.get(ratio)
         ref = stored.get(ratio)
         if now is None:
-            print(f"{ratio:30} {'-':>8}")
+            print(f"{ratio:24} {'-':>8}")
             continue
         change = f"{(now / ref - 1) * 100:+7.1f}%" if ref else f"{'-':>8}"
         verdict = "meets target" if now <= target else "misses target"
         if ref and now > ref * ALLOWED_REGRESSION:
             verdict = f"REGRESSION (> {ALLOWED_REGRESSION:.2f}x stored)"
             regressions.append(ratio)
-        print(f"{ratio:30} {now:8.3f} {ref if ref else float('nan'):8.3f} {change} {target:8.3f}  {verdict}")
+        print(f"{ratio:24} {now:8.3f} {ref if ref else float('nan'):8.3f} {change} {target:8.3f}  {verdict}")
 
-    if args.update:
+    if args.update and not errors and not missing and not allocation_failures:
         doc = {
-            "comment": "Reference ratios for bench/run_suite.sh (p50: best pass, p99: median of passes). "
+            "comment": "Reference ratios for bench/run_suite.sh (p50: best pass, others: median of passes). "
                        "A ratio more than 20% above these fails the suite.",
             "machine": f"{platform.machine()} {platform.node()} {platform.processor()}".strip(),
+            "passes": passes,
             "ratios": {k: round(v, 4) for k, v in current.items()},
-            "figures_ns": {k: {c: round(v) if v is not None else None for c, v in f.items()}
-                           for k, f in figures.items()},
+            "figures_ns": {k: {c: round(v) for c, v in f.items() if v is not None} for k, f in figures.items()},
         }
         with open(args.ratios, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=2, sort_keys=True)
             f.write("\n")
         print(f"\nwrote {args.ratios}")
+    failed = False
     if errors or missing:
         print(f"missing ratios: {', '.join(missing) or 'none'}", file=sys.stderr)
-        return 1
+        failed = True
+    if allocation_failures:
+        print("hot threads allocated: " + "; ".join(allocation_failures), file=sys.stderr)
+        failed = True
     if regressions:
         print(f"\nregressed more than 20%: {', '.join(regressions)}", file=sys.stderr)
+        failed = True
+    if failed:
         return 1
-    print("\nno ratio regressed more than 20%")
+    print("\nno ratio regressed more than 20%; no hot-thread allocation")
     return 0
 
 

@@ -38,6 +38,7 @@ void ExecStage::handle(const PriceRecord& r) noexcept {
     // Tick-to-decision: from the completion that brought the bytes to the exec stage holding the
     // record (and its Decision, when it carries one).
     if (r.receive_tsc != 0) metrics_.tick_to_decision.observe_ns(clock_.to_ns(start_tsc, r.receive_tsc));
+    if (probe_ != nullptr) probe_->on_record(r, start_tsc);
     if (r.flags & price_flag_lost_before) lost_block_ = true;
     const std::int64_t time_s = seconds_of(r.exchange_time_ns);
     trader_.set_halted(halted_.load(std::memory_order_relaxed));

@@ -17,6 +17,17 @@
 
 namespace cbtrade {
 
+// Sees every record the exec stage takes off ring B, on the exec thread, at the moment it holds it
+// (the end of tick-to-decision). For benchmarks (bench/bench_tick_to_decision.cpp): hot-path rules
+// apply to it. None in the daemon: one well-predicted branch per record.
+class ExecProbe {
+public:
+    virtual void on_record(const PriceRecord& r, std::uint64_t held_tsc) noexcept = 0;
+
+protected:
+    ~ExecProbe() = default;
+};
+
 class ExecStage final : public Stage {
 public:
     // halted: the ops thread's halt flag (read relaxed per record). notes may be null (no log).
@@ -30,6 +41,8 @@ public:
     // Exec thread (or after the runner stopped): the trader's state for the summary.
     [[nodiscard]] const Trader& trader() const noexcept { return trader_; }
     [[nodiscard]] double last_price() const noexcept { return last_price_; }
+    // Cold, before the runner starts.
+    void set_probe(ExecProbe* probe) noexcept { probe_ = probe; }
 
     // Written by the exec thread, read by the ops thread (relaxed: independent status values).
     struct Status {
@@ -58,6 +71,7 @@ private:
     bool lost_block_ = false;     // a ring B record was lost: no entry until the next candle close
     double last_price_ = 0;
     Status status_;
+    ExecProbe* probe_ = nullptr;
 };
 
 }  // namespace cbtrade

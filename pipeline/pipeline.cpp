@@ -28,6 +28,7 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
     signal_ = std::make_unique<SignalStage>(c, so, *ring_a_, *ring_b_, signal_notes_.get(), record_.get(), models_, m,
                                             *setup_.clock);
     exec_ = std::make_unique<ExecStage>(c, *ring_b_, exec_notes_.get(), m, *setup_.clock, halted_);
+    exec_->set_probe(setup_.exec_probe);
     OpsRings rings{ring_a_.get(), ring_b_.get(), signal_notes_.get(), record_.get(), exec_notes_.get()};
     OpsSources sources{source_.get(), signal_.get(), exec_.get(), setup_.usr1_count};
     ops_ = std::make_unique<OpsStage>(c, rings, sources, *trainer_, models_, m, setup_.ready, halted_,

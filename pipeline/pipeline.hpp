@@ -38,6 +38,7 @@
 #include "core/placement.hpp"
 #include "core/stage_runner.hpp"
 #include "monitoring/metrics_server.hpp"
+#include "pipeline/exec_stage.hpp"
 #include "pipeline/ops_stage.hpp"
 #include "pipeline/rings.hpp"
 
@@ -58,6 +59,7 @@ struct PipelineSetup {
     ReadyState* ready = nullptr;                             // optional
     const std::atomic<std::uint32_t>* usr1_count = nullptr;  // optional: SIGUSR1 presses
     bool print_status = true;                                // status lines on stderr
+    ExecProbe* exec_probe = nullptr;                         // optional: benchmarks (exec_stage.hpp)
 };
 
 struct PipelineSummary {

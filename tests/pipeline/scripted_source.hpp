@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "core/candle.hpp"
+#include "core/thread_placement.hpp"
 #include "feeds/synthetic_market.hpp"
+#include "pipeline/history.hpp"
 #include "pipeline/pipeline.hpp"
 
 namespace cbtrade::testing {
@@ -121,6 +123,21 @@ inline std::vector<MarketEvent> script_from(const std::vector<Candle>& live, boo
             s.push_back(trade_event(t, path[k], c.volume / 6, ++id));
         }
     }
+    return s;
+}
+
+// What every pipeline test (and bench_tick_to_decision) starts from: the placement the CPU_* keys
+// ask for on this process's cores, the prepared history and its model, no status lines. The
+// caller adds the source and any option.
+inline PipelineSetup setup_from(const Config& c, const PreparedHistory& h, BotMetrics& metrics, const TscClock& clock) {
+    PipelineSetup s;
+    s.config = c;
+    s.plan = plan_placement(c, allowed_cores());
+    s.history = h.candles;
+    s.model = h.model;
+    s.metrics = &metrics;
+    s.clock = &clock;
+    s.print_status = false;
     return s;
 }
 

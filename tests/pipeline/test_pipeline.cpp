@@ -84,15 +84,8 @@ RunResult run(const Market& m, const std::string& tag, RunOptions o = {}) {
     MetricsRegistry registry;
     BotMetrics metrics(registry, BuildInfo{});
     const TscClock clock = TscClock::quick();
-    PipelineSetup s;
-    s.config = c;
-    s.plan = plan_placement(c, allowed_cores());
-    s.history = h.candles;
-    s.model = h.model;
-    s.metrics = &metrics;
-    s.clock = &clock;
+    PipelineSetup s = testing::setup_from(c, h, metrics, clock);
     s.usr1_count = o.usr1;
-    s.print_status = false;
     ScriptedSource* source = nullptr;
     const auto script = testing::script_from(m.live, o.start_fresh);
     s.source = [&](MarketRing& out, BotMetrics&) {
