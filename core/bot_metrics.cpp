@@ -19,6 +19,15 @@ BotMetrics::BotMetrics(MetricsRegistry& r, const BuildInfo& build)
       ticks(r.counter("bot_ticks_total", {}, "Ticker messages decoded.")),
       feed_gaps(r.counter("bot_feed_gaps_total", {}, "Sequence gaps seen on the market-data feed.")),
       feed_reconnects(r.counter("bot_feed_reconnects_total", {}, "Market-data feed reconnects.")),
+      feed_connect_failures(r.counter("bot_feed_connect_failures_total", {},
+                                      "Market-data connections that never reached an open WebSocket (TCP, TLS or "
+                                      "upgrade failures, a server hanging up first).")),
+      feed_messages_refused(r.counter("bot_feed_messages_refused_total", {},
+                                      "Market-data messages the decoder refused (malformed JSON, bad sequence "
+                                      "number, oversized...).")),
+      feed_records_refused(r.counter("bot_feed_records_refused_total", {},
+                                     "Ticker and trade records refused: a price or size outside the sane range, a "
+                                     "bad trade id or time.")),
       price_outliers(r.counter("bot_price_outliers_total", {},
                                "Trade prices the sanity gate held: a jump beyond MAX_PRICE_JUMP_PCT not yet "
                                "confirmed by following prices.")),

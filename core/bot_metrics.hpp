@@ -58,6 +58,10 @@ struct BotMetrics {
     Counter& ticks;
     Counter& feed_gaps;
     Counter& feed_reconnects;
+    Counter& feed_connect_failures;  // connections that never reached an open WebSocket
+    Counter& feed_messages_refused;  // messages the decoder refused (malformed, oversized, bad sequence...)
+    Counter&
+        feed_records_refused;  // ticker/trade records refused (price or size outside the sane range, bad trade id or time)
     Counter& price_outliers;  // prices the sanity gate held (core/price_gate.hpp)
     Gauge& feed_age_seconds;
     Gauge& feed_stale;

@@ -5,8 +5,16 @@
 namespace cbtrade {
 
 namespace {
+
 constexpr std::int64_t clock_every_ns = 100'000'000;
+
+// Adds to a metric what a cumulative counter gained since `seen` (which it then holds).
+void add_increase(Counter& metric, std::uint64_t total, std::uint64_t& seen) noexcept {
+    if (total > seen) metric.inc(total - seen);
+    seen = total;
 }
+
+}  // namespace
 
 FeedStage::FeedStage(io::UringLoop& loop, CoinbaseFeed& feed, MarketRing& out, BotMetrics& metrics,
                      const TscClock& clock)
@@ -60,6 +68,8 @@ std::size_t FeedStage::poll(std::int64_t now_ns) noexcept {
                                    c.reconnects.value() + c.decode_errors.value();
     if (failures != failures_seen_) [[unlikely]] {
         failures_seen_ = failures;
+        add_increase(metrics_.feed_connect_failures, c.connect_failures.value(), connect_failures_seen_);
+        add_increase(metrics_.feed_messages_refused, c.decode_errors.value(), messages_refused_seen_);
         if (const char* text = feed_.last_error(); text[0] != '\0') {
             ErrorText t{};
             const std::size_t n = ::strnlen(text, t.text.size() - 1);  // long texts are cut, still terminated
@@ -67,6 +77,11 @@ std::size_t FeedStage::poll(std::int64_t now_ns) noexcept {
             (void)errors_.try_push(t);  // 16 pending texts at most; the counters keep the totals
         }
     }
+    // Refused records leave their message "ok" (no failure counter moves): summed on their own.
+    const DecoderCounters& d = feed_.decoder_counters();
+    add_increase(metrics_.feed_records_refused,
+                 d.bad_price + d.trade_bad_id + d.trade_bad_price + d.trade_bad_size + d.trade_bad_time,
+                 records_refused_seen_);
     if (now_ns >= next_clock_ns_) {
         MarketEvent e{};
         e.kind = EventKind::clock;

@@ -59,6 +59,11 @@ private:
     };
     SpscRing<ErrorText, 16> errors_;
     std::uint64_t failures_seen_ = 0;
+    // Totals already added to the refusal and connect-failure metrics (the feed's own counters are
+    // cumulative; the metrics get the increase).
+    std::uint64_t connect_failures_seen_ = 0;
+    std::uint64_t messages_refused_seen_ = 0;
+    std::uint64_t records_refused_seen_ = 0;
 };
 
 }  // namespace cbtrade

@@ -64,6 +64,10 @@ wait_for() {  # FILE PATTERN SECONDS
   for _ in $(seq $(($3 * 10))); do grep -qE -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
   return 1
 }
+wait_metric() {  # PATTERN SECONDS: until a line of /metrics starts with PATTERN (or the time is up)
+  for _ in $(seq $(($2 * 10))); do curl -sf "$METRICS" 2>/dev/null | grep -qE -- "^$1" && return 0; sleep 0.1; done
+  return 1
+}
 # stop_live NAME SIGNAL: sends it, waits (bounded), sets LIVE_RC; checks no sanitizer report.
 stop_live() {
   kill "-$2" "$LIVE_PID" 2>/dev/null
@@ -137,7 +141,7 @@ fi
 # 4. Gaps: skipped sequence numbers are counted and block entries until a candle closes after them.
 if start_sim gaps --pace x60 --skip-seq-every 50; then
   start_live gaps
-  sleep 6
+  wait_metric 'bot_feed_gaps_total [1-9]' 30  # the first skipped number comes some seconds in
   curl -sf "$METRICS" >gaps.metrics || fail "gaps: /metrics"
   stop_live gaps TERM
   stop_sim
@@ -163,20 +167,42 @@ if start_sim stall --pace x60 --stall-after 60 --stall-sec 4 --fault-once; then
   expect_exit 0 "stall: replay --compare" -- "$CBTRADE" replay stall.rec --history history.csv --compare stall.log --quiet
 fi
 
-# 6. Malformed JSON and a bad frame: counted, the connection is reset, no crash, clean stop.
-for fault in "--bad-json-after 30" "--bad-frame-after 30"; do
+# 6. Malformed JSON, a bad frame and absurd prices: counted where an operator sees them (/metrics),
+#    the connection reset where the frame is bad, no crash, clean stop.
+for fault in "--bad-json-after 30" "--bad-frame-after 30" "--bad-price-after 30"; do
   name=bad$(echo "$fault" | tr -dc 'a-z' | head -c 8)
+  case $fault in
+    --bad-json*) counted='bot_feed_messages_refused_total [1-9]' ;;
+    --bad-frame*) counted='bot_feed_reconnects_total [1-9]' ;;
+    --bad-price*) counted='bot_feed_records_refused_total [1-9]' ;;
+  esac
   # shellcheck disable=SC2086
   if start_sim "$name" --pace x60 $fault --fault-once; then
     start_live "$name"
     wait_for "$name.err" 'ticks=[1-9]' 20 || fail "$name: no ticks"
-    sleep 3
+    wait_metric "$counted" 30  # the fault comes after 30 ticker messages, about 8 s in
+    curl -sf "$METRICS" >"$name.metrics" || fail "$name: /metrics not served"
+    grep -qE "^$counted" "$name.metrics" || fail "$name: /metrics lacks '$counted': $(grep -E '^bot_feed' "$name.metrics" | tr '\n' ' ')"
     stop_live "$name" TERM
     stop_sim
     [ "$LIVE_RC" = 0 ] || fail "$name: exit $LIVE_RC: $(tail -c 400 "$name.err")"
     expect_grep "$name.out" '^summary: ran' "$name: summary printed"
   fi
 done
+
+# 6b. A server that refuses every WebSocket upgrade: each attempt is a connect failure on /metrics,
+#     nothing is traded, and the daemon keeps retrying until stopped.
+if start_sim refused --pace x60 --refuse-upgrade; then
+  start_live refused
+  wait_metric 'bot_feed_connect_failures_total [2-9]' 20
+  curl -sf "$METRICS" >refused.metrics || fail "refused: /metrics not served"
+  grep -qE '^bot_feed_connect_failures_total [2-9]' refused.metrics ||
+    fail "refused: want 2+ connect failures: $(grep -E '^bot_feed' refused.metrics | tr '\n' ' ')"
+  grep -qE '^bot_ticks_total 0$' refused.metrics || fail "refused: ticks counted from a refused server"
+  stop_live refused TERM
+  stop_sim
+  [ "$LIVE_RC" = 0 ] || fail "refused: exit $LIVE_RC: $(tail -c 400 refused.err)"
+fi
 
 # 7. Halt by SIGUSR1 (toggle) and by HALT_FILE (presence).
 if start_sim halt --pace x60; then
