@@ -3,8 +3,11 @@
 // every call, accounts paging, candles equal to the sim's series, both key types, 401 for an
 // expired token / a wrong key / a uri claim for another path / a skewed clock, 429 survived, and
 // create-order faults (5xx, timeout, dropped connection) that never produce a second order (the
-// simulator counts orders per client_order_id). Keys are made here at test time.
+// simulator counts orders per client_order_id), and every answer's shape (successes, error bodies,
+// faults) checked against coinbase-api.md section 3 without the project's decoders. Keys are made
+// here at test time.
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -124,6 +127,21 @@ protected:
         const HeaderField headers[] = {{"Authorization", authorization}};
         const TransportResult r = transport_->exchange(TransportRequest{method, target, headers, {}, 2000});
         return r.response ? r.response->status : -1;
+    }
+
+    // One raw request signed by `signer` (none: no Authorization header): the whole answer.
+    std::optional<TransportResponse> raw(const std::string& method, const std::string& target, JwtSigner* signer,
+                                         const std::string& body = {}) {
+        std::string authorization;
+        std::vector<HeaderField> headers;
+        if (signer != nullptr) {
+            const std::string_view path = std::string_view(target).substr(0, target.find('?'));
+            authorization = "Bearer " + signer->rest_jwt(method, "127.0.0.1", path, wall_ns() / 1'000'000'000);
+            headers.push_back({"Authorization", authorization});
+        }
+        if (!body.empty()) headers.push_back({"Content-Type", "application/json"});
+        TransportResult r = transport_->exchange(TransportRequest{method, target, headers, body, 2000});
+        return std::move(r.response);
     }
 
     static inline std::string dir_;
@@ -295,8 +313,16 @@ TEST_F(RestSim, refused_tokens_get_401) {
     JwtSigner unknown_name("organizations/x/apiKeys/unknown", ed_->ed_base64_64, "test");
     EXPECT_EQ(raw_status("GET", path, "Bearer " + unknown_name.rest_jwt("GET", "127.0.0.1", path, now)), 401);
     EXPECT_EQ(raw_status("GET", path, ""), 401);
+    // The same for an ES256 key: valid, expired, another P-256 key under its name, another path.
+    JwtSigner ec = ec_signer();
+    EXPECT_EQ(raw_status("GET", path, "Bearer " + ec.rest_jwt("GET", "127.0.0.1", path, now)), 200);
+    EXPECT_EQ(raw_status("GET", path, "Bearer " + ec.sign({now - 180, now - 60, uri})), 401);
+    const test::TestKey other_ec = test::make_p256_key();
+    JwtSigner wrong_ec(ec_name, other_ec.sec1_pem, "test");
+    EXPECT_EQ(raw_status("GET", path, "Bearer " + wrong_ec.rest_jwt("GET", "127.0.0.1", path, now)), 401);
+    EXPECT_EQ(raw_status("GET", path, "Bearer " + ec.rest_jwt("GET", "127.0.0.1", path + "/x", now)), 401);
     sim->stop();
-    EXPECT_EQ(sim->stat("rest_unauthorized"), 9);
+    EXPECT_EQ(sim->stat("rest_unauthorized"), 12);
 }
 
 TEST_F(RestSim, a_skewed_clock_is_401_with_an_actionable_message) {
@@ -336,6 +362,250 @@ TEST_F(RestSim, rate_limits_are_survived_and_the_budget_avoids_them) {
     RestClient c = client(nullptr, o);
     for (int i = 0; i < 20; ++i) ASSERT_TRUE(c.server_time().ok()) << i;
     EXPECT_GT(c.stats().rate_limited, 0u);
+}
+
+// ---- documented shapes --------------------------------------------------------------------------
+//
+// The simulator stands in for Coinbase in every test, so its answers are checked here against
+// coinbase-api.md section 3 directly, not through exec/rest_decode (a decoder that tolerated a
+// wrong shape would let the simulator drift from the real API unnoticed). A template is JSON whose
+// leaves name the documented type: "str", "dec" (a decimal string), "int-str" (digits in a string),
+// "time" (RFC 3339 string), "bool", "int", "null"; an object template lists keys that must be present
+// (others may be), an array template's single element is what every element must match.
+
+bool is_decimal_text(std::string_view s) {
+    if (!s.empty() && s.front() == '-') s.remove_prefix(1);
+    const auto dot = s.find('.');
+    const std::string_view whole = s.substr(0, dot);
+    const std::string_view frac = dot == std::string_view::npos ? std::string_view("0") : s.substr(dot + 1);
+    const auto digits = [](std::string_view d) {
+        return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    return digits(whole) && digits(frac);
+}
+
+bool is_time_text(std::string_view s) {
+    // 2024-01-02T03:04:05[.fff]Z or with an offset.
+    return s.size() >= 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' &&
+           (s.back() == 'Z' || s[s.size() - 6] == '+' || s[s.size() - 6] == '-');
+}
+
+// The first difference between `got` and the template `want`, as "path: what"; empty when it matches.
+std::string shape_mismatch(simdjson::dom::element got, simdjson::dom::element want, const std::string& path) {
+    using simdjson::dom::element_type;
+    simdjson::dom::object want_object;
+    if (want.get_object().get(want_object) == simdjson::SUCCESS) {
+        simdjson::dom::object got_object;
+        if (got.get_object().get(got_object) != simdjson::SUCCESS) return path + ": not an object";
+        for (const simdjson::dom::key_value_pair field : want_object) {
+            const std::string at = path + "." + std::string(field.key);
+            simdjson::dom::element g;
+            if (got_object[field.key].get(g) != simdjson::SUCCESS) return at + ": missing";
+            if (std::string m = shape_mismatch(g, field.value, at); !m.empty()) return m;
+        }
+        return {};
+    }
+    simdjson::dom::array want_array;
+    if (want.get_array().get(want_array) == simdjson::SUCCESS) {
+        simdjson::dom::array got_array;
+        if (got.get_array().get(got_array) != simdjson::SUCCESS) return path + ": not an array";
+        simdjson::dom::element item;
+        if (want_array.at(0).get(item) != simdjson::SUCCESS) return path + ": empty array template";
+        std::size_t i = 0;
+        for (const simdjson::dom::element g : got_array)
+            if (std::string m = shape_mismatch(g, item, path + "[" + std::to_string(i++) + "]"); !m.empty()) return m;
+        return {};
+    }
+    std::string_view type;
+    if (want.get_string().get(type) != simdjson::SUCCESS) return path + ": bad template";
+    const auto text = [&]() -> std::optional<std::string_view> {
+        std::string_view v;
+        if (got.get_string().get(v) != simdjson::SUCCESS) return std::nullopt;
+        return v;
+    }();
+    bool ok = false;
+    if (type == "str") ok = text.has_value();
+    else if (type == "dec") ok = text && is_decimal_text(*text);
+    else if (type == "int-str")
+        ok = text && !text->empty() && text->find_first_not_of("0123456789") == std::string_view::npos;
+    else if (type == "time") ok = text && is_time_text(*text);
+    else if (type == "bool") ok = got.type() == element_type::BOOL;
+    else if (type == "int") ok = got.type() == element_type::INT64 || got.type() == element_type::UINT64;
+    else if (type == "null") ok = got.type() == element_type::NULL_VALUE;
+    else return path + ": bad template type '" + std::string(type) + "'";
+    return ok ? std::string() : path + ": not " + std::string(type) + " (" + simdjson::minify(got) + ")";
+}
+
+// coinbase-api.md 3.2-3.7 and the key permissions endpoint, as templates.
+constexpr std::string_view accounts_shape = R"({"accounts":[{"uuid":"str","name":"str","currency":"str",
+  "available_balance":{"value":"dec","currency":"str"},"default":"bool","active":"bool","created_at":"time",
+  "updated_at":"time","deleted_at":"null","type":"str","ready":"bool","hold":{"value":"dec","currency":"str"},
+  "retail_portfolio_id":"str"}],"has_next":"bool","cursor":"str","size":"int"})";
+constexpr std::string_view product_shape = R"({"product_id":"str","price":"dec","price_percentage_change_24h":"dec",
+  "volume_24h":"dec","base_increment":"dec","quote_increment":"dec","price_increment":"dec","base_min_size":"dec",
+  "base_max_size":"dec","quote_min_size":"dec","quote_max_size":"dec","status":"str","trading_disabled":"bool",
+  "is_disabled":"bool","cancel_only":"bool","limit_only":"bool","post_only":"bool","auction_mode":"bool",
+  "product_type":"str","alias":"str","alias_to":["str"],"product_venue":"str"})";
+constexpr std::string_view time_shape = R"({"iso":"time","epochSeconds":"int-str","epochMillis":"int-str"})";
+constexpr std::string_view candles_shape =
+    R"({"candles":[{"start":"int-str","low":"dec","high":"dec","open":"dec","close":"dec","volume":"dec"}]})";
+constexpr std::string_view order_success_shape = R"({"success":"bool","failure_reason":"str","order_id":"str",
+  "success_response":{"order_id":"str","product_id":"str","side":"str","client_order_id":"str"},
+  "order_configuration":{"market_market_ioc":{"quote_size":"dec"}}})";
+constexpr std::string_view order_rejected_shape = R"({"success":"bool","failure_reason":"str","order_id":"str",
+  "error_response":{"error":"str","message":"str","error_details":"str","preview_failure_reason":"str"},
+  "order_configuration":{"market_market_ioc":{"quote_size":"dec"}}})";
+constexpr std::string_view order_shape = R"({"order":{"order_id":"str","client_order_id":"str","product_id":"str",
+  "side":"str","status":"str","time_in_force":"str","order_type":"str","filled_size":"dec",
+  "average_filled_price":"dec","filled_value":"dec","total_fees":"dec","total_value_after_fees":"dec",
+  "completion_percentage":"dec","number_of_fills":"int-str","size_in_quote":"bool","size_inclusive_of_fees":"bool",
+  "settled":"bool","created_time":"time","last_fill_time":"time","outstanding_hold_amount":"dec"}})";
+constexpr std::string_view fills_shape = R"({"fills":[{"entry_id":"str","trade_id":"str","order_id":"str",
+  "trade_time":"time","trade_type":"str","price":"dec","size":"dec","commission":"dec","product_id":"str",
+  "sequence_timestamp":"time","liquidity_indicator":"str","size_in_quote":"bool","user_id":"str","side":"str",
+  "retail_portfolio_id":"str"}],"cursor":"str"})";
+constexpr std::string_view permissions_shape = R"({"can_view":"bool","can_trade":"bool","can_transfer":"bool",
+  "portfolio_uuid":"str","portfolio_type":"str"})";
+// Error bodies (coinbase-api.md 3.9): 400/403/404/500 JSON.
+constexpr std::string_view error_shape = R"({"error":"str","error_details":"str","message":"str"})";
+
+// The answer's status, content type and shape; the parsed document goes to `doc` for further checks.
+::testing::AssertionResult has_shape(const std::optional<TransportResponse>& r, int status, std::string_view shape,
+                                     simdjson::dom::parser& parser, simdjson::dom::element& doc) {
+    if (!r) return ::testing::AssertionFailure() << "no answer";
+    if (r->status != status)
+        return ::testing::AssertionFailure() << "status " << r->status << ", want " << status << ": " << r->body;
+    if (!r->content_type.starts_with("application/json"))
+        return ::testing::AssertionFailure() << "content type '" << r->content_type << "' is not JSON";
+    if (parser.parse(r->body).get(doc) != simdjson::SUCCESS)
+        return ::testing::AssertionFailure() << "not JSON: " << r->body.substr(0, 200);
+    simdjson::dom::parser template_parser;
+    const simdjson::dom::element want = template_parser.parse(shape.data(), shape.size()).value();
+    if (std::string m = shape_mismatch(doc, want, "$"); !m.empty())
+        return ::testing::AssertionFailure() << m << " in " << r->body.substr(0, 400);
+    return ::testing::AssertionSuccess();
+}
+
+TEST_F(RestSim, answers_have_the_documented_shapes) {
+    auto sim = start({"--extra-accounts", "2"});
+    JwtSigner s = ed_signer();
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    const std::string base = "/api/v3/brokerage";
+
+    EXPECT_TRUE(has_shape(raw("GET", base + "/time", nullptr), 200, time_shape, parser, doc));
+
+    EXPECT_TRUE(has_shape(raw("GET", base + "/accounts?limit=2", &s), 200, accounts_shape, parser, doc));
+    EXPECT_EQ(doc["accounts"].get_array().size(), 2u);
+    EXPECT_TRUE(doc["has_next"].get_bool().value());
+    std::string_view cursor = doc["cursor"].get_string().value();
+    EXPECT_FALSE(cursor.empty());
+    const std::string next = base + "/accounts?limit=250&cursor=" + std::string(cursor);
+    EXPECT_TRUE(has_shape(raw("GET", next, &s), 200, accounts_shape, parser, doc));
+    EXPECT_FALSE(doc["has_next"].get_bool().value()) << "the last page";
+
+    for (const std::string& path : {base + "/products/BTC-USD", base + "/market/products/BTC-USD"}) {
+        EXPECT_TRUE(has_shape(raw("GET", path, path.find("/market/") != std::string::npos ? nullptr : &s), 200,
+                              product_shape, parser, doc))
+            << path;
+        EXPECT_EQ(doc["product_id"].get_string().value(), "BTC-USD");
+    }
+
+    const std::int64_t start_s = series_start_s + 60 * 10;
+    const std::string candles_query = "/candles?start=" + std::to_string(start_s) +
+                                      "&end=" + std::to_string(start_s + 60 * 20 - 1) + "&granularity=ONE_MINUTE";
+    for (JwtSigner* signer : {static_cast<JwtSigner*>(nullptr), &s}) {
+        const std::string path = base + (signer ? "/products/BTC-USD" : "/market/products/BTC-USD") + candles_query;
+        EXPECT_TRUE(has_shape(raw("GET", path, signer), 200, candles_shape, parser, doc)) << path;
+        // Newest first (coinbase-api.md 3.4).
+        std::vector<std::int64_t> starts;
+        const simdjson::dom::array candles = doc["candles"].get_array().value();
+        for (const simdjson::dom::element c : candles)
+            starts.push_back(std::stoll(std::string(c["start"].get_string().value())));
+        ASSERT_EQ(starts.size(), 20u) << path;
+        for (std::size_t i = 0; i < starts.size(); ++i) EXPECT_EQ(starts[i], start_s + 60 * (19 - std::int64_t(i)));
+    }
+
+    EXPECT_TRUE(has_shape(raw("GET", base + "/key_permissions", &s), 200, permissions_shape, parser, doc));
+
+    const std::string client_id = new_client_order_id();
+    const std::string body =
+        R"({"client_order_id":")" + client_id +
+        R"(","product_id":"BTC-USD","side":"BUY","order_configuration":{"market_market_ioc":{"quote_size":"25.00"}}})";
+    EXPECT_TRUE(has_shape(raw("POST", base + "/orders", &s, body), 200, order_success_shape, parser, doc));
+    EXPECT_TRUE(doc["success"].get_bool().value());
+    const std::string order_id(doc["order_id"].get_string().value());
+    EXPECT_EQ(doc["success_response"]["client_order_id"].get_string().value(), client_id);
+    EXPECT_EQ(doc["order_configuration"]["market_market_ioc"]["quote_size"].get_string().value(), "25.00");
+
+    EXPECT_TRUE(has_shape(raw("GET", base + "/orders/historical/" + order_id, &s), 200, order_shape, parser, doc));
+    EXPECT_EQ(doc["order"]["status"].get_string().value(), "FILLED");
+    EXPECT_EQ(doc["order"]["order_type"].get_string().value(), "MARKET");
+    EXPECT_EQ(doc["order"]["time_in_force"].get_string().value(), "IMMEDIATE_OR_CANCEL");
+    EXPECT_TRUE(has_shape(raw("GET", base + "/orders/historical/fills?order_ids=" + order_id, &s), 200, fills_shape,
+                          parser, doc));
+    EXPECT_EQ(doc["fills"].get_array().size(), 1u);
+    EXPECT_EQ(doc["fills"].at(0)["trade_type"].get_string().value(), "FILL");
+
+    // Too much: the real rejection body of coinbase-api.md 3.6 (HTTP 200, success false).
+    const std::string big =
+        R"({"client_order_id":")" + new_client_order_id() +
+        R"(","product_id":"BTC-USD","side":"BUY","order_configuration":{"market_market_ioc":{"quote_size":"99999999"}}})";
+    EXPECT_TRUE(has_shape(raw("POST", base + "/orders", &s, big), 200, order_rejected_shape, parser, doc));
+    EXPECT_FALSE(doc["success"].get_bool().value());
+    EXPECT_EQ(doc["error_response"]["error"].get_string().value(), "INSUFFICIENT_FUND");
+    EXPECT_EQ(doc["error_response"]["preview_failure_reason"].get_string().value(), "PREVIEW_INSUFFICIENT_FUND");
+
+    // Errors: 400 and 404 JSON; 401 plain text without a token or with a bad one.
+    EXPECT_TRUE(has_shape(raw("GET", base + "/accounts?limit=9999", &s), 400, error_shape, parser, doc));
+    EXPECT_EQ(doc["error"].get_string().value(), "INVALID_ARGUMENT");
+    // (The simulator serves every well-formed product id, as its WebSocket does; one that is not is 404.)
+    EXPECT_TRUE(has_shape(raw("GET", base + "/market/products/NOPE", nullptr), 404, error_shape, parser, doc));
+    EXPECT_EQ(doc["error"].get_string().value(), "NOT_FOUND");
+    EXPECT_NE(doc["message"].get_string().value().find("NOPE"), std::string_view::npos);
+    const std::string other_uri =
+        "Bearer " + s.rest_jwt("GET", "127.0.0.1", base + "/orders", wall_ns() / 1'000'000'000);
+    for (const std::string& authorization : {std::string(), other_uri}) {
+        const HeaderField h[] = {{"Authorization", authorization}};
+        const TransportResult r = transport_->exchange(TransportRequest{
+            "GET", base + "/accounts", std::span<const HeaderField>(h, authorization.empty() ? 0 : 1), {}, 2000});
+        ASSERT_TRUE(r.response);
+        EXPECT_EQ(r.response->status, 401);
+        EXPECT_TRUE(r.response->content_type.starts_with("text/plain")) << r.response->content_type;
+        EXPECT_EQ(r.response->body.substr(0, 12), "Unauthorized");
+    }
+}
+
+// Every fault on demand answers as the exchange does (coinbase-api.md 3.9): 401 plain text, 403 JSON
+// with "Missing required scopes", 429 and 503 HTML pages, 500 JSON.
+TEST_F(RestSim, faults_on_demand_have_the_documented_shapes) {
+    auto sim = start({"--rest-fault", "accounts:401", "--rest-fault", "accounts:403", "--rest-fault", "accounts:429",
+                      "--rest-fault", "accounts:500", "--rest-fault", "accounts:503", "--no-rate-limit"});
+    JwtSigner s = ec_signer();
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    const std::string path = "/api/v3/brokerage/accounts";
+    auto r = raw("GET", path, &s);  // a valid token: the fault, not the verifier, answers
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401);
+    EXPECT_TRUE(r->content_type.starts_with("text/plain"));
+    EXPECT_EQ(r->body.substr(0, 12), "Unauthorized");
+    EXPECT_TRUE(has_shape(raw("GET", path, &s), 403, error_shape, parser, doc));
+    EXPECT_EQ(doc["error_details"].get_string().value(), "Missing required scopes");
+    for (const int status : {429, 500, 503}) {
+        r = raw("GET", path, &s);
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, status);
+        if (status == 500) {
+            EXPECT_TRUE(has_shape(r, 500, error_shape, parser, doc));
+        } else {
+            EXPECT_TRUE(r->content_type.starts_with("text/html")) << status << ": " << r->content_type;
+            EXPECT_TRUE(r->body.starts_with("<html>")) << status << ": " << r->body.substr(0, 40);
+        }
+    }
+    EXPECT_TRUE(has_shape(raw("GET", path + "?limit=5", &s), 200, accounts_shape, parser, doc)) << "faults used up";
+    sim->stop();
+    EXPECT_EQ(sim->stat("rest_unauthorized"), 0) << "the token was valid each time";
 }
 
 class CreateOrderFault : public RestSim, public ::testing::WithParamInterface<const char*> {};
