@@ -21,6 +21,7 @@ struct BaselineTrade {
     std::int64_t exchange_time_ns = 0;
     std::uint64_t trade_id = 0;
     std::uint64_t sequence_num = 0;
+    std::uint64_t receive_tsc = 0;  // read_tsc() when the socket read that brought its bytes returned
 };
 
 class BeastBaselineFeed {

@@ -8,33 +8,35 @@
 // synthetic history the model is fitted on, so the record that reaches the exec stage says which
 // message brought it, and the server's stamp of when it handed that message to TLS.
 //
-// BM_t2d_fused / BM_t2d_split: cbtrade's Pipeline (pipeline/pipeline.hpp) exactly as `cbtrade live`
+// BM_t2d/fused_*, BM_t2d/split_*: cbtrade's Pipeline (pipeline/pipeline.hpp) as `cbtrade live`
 //   builds it: CoinbaseFeed (io_uring, wolfSSL, WebSocket, simdjson decoder) as the FeedStage,
 //   SignalStage, ExecStage (Trader + PaperBroker), OpsStage, placed by CPU_FEED/CPU_SIGNAL/CPU_EXEC.
 //   Fused: the three hot stages on one thread pinned to core A. Split: feed on core A, signal and
 //   exec on core B -- only two threads, because this kind of machine has two cores (with four, the
-//   daemon gives each stage its own). USE_TICK_PRICE=true, so the signal stage evaluates the model
-//   on every trade and every trade's record carries a Decision: that is what is timed, at the
-//   moment the exec stage takes it off ring B (ExecProbe, the same point as the daemon's
-//   bot_tick_to_decision_seconds).
-// BM_t2d_baseline: the same job built the usual way: a Boost.Beast WebSocket client over Asio SSL
+//   daemon gives each stage its own). _spin and _yield: IDLE_POLICY. USE_TICK_PRICE=true, so the
+//   signal stage evaluates the model on every trade and every trade's record carries a Decision:
+//   that is what is timed, when the exec stage takes it off ring B (ExecProbe, the same point as
+//   the daemon's bot_tick_to_decision_seconds).
+// BM_t2d/baseline: the same job built the usual way: a Boost.Beast WebSocket client over Asio SSL
 //   (OpenSSL, the same cipher suite) reading on one thread, each message parsed by Boost.JSON, the
 //   trades handed over a std::mutex + std::condition_variable queue to a consumer thread, which
 //   builds the candles and evaluates the same model (core/candle_builder, core/signal_engine) and
 //   holds the Decision. Neither thread pinned, as such code usually runs.
 //
 // Counters, ns, over 100,000 decisions after 20,000 of warm-up:
-//   p50_ns p99_ns p999_ns max_ns          exchange send -> decision held (both sides: the basis of
-//                                         the ratios bench/run_suite.sh guards)
-//   rx_p50_ns rx_p99_ns rx_p999_ns rx_max_ns   ours only: the io_uring completion that brought the
-//                                         bytes (Trade::receive_tsc) -> the exec stage holding it
+//   p50_ns p99_ns p999_ns max_ns          exchange send -> decision held: everything between the
+//                                         two ends, the loopback TCP and the wake-ups included
+//   rx_p50_ns rx_p99_ns rx_p999_ns rx_max_ns   tick to decision: from the moment user space got the
+//                                         bytes (ours: the io_uring completion, Trade::receive_tsc;
+//                                         the baseline's: its blocking socket read returning) to
+//                                         the decision held
 //   hot_allocs                            heap allocations (malloc, calloc, realloc, aligned forms;
 //                                         operator new ends in them) made by the hot threads (cbt-*
 //                                         but cbt-ops) during the measured window; must be 0
 //   baseline_allocs_per_decision          the baseline's threads, the same count per decision
 // Cores: BENCH_CORES="A,B" (default: the first two allowed). The exchange thread runs on core B
-// unless BENCH_EXCHANGE_CORE says another core or "none"; IDLE_POLICY for our hot threads is
-// BENCH_IDLE_POLICY (default spin, as in production).
+// unless BENCH_EXCHANGE_CORE says another core or "none". BENCH_RT_PRIORITY=N runs our hot threads
+// at SCHED_FIFO N (RT_PRIORITY) where permitted.
 #include <benchmark/benchmark.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -250,7 +252,7 @@ std::unique_ptr<LoopbackFeedServer> start_exchange(benchmark::State& state) {
 
 // ---- ours ---------------------------------------------------------------------------------------------
 
-void run_ours(benchmark::State& state, bool split) {
+void BM_t2d(benchmark::State& state, bool split, const char* idle) {
     const auto [core_a, core_b] = bench::bench_cores();
     if (split && core_a == core_b) {
         state.SkipWithError("split needs two cores (BENCH_CORES=A,B)");
@@ -261,7 +263,7 @@ void run_ours(benchmark::State& state, bool split) {
     const std::unique_ptr<LoopbackFeedServer> exchange = start_exchange(state);
     if (!exchange) return;
     const LoopbackFeedServer& server = *exchange;
-    const char* idle = std::getenv("BENCH_IDLE_POLICY");
+    const char* rt = std::getenv("BENCH_RT_PRIORITY");
     const std::string a = std::to_string(core_a), b = std::to_string(split ? core_b : core_a);
     Config c;
     try {
@@ -271,7 +273,8 @@ void run_ours(benchmark::State& state, bool split) {
                           {"CPU_SIGNAL", b},
                           {"CPU_EXEC", b},
                           {"CPU_OPS", "none"},
-                          {"IDLE_POLICY", idle != nullptr ? idle : "spin"}});
+                          {"IDLE_POLICY", idle},
+                          {"RT_PRIORITY", rt != nullptr ? rt : "0"}});
     } catch (const std::exception& e) {
         state.SkipWithError(e.what());
         return;
@@ -335,15 +338,12 @@ void run_ours(benchmark::State& state, bool split) {
     state.SetLabel(label);
 }
 
-void BM_t2d_fused(benchmark::State& state) {
-    run_ours(state, false);
-}
-BENCHMARK(BM_t2d_fused)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-
-void BM_t2d_split(benchmark::State& state) {
-    run_ours(state, true);
-}
-BENCHMARK(BM_t2d_split)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+// Each placement with the production idle policy (spin) and with yield, which shares a core
+// better on a machine where the cores are not the daemon's alone.
+BENCHMARK_CAPTURE(BM_t2d, fused_spin, false, "spin")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_t2d, fused_yield, false, "yield")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_t2d, split_spin, true, "spin")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_t2d, split_yield, true, "yield")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // ---- the baseline ---------------------------------------------------------------------------------------
 
@@ -403,7 +403,7 @@ void BM_t2d_baseline(benchmark::State& state) {
             Candle hypothetical = *open;
             hypothetical.close = t.price;
             preview = engine;
-            if (preview.on_candle(hypothetical)) decisions.on_decision(t.exchange_time_ns, 0, read_tsc());
+            if (preview.on_candle(hypothetical)) decisions.on_decision(t.exchange_time_ns, bt.receive_tsc, read_tsc());
             if (decisions.done()) stop.store(true, std::memory_order_relaxed);
         }
     });
@@ -448,7 +448,7 @@ void BM_t2d_baseline(benchmark::State& state) {
     state.SetLabel("exchange@" + (exchange_core() < 0 ? std::string("any") : std::to_string(exchange_core())) +
                    " base-read, base-decide: not pinned");
 }
-BENCHMARK(BM_t2d_baseline)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_t2d_baseline)->Name("BM_t2d/baseline")->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -17,15 +17,18 @@ import statistics
 import sys
 
 ALLOWED_REGRESSION = 1.20
+OURS = ("fused_spin", "fused_yield", "split_spin", "split_yield")
 RATIOS = {
     # name: (numerator benchmark, denominator benchmark, percentile, target)
     "ring_hop_vs_floor_p50": ("BM_ring_hop", "BM_cache_line_ping_pong", "p50_ns", 1.5),
-    "fused_vs_baseline_p50": ("BM_t2d_fused", "BM_t2d_baseline", "p50_ns", 1 / 3),
-    "fused_vs_baseline_p99": ("BM_t2d_fused", "BM_t2d_baseline", "p99_ns", 1 / 5),
-    "split_vs_baseline_p50": ("BM_t2d_split", "BM_t2d_baseline", "p50_ns", 1 / 3),
-    "split_vs_baseline_p99": ("BM_t2d_split", "BM_t2d_baseline", "p99_ns", 1 / 5),
 }
-ZERO_ALLOCATIONS = ("BM_t2d_fused", "BM_t2d_split")
+for v in OURS:
+    # Tick to decision (from the completion that brought the bytes), then exchange send to decision.
+    RATIOS[f"{v}_vs_baseline_rx_p50"] = (f"BM_t2d/{v}", "BM_t2d/baseline", "rx_p50_ns", 1 / 3)
+    RATIOS[f"{v}_vs_baseline_rx_p99"] = (f"BM_t2d/{v}", "BM_t2d/baseline", "rx_p99_ns", 1 / 5)
+    RATIOS[f"{v}_vs_baseline_p50"] = (f"BM_t2d/{v}", "BM_t2d/baseline", "p50_ns", 1 / 3)
+    RATIOS[f"{v}_vs_baseline_p99"] = (f"BM_t2d/{v}", "BM_t2d/baseline", "p99_ns", 1 / 5)
+ZERO_ALLOCATIONS = tuple(f"BM_t2d/{v}" for v in OURS)
 PERCENTILES = ("p50_ns", "p99_ns", "p999_ns", "max_ns")
 
 
@@ -61,6 +64,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--ratios", required=True)
     p.add_argument("--update", action="store_true")
+    p.add_argument("--mode", default="priority", help="how run_suite.sh ran the programs (priority or share)")
     p.add_argument("results", nargs="+")
     args = p.parse_args()
     runs, errors = load(args.results)
@@ -73,11 +77,12 @@ def main():
         figures[name].update({"rx_" + c: figure(runs, name, "rx_" + c) for c in PERCENTILES})
     passes = max((len(v) for v in runs.values()), default=0)
     print(f"one-way / send-to-decision latency, ns, {passes} passes (p50: best pass; others: median)")
-    print(f"{'benchmark':26} {'p50':>10} {'p99':>10} {'p99.9':>10} {'max':>12}")
+    print(f"{'benchmark':33} {'p50':>10} {'p99':>10} {'p99.9':>10} {'max':>12}")
     for name, f in figures.items():
-        print(f"{name:26} {cell(f['p50_ns'])} {cell(f['p99_ns'])} {cell(f['p999_ns'])} {cell(f['max_ns'], 12)}")
+        label = name if f["rx_p50_ns"] is None else name + " (send)"
+        print(f"{label:33} {cell(f['p50_ns'])} {cell(f['p99_ns'])} {cell(f['p999_ns'])} {cell(f['max_ns'], 12)}")
         if f["rx_p50_ns"] is not None:
-            print(f"{'  from receive completion':26} {cell(f['rx_p50_ns'])} {cell(f['rx_p99_ns'])} "
+            print(f"{name + ' (rx)':33} {cell(f['rx_p50_ns'])} {cell(f['rx_p99_ns'])} "
                   f"{cell(f['rx_p999_ns'])} {cell(f['rx_max_ns'], 12)}")
 
     allocation_failures = []
@@ -100,26 +105,30 @@ def main():
     stored = {}
     try:
         with open(args.ratios, encoding="utf-8") as f:
-            stored = json.load(f).get("ratios", {})
+            reference = json.load(f)
+        stored = reference.get("ratios", {})
+        if reference.get("mode", "priority") != args.mode:
+            print(f"warning: the reference was measured in mode {reference.get('mode')}, this run in {args.mode}",
+                  file=sys.stderr)
     except FileNotFoundError:
         if not args.update:
             print(f"no stored ratios at {args.ratios}: run with --update to make them", file=sys.stderr)
             return 1
 
     regressions = []
-    print(f"\n{'ratio':24} {'now':>8} {'stored':>8} {'change':>8} {'target':>8}")
+    print(f"\n{'ratio':34} {'now':>8} {'stored':>8} {'change':>8} {'target':>8}")
     for ratio, (_, _, _, target) in RATIOS.items():
         now = current.get(ratio)
         ref = stored.get(ratio)
         if now is None:
-            print(f"{ratio:24} {'-':>8}")
+            print(f"{ratio:34} {'-':>8}")
             continue
         change = f"{(now / ref - 1) * 100:+7.1f}%" if ref else f"{'-':>8}"
         verdict = "meets target" if now <= target else "misses target"
         if ref and now > ref * ALLOWED_REGRESSION:
             verdict = f"REGRESSION (> {ALLOWED_REGRESSION:.2f}x stored)"
             regressions.append(ratio)
-        print(f"{ratio:24} {now:8.3f} {ref if ref else float('nan'):8.3f} {change} {target:8.3f}  {verdict}")
+        print(f"{ratio:34} {now:8.3f} {ref if ref else float('nan'):8.3f} {change} {target:8.3f}  {verdict}")
 
     if args.update and not errors and not missing and not allocation_failures:
         doc = {
@@ -127,6 +136,7 @@ def main():
                        "A ratio more than 20% above these fails the suite.",
             "machine": f"{platform.machine()} {platform.node()} {platform.processor()}".strip(),
             "passes": passes,
+            "mode": args.mode,
             "ratios": {k: round(v, 4) for k, v in current.items()},
             "figures_ns": {k: {c: round(v) for c, v in f.items() if v is not None} for k, f in figures.items()},
         }
