@@ -140,6 +140,24 @@ FileContents read_whole_file(const std::string& path, std::size_t max_bytes, std
     return out;
 }
 
+std::FILE* open_regular_file(const std::string& path, std::size_t max_bytes, std::string_view what,
+                             std::string& error) {
+    Fd f;
+    struct stat st {};
+    if (std::string problem = open_regular(path, max_bytes, f, st); !problem.empty()) {
+        error = escape_for_message(path) + ": " + std::string(what) + " " + problem;
+        return nullptr;
+    }
+    // Opened non-blocking so a FIFO swapped in could not block the open; a regular file ignores it.
+    std::FILE* stream = ::fdopen(f.fd, "r");
+    if (stream == nullptr) {
+        error = escape_for_message(path) + ": " + std::string(what) + " cannot be opened: " + std::strerror(errno);
+        return nullptr;
+    }
+    f.fd = -1;  // the stream owns it now
+    return stream;
+}
+
 std::string read_file_lines(const std::string& path, std::size_t max_bytes, std::string_view what,
                             std::size_t block_bytes, const LineBlockSink& on_lines) {
     const auto fail = [&](const std::string& problem) {

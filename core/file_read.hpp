@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,13 @@ struct FileContents {
 using LineBlockSink = std::function<void(std::string_view lines, std::size_t file_bytes)>;
 [[nodiscard]] std::string read_file_lines(const std::string& path, std::size_t max_bytes, std::string_view what,
                                           std::size_t block_bytes, const LineBlockSink& on_lines);
+
+// For a reader that streams a file itself (a recording, a decision log): the refusals of
+// read_whole_file (anything but a regular file, or a file over `max_bytes`), then the file opened
+// for reading as a stdio stream. Returns the stream (the caller fcloses it) or null with `error` set
+// to one line naming the path and `what`.
+[[nodiscard]] std::FILE* open_regular_file(const std::string& path, std::size_t max_bytes, std::string_view what,
+                                           std::string& error);
 
 // "4 GiB", "1 MiB", "512 KiB" or "100 bytes": how README and errors state a limit.
 [[nodiscard]] std::string describe_byte_limit(std::size_t bytes);

@@ -2,10 +2,14 @@
 
 #include <cerrno>
 #include <charconv>
+#include <limits>
+#include <utility>
 #include <cstring>
 #include <vector>
 
+#include "core/candle_builder.hpp"
 #include "core/error.hpp"
+#include "core/file_read.hpp"
 #include "core/json_writer.hpp"
 #include "core/text.hpp"
 
@@ -108,16 +112,39 @@ void append_recording_line(std::string& out, const MarketEvent& e) {
 // --- RecordingReader --------------------------------------------------------------------------------
 
 RecordingReader::RecordingReader(const std::string& path) : path_(path) {
-    file_ = std::fopen(path.c_str(), "r");
-    if (file_ == nullptr)
-        throw DataError(escape_for_message(path) + ": cannot open recording: " + std::strerror(errno));
+    // Streamed line by line (a line is at most max_record_line_bytes), so no size limit; but never a
+    // FIFO or device, which would block or never end.
+    std::string error;
+    file_ = open_regular_file(path, std::numeric_limits<std::size_t>::max(), "recording", error);
+    if (file_ == nullptr) throw DataError(error);
+    read_header();
+}
+
+RecordingReader::RecordingReader(std::FILE* stream, std::string name) : path_(std::move(name)), file_(stream) {
+    if (file_ == nullptr) throw DataError(escape_for_message(path_) + ": no stream to read");
+    read_header();
+}
+
+void RecordingReader::read_header() {
+    // A throwing constructor runs no destructor: the stream is closed here before any error leaves.
+    try {
+        parse_header();
+    } catch (...) {
+        std::fclose(file_);
+        file_ = nullptr;
+        throw;
+    }
+}
+
+void RecordingReader::parse_header() {
     std::string header;
     if (!read_line(header)) fail("empty file, expected '# cbtrade ticks v1 ...'");
     std::string_view f[4];
     const std::string_view prefix = "# cbtrade ticks v1 ";
     if (header.rfind(prefix, 0) != 0 || split(std::string_view(header).substr(prefix.size()), f, 2) != 2 ||
         f[0].rfind("product=", 0) != 0 || f[1].rfind("granularity=", 0) != 0 ||
-        !parse(f[1].substr(12), info_.granularity_s) || info_.granularity_s <= 0)
+        !parse(f[1].substr(12), info_.granularity_s) || info_.granularity_s < 1 ||
+        info_.granularity_s > CandleBuilder::max_granularity_s)
         fail("not a cbtrade tick recording: expected '# cbtrade ticks v1 product=P granularity=S', got " +
              quote_for_message(header));
     info_.product = std::string(f[0].substr(8));
@@ -284,9 +311,9 @@ std::string decision_log_halt_line(bool on, std::string_view by) {
 }
 
 LogComparison compare_decision_log(const std::string& live_path, const std::vector<std::string>& replay_lines) {
-    std::FILE* f = std::fopen(live_path.c_str(), "r");
-    if (f == nullptr)
-        throw DataError(escape_for_message(live_path) + ": cannot open decision log: " + std::strerror(errno));
+    std::string error;
+    std::FILE* f = open_regular_file(live_path, std::numeric_limits<std::size_t>::max(), "decision log", error);
+    if (f == nullptr) throw DataError(error);
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> guard(f, std::fclose);
     LogComparison out;
     std::size_t replay_index = 0;

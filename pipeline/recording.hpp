@@ -66,6 +66,8 @@ struct RecordingInfo {
 class RecordingReader {
 public:
     explicit RecordingReader(const std::string& path);
+    // Reads an already open stream (fuzzing, tests); takes ownership; `name` names it in errors.
+    RecordingReader(std::FILE* stream, std::string name);
     ~RecordingReader();
     RecordingReader(const RecordingReader&) = delete;
     RecordingReader& operator=(const RecordingReader&) = delete;
@@ -81,6 +83,8 @@ public:
 private:
     [[nodiscard]] bool read_line(std::string& out);
     [[noreturn]] void fail(std::string_view what) const;
+    void read_header();
+    void parse_header();
 
     std::string path_;
     std::FILE* file_ = nullptr;

@@ -3,6 +3,7 @@
 #include "pipeline/recording.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -139,6 +140,31 @@ TEST(Recording, malformed_lines_are_errors_naming_file_and_line) {
     write_text(path, "time,open,high,low,close,volume\n");
     EXPECT_THROW(RecordingReader{path}, DataError);
     EXPECT_THROW(RecordingReader{temp_path("missing.rec")}, DataError);
+}
+
+// A FIFO or a directory given as a recording or a decision log is refused at once (a FIFO would
+// block the open forever), naming the path and what it is (issue 9 items 2 and 15).
+TEST(Recording, non_regular_files_are_refused_not_waited_on) {
+    const std::string fifo = temp_path("p.fifo");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    ::alarm(20);  // a blocking open fails the test instead of hanging it
+    try {
+        RecordingReader r{fifo};
+        ADD_FAILURE() << "a FIFO was opened as a recording";
+    } catch (const DataError& e) {
+        EXPECT_NE(std::string(e.what()).find("p.fifo: recording is a FIFO (named pipe), not a regular file"),
+                  std::string::npos)
+            << e.what();
+    }
+    try {
+        (void)compare_decision_log(fifo, {});
+        ADD_FAILURE() << "a FIFO was opened as a decision log";
+    } catch (const DataError& e) {
+        EXPECT_NE(std::string(e.what()).find("decision log is a FIFO"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(RecordingReader{::testing::TempDir()}, DataError);
+    ::alarm(0);
+    ::unlink(fifo.c_str());
 }
 
 ExecNote decision_note(Signal s, double p_up) {
