@@ -108,6 +108,16 @@ public:
         return true;
     }
 
+    // A product id ("BTC-USD"): it names what was bought or sold, and is compared and printed.
+    bool product_id(dom::object o, std::string_view key, const std::string& path, std::string& out) {
+        if (!text(o, key, path, out, true, 32)) return false;
+        if (!valid_product_id(out)) {
+            fail(path, "is not a product id: " + quote_for_message(out));
+            return false;
+        }
+        return true;
+    }
+
     bool boolean(dom::object o, std::string_view key, const std::string& path, bool& out, bool required) {
         dom::element e;
         if (!field(o, key, path, e, required)) return false;
@@ -375,9 +385,7 @@ RestResult<Product> decode_product(const HttpAnswer& answer) {
     dom::object root;
     Product p;
     if (r.parse(answer.body, root)) {
-        r.text(root, "product_id", "product_id", p.product_id, true, 32);
-        if (!r.failed() && !valid_product_id(p.product_id))
-            r.fail("product_id", "is not a product id: " + quote_for_message(p.product_id));
+        r.product_id(root, "product_id", "product_id", p.product_id);
         r.amount(root, "price", "price", p.price, 0, max_sane_price, false, true);
         if (!r.failed() && p.price.value != 0 && !sane_price(p.price.value))
             r.fail("price", "is out of range: " + quote_for_message(p.price.text));
@@ -554,7 +562,7 @@ RestResult<Order> decode_order(const HttpAnswer& answer) {
     if (r.parse(answer.body, root) && r.object(root, "order", "order", o, true)) {
         r.id(o, "order_id", "order.order_id", order.order_id, true);
         r.id(o, "client_order_id", "order.client_order_id", order.client_order_id, false);
-        r.text(o, "product_id", "order.product_id", order.product_id, true, 32);
+        r.product_id(o, "product_id", "order.product_id", order.product_id);
         r.side(o, "side", "order.side", order.side, true);
         std::string status;
         if (r.text(o, "status", "order.status", status, true, 32)) {
@@ -611,7 +619,7 @@ RestResult<FillsPage> decode_fills(const HttpAnswer& answer) {
             r.id(f, "entry_id", item_path("fills", i, "entry_id"), fill.entry_id, false);
             r.id(f, "trade_id", item_path("fills", i, "trade_id"), fill.trade_id, false);
             r.id(f, "order_id", item_path("fills", i, "order_id"), fill.order_id, true);
-            r.text(f, "product_id", item_path("fills", i, "product_id"), fill.product_id, true, 32);
+            r.product_id(f, "product_id", item_path("fills", i, "product_id"), fill.product_id);
             r.time(f, "trade_time", item_path("fills", i, "trade_time"), fill.trade_time_ns, true);
             r.amount(f, "price", item_path("fills", i, "price"), fill.price, min_sane_price, max_sane_price, true);
             r.amount(f, "size", item_path("fills", i, "size"), fill.size, min_sane_size, max_amount, true);

@@ -413,6 +413,10 @@ TEST(RestOrder, pending_orders_unknown_statuses_and_impossible_fills) {
                            ok(R"({"order":{"order_id":"o1","product_id":"BTC-USD","side":"HOLD","status":"OPEN"}})")))
                   .find("not BUY or SELL"),
               std::string::npos);
+    EXPECT_NE(error_of(decode_order(
+                           ok(R"({"order":{"order_id":"o1","product_id":"ADA-USD[","side":"BUY","status":"OPEN"}})")))
+                  .find("order.product_id' is not a product id: 'ADA-USD['"),
+              std::string::npos);
 }
 
 TEST(RestFills, decodes_fills_with_their_commission) {
@@ -428,6 +432,10 @@ TEST(RestFills, decodes_fills_with_their_commission) {
     EXPECT_EQ(r.value->fills[0].liquidity_indicator, "TAKER");
     EXPECT_EQ(r.value->fills[0].side, Side::sell);
     EXPECT_TRUE(r.value->cursor.empty());
+    std::string bad_product(body);
+    bad_product.replace(bad_product.find("ADA-USDT"), 8, "ada usdt");
+    EXPECT_NE(error_of(decode_fills(ok(bad_product))).find("fills[0].product_id' is not a product id"),
+              std::string::npos);
     std::string bad_time(body);
     bad_time.replace(bad_time.find("2023-11-26T12:00:00.2Z"), 22, "yesterday");
     EXPECT_NE(error_of(decode_fills(ok(bad_time))).find("fills[0].trade_time' is not an RFC 3339 time"),
