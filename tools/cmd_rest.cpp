@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -284,6 +285,15 @@ int cmd_backfill(int argc, char** argv) {
         }
         std::fflush(stderr);
     };
+    // Signed requests fail when the clock is off (nbf/exp): say so before the first page, as check does.
+    if (session.client().authenticated()) {
+        const auto skew = session.client().clock_skew();
+        if (skew.ok() && std::abs(skew.value->skew_ms) > rest::clock_skew_warn_ms)
+            std::fprintf(stderr,
+                         "cbtrade backfill: warning: the exchange clock is %s from this machine's: above 5 s, JWTs "
+                         "may be refused; keep the clock synchronised (NTP)\n",
+                         fmt_seconds(skew.value->skew_ms).c_str());
+    }
     const BackfillReport r = run_backfill(session.client(), o, wall_ns() / 1'000'000'000, progress);
     if (r.truncated_partial_line)
         std::fprintf(stderr, "cbtrade backfill: cut a half-written last line from %s\n",

@@ -210,6 +210,12 @@ fi
 if start_sim skew10 --csv series.csv --quiet --clock-offset-sec 10; then
   expect_exit 0 "check with a small skew" -- env COINBASE_API_PRIVATE_KEY_FILE=key.json "$CBTRADE" check
   expect_grep out "^\[warn\] clock +the exchange clock is \+10\.[0-9] s .*above 5 s" "skew warning"
+  expect_exit 0 "backfill with a small skew" -- env COINBASE_API_PRIVATE_KEY_FILE=key.json "$CBTRADE" backfill \
+    --limit 300 --pages 1 --start "$START" --out skew10.csv
+  expect_grep err "warning: the exchange clock is \+10\.[0-9] s from this machine's: above 5 s" "backfill skew warning"
+  expect_grep err "authenticated endpoint" "backfill with a key signs its requests"
+  expect_exit 0 "backfill without a key" -- "$CBTRADE" backfill --limit 300 --pages 1 --start "$START" --out skew10p.csv
+  grep -q "clock" err && fail "a public backfill does not measure the clock: $(head -c 300 err)"
   stop_sim
 fi
 if start_sim scope --csv series.csv --quiet --no-trade-scope; then
