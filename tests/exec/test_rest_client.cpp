@@ -197,6 +197,44 @@ TEST_F(RestClientTest, accounts_follow_the_cursor_and_refuse_a_stuck_one) {
     EXPECT_NE(c.all_accounts().error.message.find("did not advance"), std::string::npos);
 }
 
+// A fill of order `order` as list-fills answers it.
+std::string fill_json(std::string_view entry, std::string_view order) {
+    return R"({"entry_id":")" + std::string(entry) + R"(","trade_id":"t","order_id":")" + std::string(order) +
+           R"(","trade_time":"2025-01-15T14:03:07Z","price":"97000.5","size":"0.001","commission":"0.58",)" +
+           R"("product_id":"BTC-USD","liquidity_indicator":"TAKER","size_in_quote":false,"side":"BUY"})";
+}
+
+TEST_F(RestClientTest, fills_follow_the_cursor_and_refuse_another_order_or_a_stuck_cursor) {
+    RestClient c = client();
+    transport_.answer(200,
+                      R"({"fills":[)" + fill_json("e1", "o-1") + "," + fill_json("e2", "o-1") + R"(],"cursor":"f2"})");
+    transport_.answer(200, R"({"fills":[)" + fill_json("e3", "o-1") + R"(],"cursor":""})");
+    const auto r = c.fills("o-1");
+    ASSERT_TRUE(r.ok()) << r.error.message;
+    ASSERT_EQ(r.value->size(), 3u);
+    EXPECT_EQ((*r.value)[2].entry_id, "e3");
+    ASSERT_EQ(transport_.sent.size(), 2u);
+    EXPECT_EQ(transport_.sent[0].target, "/api/v3/brokerage/orders/historical/fills?order_ids=o-1");
+    EXPECT_EQ(transport_.sent[1].target, "/api/v3/brokerage/orders/historical/fills?order_ids=o-1&cursor=f2");
+    EXPECT_FALSE(transport_.sent[1].authorization.empty());
+
+    // A fill of another order would be booked against this one: refused.
+    transport_.answer(200, R"({"fills":[)" + fill_json("e1", "o-2") + R"(],"cursor":""})");
+    EXPECT_NE(c.fills("o-1").error.message.find("a fill of another order"), std::string::npos);
+    // A cursor that does not advance, and more pages than allowed.
+    transport_.answer(200, R"({"fills":[],"cursor":"same"})");
+    transport_.answer(200, R"({"fills":[],"cursor":"same"})");
+    EXPECT_NE(c.fills("o-1").error.message.find("did not advance"), std::string::npos);
+    for (int i = 0; i < 3; ++i) transport_.answer(200, R"({"fills":[],"cursor":"p)" + std::to_string(i) + R"("})");
+    const auto many = c.fills("o-1", 3);
+    EXPECT_EQ(many.error.kind, RestErrorKind::malformed);
+    EXPECT_NE(many.error.message.find("more than 3 pages"), std::string::npos);
+    // An order id that cannot go into the query is refused before sending.
+    const std::size_t before = transport_.sent.size();
+    EXPECT_EQ(c.fills("o-1&order_ids=o-2").error.kind, RestErrorKind::invalid_order);
+    EXPECT_EQ(transport_.sent.size(), before);
+}
+
 // ---- create order --------------------------------------------------------------------------------
 
 MarketOrder buy_order() {
