@@ -79,12 +79,15 @@ void unescape_newlines(std::string& s) {
     s.resize(out);
 }
 
-// A PEM label is not secret, but it is outside text: keep it short and printable in messages.
+// A PEM label ("EC PRIVATE KEY") is not secret and helps the user, but the BEGIN line of a mangled
+// key may hold key text instead: only a label of capital letters and spaces is named, anything
+// else by its length.
 std::string printable_label(std::string_view label) {
-    std::string out;
-    for (char c : label.substr(0, 40)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-    if (label.size() > 40) out += "...";
-    return out;
+    const bool plain = !label.empty() && label.size() <= 40 && std::all_of(label.begin(), label.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || c == ' ';
+    });
+    if (plain) return std::string(label);
+    return "<a " + std::to_string(label.size()) + "-character label, not shown>";
 }
 
 struct PemBlock {

@@ -294,6 +294,16 @@ TEST(JwtBadKeys, every_refusal_names_the_problem_without_key_material) {
                   .find("unsupported PEM block 'OPENSSH PRIVATE KEY'"),
               std::string::npos);
 
+    // A mangled BEGIN line that holds key text instead of a label: the label is not quoted.
+    const std::string body = ec.sec1_pem.substr(31, 40);
+    const std::string in_label = "-----BEGIN " + body + "-----\n" + body + "\n-----END EC PRIVATE KEY-----\n";
+    const std::string m = config_error(in_label);
+    EXPECT_NE(m.find("no matching -----END <a 40-character label, not shown>-----"), std::string::npos) << m;
+    EXPECT_EQ(m.find(body.substr(0, 16)), std::string::npos) << m;
+    EXPECT_NE(config_error("-----BEGIN " + body + "-----\nAAAA\n-----END " + body + "-----\n")
+                  .find("unsupported PEM block '<a 40-character label, not shown>'"),
+              std::string::npos);
+
     // Ed25519: a seed whose public half belongs to another key.
     const TestKey other = make_ed25519_key();
     const auto seed = base64_decode(ed.ed_base64_32).bytes;
