@@ -54,11 +54,16 @@ BotMetrics::BotMetrics(MetricsRegistry& r, const BuildInfo& build)
     for (const ModelMode m : {ModelMode::baseline, ModelMode::extended})
         model_mode_[static_cast<std::size_t>(m)] =
             &r.gauge("bot_model_mode", {{"mode", std::string(model_mode_name(m))}}, "1 for the active model mode.");
-    static constexpr std::array<const char*, 5> block_names = {"breaker", "below_min", "long_only", "market_data",
-                                                               "halt"};
+    static constexpr std::array<const char*, 6> block_names = {"breaker",     "below_min", "long_only",
+                                                               "market_data", "halt",      "insufficient_funds"};
     for (std::size_t i = 0; i < block_names.size(); ++i)
         entries_blocked_[i] = &r.counter("bot_entries_blocked_total", {{"reason", block_names[i]}},
                                          "Entries not taken, by the gate that blocked them.");
+    order_errors_[0] = &order_errors_none;
+    for (std::size_t i = 1; i < order_error_count; ++i)
+        order_errors_[i] = &r.counter("bot_order_errors_total",
+                                      {{"reason", std::string(order_error_label(static_cast<OrderError>(i)))}},
+                                      "Order errors by reason.");
     static constexpr std::array<const char*, 3> exit_names = {"signal", "stop_loss", "take_profit"};
     for (std::size_t i = 0; i < exit_names.size(); ++i)
         exits_[i] = &r.counter("bot_exits_total", {{"reason", exit_names[i]}}, "Position exits by reason.");

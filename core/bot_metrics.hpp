@@ -9,6 +9,7 @@
 
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "core/records.hpp"
 #include "core/strategy.hpp"
 
 namespace cbtrade {
@@ -22,7 +23,7 @@ struct BuildInfo {
 
 enum class OrderMode : std::uint8_t { paper, live };
 enum class OrderSideIndex : std::uint8_t { buy, sell };
-enum class BlockReason : std::uint8_t { breaker, below_min, long_only, market_data, halt };
+enum class BlockReason : std::uint8_t { breaker, below_min, long_only, market_data, halt, funds };
 enum class ExitReason : std::uint8_t { signal, stop_loss, take_profit };
 enum class RingLabel : std::uint8_t { ticks, decisions, ops };
 enum class StageLabel : std::uint8_t { decode, signal, exec };
@@ -38,6 +39,8 @@ struct BotMetrics {
         return *entries_blocked_[static_cast<std::size_t>(r)];
     }
     [[nodiscard]] Counter& exits(ExitReason r) noexcept { return *exits_[static_cast<std::size_t>(r)]; }
+    // bot_order_errors_total{reason}: every reason exists from the start (OrderError::none stays 0).
+    [[nodiscard]] Counter& order_errors(OrderError e) noexcept { return *order_errors_[static_cast<std::size_t>(e)]; }
     [[nodiscard]] Counter& ring_full(RingLabel r) noexcept { return *ring_full_[static_cast<std::size_t>(r)]; }
     [[nodiscard]] Histogram& stage_latency(StageLabel s) noexcept {
         return *stage_latency_[static_cast<std::size_t>(s)];
@@ -73,7 +76,8 @@ private:
     std::array<std::array<Counter*, 2>, 2> orders_{};
     std::array<Counter*, 3> decisions_{};
     std::array<Gauge*, 2> model_mode_{};
-    std::array<Counter*, 5> entries_blocked_{};
+    std::array<Counter*, 6> entries_blocked_{};
+    std::array<Counter*, order_error_count> order_errors_{};
     std::array<Counter*, 3> exits_{};
     std::array<Counter*, 3> ring_full_{};
     std::array<Histogram*, 3> stage_latency_{};

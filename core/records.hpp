@@ -129,6 +129,35 @@ struct OrderRequest {
 static_assert(std::is_trivially_copyable_v<OrderRequest>);
 static_assert(sizeof(OrderRequest) <= cache_line);
 
+// Why an order did not (fully) happen: the reason label of bot_order_errors_total. A live order
+// settles with a fill, with nothing filled and one of these, or stays unknown (and blocks every
+// other order) until the exchange's answer settles it.
+enum class OrderError : std::uint8_t {
+    none,                // exported at 0 so the family exists; never counted
+    rejected,            // the exchange refused it (success:false), INSUFFICIENT_FUND aside
+    insufficient_funds,  // INSUFFICIENT_FUND: entries stay blocked until equity is refreshed
+    not_filled,          // accepted, then ended (IOC cancelled, expired, failed) with nothing filled
+    unauthorized,        // 401: the JWT was refused (key, clock, uri claim)
+    forbidden,           // 403: the key lacks the trade permission
+    bad_request,         // another 4xx (400, 404)
+    rate_limited,        // 429 on every attempt (nothing was executed)
+    server_error,        // 5xx on every attempt before it was sent at all (nothing was executed)
+    network,             // no connection for any attempt (nothing was sent)
+    unknown_outcome,     // sent, and no answer settled it yet: counted once, reconciled by client_order_id
+    no_token,            // no pre-signed JWT young enough: not sent (the ops thread fell behind)
+    invalid_order,       // refused before sending: size off the product's limits, floors to zero
+    malformed,           // an answer that is not the documented shape
+};
+inline constexpr std::size_t order_error_count = 14;
+[[nodiscard]] constexpr std::string_view order_error_label(OrderError e) noexcept {
+    constexpr std::string_view names[order_error_count] = {
+        "none",          "rejected",     "insufficient_funds", "not_filled", "unauthorized",    "forbidden",
+        "bad_request",   "rate_limited", "server_error",       "network",    "unknown_outcome", "no_token",
+        "invalid_order", "malformed"};
+    const auto i = static_cast<std::size_t>(e);
+    return i < order_error_count ? names[i] : "?";
+}
+
 // What a broker reports back: the (possibly partial) execution of one order.
 struct Fill {
     std::int64_t time_s;

@@ -103,6 +103,10 @@ std::optional<OrderRequest> Trader::entry(Side side, const Decision& d) noexcept
         ++counters_.blocked_halt;
         return std::nullopt;
     }
+    if (funds_blocked_) {
+        ++counters_.blocked_funds;
+        return std::nullopt;
+    }
     if (breaker_) {
         ++counters_.blocked_breaker;
         return std::nullopt;

@@ -14,6 +14,7 @@
 #include "core/config.hpp"
 #include "core/records.hpp"
 #include "core/signal_engine.hpp"
+#include "exec/broker.hpp"
 
 namespace cbtrade {
 
@@ -40,7 +41,8 @@ struct TraderCounters {
     std::uint64_t blocked_below_min = 0;
     std::uint64_t blocked_long_only = 0;
     std::uint64_t blocked_market_data = 0;
-    std::uint64_t blocked_halt = 0;  // the operator's kill switch (SIGUSR1, HALT_FILE)
+    std::uint64_t blocked_halt = 0;   // the operator's kill switch (SIGUSR1, HALT_FILE)
+    std::uint64_t blocked_funds = 0;  // live: the exchange said INSUFFICIENT_FUND; until equity is refreshed
     std::uint64_t breaker_trips = 0;
     std::uint64_t round_trips = 0;
     std::uint64_t winning_round_trips = 0;
@@ -70,6 +72,12 @@ public:
 
     // The operator's halt: no new entries while set; exits (signal, stop, take) are never blocked.
     void set_halted(bool halted) noexcept { halted_ = halted; }
+
+    // Live: the exchange refused an order for INSUFFICIENT_FUND, so the cash figure is not what the
+    // account holds. No new entries while set (exits are never blocked); cleared when equity is
+    // refreshed from the exchange.
+    void set_funds_blocked(bool blocked) noexcept { funds_blocked_ = blocked; }
+    [[nodiscard]] bool funds_blocked() const noexcept { return funds_blocked_; }
 
     [[nodiscard]] double cash_usd() const noexcept { return cash_; }
     [[nodiscard]] double position_qty() const noexcept { return qty_; }
@@ -108,15 +116,24 @@ private:
     bool pending_ = false;
     bool market_data_ok_ = true;
     bool halted_ = false;
+    bool funds_blocked_ = false;
     TraderCounters counters_;
 };
 
 // Paper broker: fills at the market price moved against the order by the slippage, and charges
-// the fee on the filled notional.
-class PaperBroker {
+// the fee on the filled notional. The backtest calls fill(); the live daemon's exec stage uses it
+// through the Broker interface (DRY_RUN=true), where every order settles in submit().
+class PaperBroker final : public Broker {
 public:
     PaperBroker(double fee_bps, double slippage_bps) noexcept : fee_(fee_bps / 1e4), slip_(slippage_bps / 1e4) {}
     [[nodiscard]] Fill fill(const OrderRequest& r, double market_price) const noexcept;
+
+    [[nodiscard]] bool live() const noexcept override { return false; }
+    [[nodiscard]] bool submit(const OrderRequest& order, double market_price, std::int64_t,
+                              OrderOutcome& out) noexcept override {
+        out = OrderOutcome{fill(order, market_price), OrderError::none};
+        return true;
+    }
 
 private:
     double fee_;

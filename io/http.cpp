@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <memory_resource>
 
 #include "core/text.hpp"
 
@@ -136,8 +137,21 @@ std::string_view to_string(HttpParseStatus status) noexcept {
     return "unknown parse status";
 }
 
+// Beast's header fields and the body live in an arena made once per parser and rewound for each
+// response: an answer that fits (arena_bytes: every order, keep-alive and clock answer does)
+// allocates nothing, so the exec thread can read its order answers under the hot-path rules. A
+// larger answer (candle pages, account lists on cold paths) spills to the heap, freed at the rewind.
 struct HttpResponseParser::Impl {
-    std::optional<beast_http::response_parser<beast_http::string_body>> parser;
+    static constexpr std::size_t arena_bytes = 32 * 1024;
+    using Alloc = std::pmr::polymorphic_allocator<char>;
+    using Body = beast_http::basic_string_body<char, std::char_traits<char>, Alloc>;
+    using Parser = beast_http::response_parser<Body, Alloc>;
+
+    Impl() : buffer(std::make_unique<std::byte[]>(arena_bytes)), arena(buffer.get(), arena_bytes) {}
+
+    std::unique_ptr<std::byte[]> buffer;
+    std::pmr::monotonic_buffer_resource arena;  // over `buffer`, then the heap
+    std::optional<Parser> parser;
 };
 
 HttpResponseParser::HttpResponseParser(HttpResponseLimits limits, Mode mode)
@@ -150,8 +164,11 @@ HttpResponseParser::HttpResponseParser(HttpResponseParser&&) noexcept = default;
 HttpResponseParser& HttpResponseParser::operator=(HttpResponseParser&&) noexcept = default;
 
 void HttpResponseParser::start_parser() {
-    // A Beast parser reads one message; keep-alive makes a fresh one per response.
-    auto& p = impl_->parser.emplace();
+    // A Beast parser reads one message; keep-alive makes a fresh one per response, in the rewound arena.
+    impl_->parser.reset();
+    impl_->arena.release();
+    const Impl::Alloc alloc(&impl_->arena);
+    auto& p = impl_->parser.emplace(std::piecewise_construct, std::make_tuple(alloc), std::make_tuple(alloc));
     p.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.header_bytes, UINT32_MAX)));
     p.body_limit(static_cast<std::uint64_t>(limits_.body_bytes));
     // Not eager until the header is done (put_pending counts header bytes, then turns it on for the

@@ -6,8 +6,10 @@
 // too; Beast headers stay in http.cpp.
 //
 // Allocation: write_http_request appends to the caller's string and allocates nothing when its
-// capacity suffices (a send buffer reserved once). The parser allocates (Beast's header fields, the
-// body), once per response: REST answers, never per market-data message.
+// capacity suffices (a send buffer reserved once). The parser keeps Beast's header fields and the
+// body in an arena made with it (32 KiB) and rewound for each response: an answer that fits, and
+// whose pieces do not outgrow the carry-over buffer it has used before, allocates nothing (the
+// exec thread reads order answers under the hot-path rules); a larger one spills to the heap.
 #pragma once
 
 #include <cstddef>

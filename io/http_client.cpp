@@ -69,6 +69,7 @@ HttpClient::HttpClient(UringLoop& loop, const Url& base, HttpClientOptions optio
     : loop_(loop),
       base_(base),
       options_(std::move(options)),
+      host_header_(base_.host_header()),
       conn_(loop, connection_options(base_, options_)),
       parser_(options_.limits) {}
 
@@ -88,26 +89,34 @@ void HttpClient::finish(HttpFailure failure, std::string error) noexcept {
 }
 
 void HttpClient::finish_with_answer() noexcept {
-    HttpResponse r;
-    r.status = parser_.status_code();
-    if (const auto type = parser_.header("Content-Type")) r.content_type = std::string(*type);
-    if (const auto retry = parser_.header("Retry-After")) r.retry_after = std::string(*retry);
-    r.body = std::string(parser_.body());
+    // The answer stays in the parser (no copy, no allocation): answer() shows it in place, take()
+    // copies it out.
     result_.failure = HttpFailure::none;
+    result_.response.reset();
     result_.error.clear();
-    if (r.status >= 400) {
-        const std::string_view reason = standard_reason(r.status);
-        result_.error = "HTTP " + std::to_string(r.status) + (reason.empty() ? "" : " ") + std::string(reason) +
-                        " from " + conn_.authority() + ": " + body_excerpt(r.content_type, r.body);
-    }
-    result_.response = std::move(r);
+    answer_in_parser_ = true;
     conn_.reset_backoff();  // the server answered: the connection is healthy
     phase_ = Phase::done;
+}
+
+std::optional<HttpAnswerView> HttpClient::answer() const noexcept {
+    if (phase_ != Phase::done || !answer_in_parser_) return std::nullopt;
+    HttpAnswerView v;
+    v.status = parser_.status_code();
+    v.content_type = parser_.header("Content-Type").value_or(std::string_view());
+    v.retry_after = parser_.header("Retry-After").value_or(std::string_view());
+    v.body = parser_.body();
+    return v;
+}
+
+void HttpClient::release() noexcept {
+    if (phase_ == Phase::done) phase_ = Phase::idle;
 }
 
 bool HttpClient::start(const HttpClientRequest& request, std::int64_t now_ns) {
     if (phase_ != Phase::idle) return false;
     result_ = HttpResult{};
+    answer_in_parser_ = false;
     tx_.clear();
     tx_sent_ = 0;
     if (!rx_buf_) {
@@ -133,11 +142,10 @@ bool HttpClient::start(const HttpClientRequest& request, std::int64_t now_ns) {
             headers = many;
         }
     }
-    const std::string host = base_.host_header();
     HttpRequest http;
     http.method = request.method;
     http.target = request.target;
-    http.host = host;
+    http.host = host_header_;
     http.headers = headers;
     http.body = request.body;
     if (const HttpWriteStatus s = write_http_request(http, tx_); s != HttpWriteStatus::ok) {
@@ -299,6 +307,20 @@ bool HttpClient::poll(std::int64_t now_ns) noexcept {
 HttpResult HttpClient::take() {
     if (phase_ != Phase::done) return {HttpFailure::not_sent, std::nullopt, "no finished request to take"};
     phase_ = Phase::idle;
+    if (answer_in_parser_) {
+        answer_in_parser_ = false;
+        HttpResponse r;
+        r.status = parser_.status_code();
+        if (const auto type = parser_.header("Content-Type")) r.content_type = std::string(*type);
+        if (const auto retry = parser_.header("Retry-After")) r.retry_after = std::string(*retry);
+        r.body = std::string(parser_.body());
+        if (r.status >= 400) {
+            const std::string_view reason = standard_reason(r.status);
+            result_.error = "HTTP " + std::to_string(r.status) + (reason.empty() ? "" : " ") + std::string(reason) +
+                            " from " + conn_.authority() + ": " + body_excerpt(r.content_type, r.body);
+        }
+        result_.response = std::move(r);
+    }
     return std::move(result_);
 }
 

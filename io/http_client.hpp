@@ -6,7 +6,8 @@
 // is replaced on the next request. Two ways to use it, on the thread that runs the UringLoop:
 //
 //   non-blocking (a pipeline stage):   client.start(request, now); ... client.poll(now) -> true;
-//                                      HttpResult r = client.take();
+//                                      HttpResult r = client.take();   (or, without copying:
+//                                      client.failure(), client.answer(), client.release())
 //   blocking (cold commands):          HttpResult r = client.request(request);
 //
 // Every outcome is an HttpResult, never an exception or a crash: an answer with any status (a
@@ -15,8 +16,10 @@
 // server (HttpFailure). Nothing is retried here: whether a request may be sent again is the
 // caller's decision (an order must not be sent twice under a new id).
 //
-// Allocation: the send and receive buffers are made once (init); each response allocates its
-// header fields and body (Beast), and start() allocates only if the request exceeds the send buffer.
+// Allocation: the send and receive buffers are made once (init), the parser's arena with the client
+// (io/http.hpp). Once a connection is open, start() with at most 15 headers that fit the send buffer,
+// poll() and an answer read through answer() and release() allocate nothing (the exec thread sends
+// its orders so); take() copies the answer into an HttpResult, and a failure's message allocates.
 #pragma once
 
 #include <cstddef>
@@ -55,6 +58,15 @@ struct HttpResponse {
     std::string content_type;                // "" when absent
     std::optional<std::string> retry_after;  // the Retry-After header (429, 503)
     std::string body;                        // chunked framing removed
+};
+
+// A finished request's answer in place (views into the client's parser): valid until release(),
+// take() or the next start().
+struct HttpAnswerView {
+    unsigned status = 0;
+    std::string_view content_type;  // "" when absent
+    std::string_view retry_after;   // "" when absent
+    std::string_view body;          // chunked framing removed
 };
 
 enum class HttpFailure : std::uint8_t {
@@ -101,6 +113,11 @@ public:
     [[nodiscard]] bool poll(std::int64_t now_ns) noexcept;
     // The finished request's result; the client is idle again.
     [[nodiscard]] HttpResult take();
+    // Without copying (hot threads), once poll() returned true: how it ended, and the answer in place
+    // when it ended with one (nullopt after a failure); release() then makes the client idle again.
+    [[nodiscard]] HttpFailure failure() const noexcept { return result_.failure; }
+    [[nodiscard]] std::optional<HttpAnswerView> answer() const noexcept;
+    void release() noexcept;
     [[nodiscard]] bool busy() const noexcept { return phase_ != Phase::idle; }
 
     // Blocking convenience: start(), then poll() and sleep in io_uring until done. Not from a hot
@@ -127,6 +144,7 @@ private:
     UringLoop& loop_;
     Url base_;
     HttpClientOptions options_;
+    std::string host_header_;  // base_.host_header(), made once: start() allocates nothing for it
     Connection conn_;
     HttpResponseParser parser_;
     std::string tx_;
@@ -136,6 +154,7 @@ private:
     std::int64_t deadline_ns_ = 0;
     std::uint64_t connections_opened_ = 0;
     HttpResult result_;
+    bool answer_in_parser_ = false;  // the finished request's answer is in parser_ (not yet taken)
 };
 
 }  // namespace cbtrade::io

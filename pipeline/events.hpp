@@ -6,7 +6,7 @@
 //                                          carrying the Decision when there is one
 //   ops     signal -> ops    SignalNote    closed candles (walk-forward refits), model adoptions
 //           signal -> ops    MarketEvent   what the signal stage consumed (RECORD_TICKS)
-//           exec -> ops      ExecNote      decisions as the exec stage acted on them, fills
+//           exec -> ops      ExecNote      decisions as the exec stage acted on them, fills, order errors
 //
 // The signal and exec stages are driven by these records only (no clock, no outside state but the
 // halt flag), so replaying the recorded MarketEvents reproduces their decisions and fills.
@@ -89,15 +89,16 @@ struct alignas(cache_line) SignalNote {
 static_assert(std::is_trivially_copyable_v<SignalNote>);
 static_assert(sizeof(SignalNote) == cache_line);
 
-enum class ExecNoteKind : std::uint8_t { decision, fill };
+enum class ExecNoteKind : std::uint8_t { decision, fill, order_error };
 struct alignas(cache_line) ExecNote {
     union {
         Decision decision;  // as it reached the exec stage
-        Fill fill;
+        Fill fill;          // kind fill; kind order_error: the order (qty asked for, nothing or part filled)
     };
     double equity_usd;  // after it
     ExecNoteKind kind;
     std::uint8_t entry_blocked;  // kind decision: 1 when an entry signal was not acted on
+    OrderError order_error;      // kind order_error: why the order failed
 };
 static_assert(std::is_trivially_copyable_v<ExecNote>);
 static_assert(sizeof(ExecNote) == cache_line);

@@ -1,5 +1,6 @@
 #include "pipeline/exec_stage.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace cbtrade {
@@ -11,26 +12,48 @@ std::int64_t seconds_of(std::int64_t ns) noexcept {
 }  // namespace
 
 ExecStage::ExecStage(const Config& c, PriceRing& in, ExecNoteRing* notes, BotMetrics& metrics, const TscClock& clock,
-                     const std::atomic<bool>& halted)
+                     const std::atomic<bool>& halted, Broker* broker, const std::optional<TraderParams>& trader)
     : in_(in),
       notes_(notes),
       metrics_(metrics),
       clock_(clock),
       halted_(halted),
-      trader_(TraderParams::from(c), c.usd_equity),
-      broker_(c.fee_bps, c.slippage_bps) {
+      trader_(trader ? *trader : TraderParams::from(c), c.usd_equity),
+      paper_(c.fee_bps, c.slippage_bps),
+      broker_(broker != nullptr ? broker : &paper_) {
     status_.equity_usd.store(c.usd_equity, std::memory_order_relaxed);
 }
 
-std::size_t ExecStage::poll(std::int64_t) noexcept {
-    std::size_t n = 0;
-    PriceRecord r;
-    while (n < 64 && in_.try_pop(r)) {
-        handle(r);
-        ++n;
+std::size_t ExecStage::poll(std::int64_t now_ns) noexcept {
+    now_ns_ = now_ns;
+    if (equity_refreshes_ != nullptr) {
+        const std::uint64_t refreshes = equity_refreshes_->load(std::memory_order_relaxed);
+        if (refreshes != equity_refreshes_seen_) {
+            equity_refreshes_seen_ = refreshes;
+            trader_.set_funds_blocked(false);
+            status_.funds_blocked.store(false, std::memory_order_relaxed);
+        }
     }
-    if (n) status_.records.store(status_.records.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    return n;
+    std::size_t n = 0;
+    if (broker_ != &paper_) {
+        // Every poll: the live broker keeps its connection warm and reads its answers here.
+        OrderOutcome o;
+        if (broker_->poll(now_ns, o) && awaiting_) {
+            awaiting_ = false;
+            status_.order_in_flight.store(false, std::memory_order_relaxed);
+            settle(in_flight_, o);
+            ++n;
+        }
+    }
+    PriceRecord r;
+    std::size_t records = 0;
+    while (records < 64 && in_.try_pop(r)) {
+        handle(r);
+        ++records;
+    }
+    if (records)
+        status_.records.store(status_.records.load(std::memory_order_relaxed) + records, std::memory_order_relaxed);
+    return n + records;
 }
 
 void ExecStage::handle(const PriceRecord& r) noexcept {
@@ -50,9 +73,9 @@ void ExecStage::handle(const PriceRecord& r) noexcept {
         const TraderCounters& c = trader_.counters();
         const std::uint64_t blocked_before = published_.blocked_breaker + published_.blocked_below_min +
                                              published_.blocked_long_only + published_.blocked_market_data +
-                                             published_.blocked_halt;
-        const std::uint64_t blocked_now =
-            c.blocked_breaker + c.blocked_below_min + c.blocked_long_only + c.blocked_market_data + c.blocked_halt;
+                                             published_.blocked_halt + published_.blocked_funds;
+        const std::uint64_t blocked_now = c.blocked_breaker + c.blocked_below_min + c.blocked_long_only +
+                                          c.blocked_market_data + c.blocked_halt + c.blocked_funds;
         ExecNote n{};
         n.kind = ExecNoteKind::decision;
         n.decision = d;
@@ -78,9 +101,50 @@ void ExecStage::handle(const PriceRecord& r) noexcept {
 }
 
 void ExecStage::execute(const OrderRequest& req, double market_price) noexcept {
-    const Fill f = broker_.fill(req, market_price);
+    if (now_ns_ < orders_paused_until_ns_ || broker_->busy()) {
+        trader_.on_order_failed();  // not sent: the trader asks again at a later price or signal
+        return;
+    }
+    OrderOutcome o;
+    if (broker_->submit(req, market_price, now_ns_, o)) {
+        settle(req, o);
+        return;
+    }
+    in_flight_ = req;
+    awaiting_ = true;
+    status_.order_in_flight.store(true, std::memory_order_relaxed);
+}
+
+void ExecStage::settle(const OrderRequest& req, const OrderOutcome& o) noexcept {
+    const Fill& f = o.fill;
+    if (o.error != OrderError::none) {
+        metrics_.order_errors(o.error).inc();
+        status_.order_errors.store(status_.order_errors.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        if (o.error == OrderError::insufficient_funds) {
+            trader_.set_funds_blocked(true);
+            status_.funds_blocked.store(true, std::memory_order_relaxed);
+        }
+        order_pause_ns_ =
+            order_pause_ns_ == 0 ? 1'000'000'000 : std::min<std::int64_t>(2 * order_pause_ns_, 60'000'000'000);
+        orders_paused_until_ns_ = now_ns_ + order_pause_ns_;
+        ExecNote n{};
+        n.kind = ExecNoteKind::order_error;
+        n.fill = Fill{req.time_s, req.qty, req.ref_price, 0, req.side, req.reason};
+        n.order_error = o.error;
+        n.equity_usd = trader_.equity_usd(last_price_ > 0 ? last_price_ : req.ref_price);
+        note(n);
+    } else {
+        order_pause_ns_ = 0;
+    }
+    if (!(f.qty > 0)) {
+        trader_.on_order_failed();
+        return;
+    }
     trader_.on_fill(f);
-    metrics_.orders(OrderMode::paper, f.side == Side::buy ? OrderSideIndex::buy : OrderSideIndex::sell).inc();
+    metrics_
+        .orders(broker_->live() ? OrderMode::live : OrderMode::paper,
+                f.side == Side::buy ? OrderSideIndex::buy : OrderSideIndex::sell)
+        .inc();
     switch (f.reason) {
         case OrderReason::entry:
             break;
@@ -103,6 +167,10 @@ void ExecStage::execute(const OrderRequest& req, double market_price) noexcept {
     status_.position_base.store(trader_.position_qty(), std::memory_order_relaxed);
     status_.fills.store(status_.fills.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     status_.round_trips.store(c.round_trips, std::memory_order_relaxed);
+    const double price = last_price_ > 0 ? last_price_ : f.price;
+    const double equity = trader_.equity_usd(price);
+    metrics_.equity_usd.set(equity);
+    status_.equity_usd.store(equity, std::memory_order_relaxed);
     ExecNote n{};
     n.kind = ExecNoteKind::fill;
     n.fill = f;
@@ -123,6 +191,7 @@ void ExecStage::publish_blocked() noexcept {
     bump(BlockReason::long_only, c.blocked_long_only, published_.blocked_long_only);
     bump(BlockReason::market_data, c.blocked_market_data, published_.blocked_market_data);
     bump(BlockReason::halt, c.blocked_halt, published_.blocked_halt);
+    bump(BlockReason::funds, c.blocked_funds, published_.blocked_funds);
 }
 
 void ExecStage::note(const ExecNote& n) noexcept {

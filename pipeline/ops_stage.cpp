@@ -142,6 +142,15 @@ void OpsStage::drain(std::int64_t) {
     if (rings_.exec_notes) {
         ExecNote n;
         for (int i = 0; i < 4096 && rings_.exec_notes->try_pop(n); ++i) {
+            // Orders the exec thread refused to send (the order desk reports the others itself).
+            if (n.kind == ExecNoteKind::order_error &&
+                (n.order_error == OrderError::no_token || n.order_error == OrderError::invalid_order))
+                std::fprintf(stderr, "cbtrade live: order not sent: %s %s %.8g: %s\n",
+                             std::string(side_name(n.fill.side)).c_str(),
+                             std::string(reason_name(n.fill.reason)).c_str(), n.fill.qty,
+                             n.order_error == OrderError::no_token
+                                 ? "no_token (no pre-signed JWT young enough: the ops thread fell behind)"
+                                 : "invalid_order (its size is off the product's increments or limits)");
             if (decision_file_) decision_file_->write(decision_log_line(n));
             decision_lines_.store(decision_lines_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         }

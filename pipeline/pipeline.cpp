@@ -27,8 +27,10 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
     so.history = setup_.history;
     signal_ = std::make_unique<SignalStage>(c, so, *ring_a_, *ring_b_, signal_notes_.get(), record_.get(), models_, m,
                                             *setup_.clock);
-    exec_ = std::make_unique<ExecStage>(c, *ring_b_, exec_notes_.get(), m, *setup_.clock, halted_);
+    exec_ = std::make_unique<ExecStage>(c, *ring_b_, exec_notes_.get(), m, *setup_.clock, halted_, setup_.broker,
+                                        setup_.trader);
     exec_->set_probe(setup_.exec_probe);
+    exec_->set_equity_refreshes(setup_.equity_refreshes);
     OpsRings rings{ring_a_.get(), ring_b_.get(), signal_notes_.get(), record_.get(), exec_notes_.get()};
     OpsSources sources{source_.get(), signal_.get(), exec_.get(), setup_.usr1_count};
     ops_ = std::make_unique<OpsStage>(c, rings, sources, *trainer_, models_, m, setup_.ready, halted_,
@@ -51,13 +53,31 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
         o.rt_priority = c.rt_priority;
         runners_.push_back(std::make_unique<StageRunner>(o, std::move(stages)));
     }
+    if (setup_.order_desk != nullptr) {
+        // Orders settle over blocking REST calls (retries, get-order polling): on a thread of their
+        // own, so neither the exec thread nor the ops thread (halt, token pool, files) ever waits.
+        setup_.order_desk->set_upstream(exec_.get());
+        RunnerOptions desk;
+        desk.name = "cbt-orders";
+        desk.core = setup_.plan.ops_core;
+        desk.idle = IdlePolicy::sleep;
+        desk.background = true;
+        desk.sleep_ns = 1'000'000;
+        desk.drain_timeout_ns = 30'000'000'000;  // an order in flight at the stop is settled if it can be
+        runners_.push_back(std::make_unique<StageRunner>(desk, std::vector<Stage*>{setup_.order_desk}));
+    }
     RunnerOptions ops;
     ops.name = "cbt-ops";
     ops.core = setup_.plan.ops_core;
     ops.idle = IdlePolicy::sleep;
     ops.background = true;
     ops.sleep_ns = 2'000'000;  // the ops work is periodic: 2 ms naps cost nothing and lose nothing
-    runners_.push_back(std::make_unique<StageRunner>(ops, std::vector<Stage*>{ops_.get()}));
+    std::vector<Stage*> ops_stages{ops_.get()};
+    for (Stage* extra : setup_.ops_stages) {
+        extra->set_upstream(exec_.get());
+        ops_stages.push_back(extra);
+    }
+    runners_.push_back(std::make_unique<StageRunner>(ops, std::move(ops_stages)));
 }
 
 Pipeline::~Pipeline() {
@@ -97,8 +117,12 @@ PipelineSummary Pipeline::summary() const {
     s.candles = signal_->status().candles.load(std::memory_order_relaxed);
     for (const Signal sig : {Signal::flat, Signal::buy, Signal::sell})
         s.decisions[static_cast<std::size_t>(sig)] = m.decisions(sig).value();
-    s.orders_buy = m.orders(OrderMode::paper, OrderSideIndex::buy).value();
-    s.orders_sell = m.orders(OrderMode::paper, OrderSideIndex::sell).value();
+    s.live = exec_->live();
+    const OrderMode mode = s.live ? OrderMode::live : OrderMode::paper;
+    s.orders_buy = m.orders(mode, OrderSideIndex::buy).value();
+    s.orders_sell = m.orders(mode, OrderSideIndex::sell).value();
+    s.order_errors = exec_->status().order_errors.load(std::memory_order_relaxed);
+    s.order_unsettled = exec_->status().order_in_flight.load(std::memory_order_relaxed);
     s.start_equity_usd = setup_.config.usd_equity;
     if (stopped_) {
         s.trader = exec_->trader().counters();
@@ -136,7 +160,7 @@ std::string summary_text(const PipelineSummary& s) {
         "\n"
         "  decisions        buy %" PRIu64 ", sell %" PRIu64 ", flat %" PRIu64
         "\n"
-        "  paper orders     BUY %" PRIu64 ", SELL %" PRIu64 "; round trips %" PRIu64 " (won %" PRIu64
+        "  %s orders     BUY %" PRIu64 ", SELL %" PRIu64 "; round trips %" PRIu64 " (won %" PRIu64
         "); exits: signal %" PRIu64 ", stop %" PRIu64 ", take %" PRIu64
         "\n"
         "  entries blocked  market data %" PRIu64 ", halt %" PRIu64 ", breaker %" PRIu64 ", below minimum %" PRIu64
@@ -150,13 +174,20 @@ std::string summary_text(const PipelineSummary& s) {
         "  ops              walk-forward fits %" PRIu64 ", recorded events %" PRIu64 ", decision log lines %" PRIu64
         "\n",
         s.run_seconds, s.ticks, s.trades, s.candles, s.reconnects, s.gaps, s.decisions[1], s.decisions[2],
-        s.decisions[0], s.orders_buy, s.orders_sell, t.round_trips, t.winning_round_trips, t.signal_exits,
-        t.stop_losses, t.take_profits, t.blocked_market_data, t.blocked_halt, t.blocked_breaker, t.blocked_below_min,
-        t.blocked_long_only, s.equity_usd, s.start_equity_usd,
+        s.decisions[0], s.live ? " live" : "paper", s.orders_buy, s.orders_sell, t.round_trips, t.winning_round_trips,
+        t.signal_exits, t.stop_losses, t.take_profits, t.blocked_market_data, t.blocked_halt, t.blocked_breaker,
+        t.blocked_below_min, t.blocked_long_only, s.equity_usd, s.start_equity_usd,
         s.start_equity_usd > 0 ? (s.equity_usd / s.start_equity_usd - 1) * 100 : 0.0, s.position_base, s.fees_usd,
         s.t2d_p50_ns / 1e3, s.t2d_p99_ns / 1e3, s.t2d_p999_ns / 1e3, s.t2d_count, s.ring_full[0], s.ring_full[1],
         s.ring_full[2], s.walk_forward_fits, s.recorded_events, s.decision_log_lines);
     std::string out(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    if (s.live || s.order_errors > 0)
+        out += "  order errors     " + std::to_string(s.order_errors) + " (by reason: bot_order_errors_total)\n";
+    if (t.blocked_funds > 0) out += "  entries blocked  insufficient funds " + std::to_string(t.blocked_funds) + "\n";
+    if (s.order_unsettled)
+        out +=
+            "  WARNING          an order was still unsettled at the stop: check the exchange (see the order lines "
+            "above)\n";
     if (!s.not_trading.empty()) out += "  NOT TRADING      " + s.not_trading + "\n";
     if (s.drain_timed_out) out += "  warning          a stage did not drain within the stop timeout\n";
     if (!s.file_error.empty()) out += "  error            " + s.file_error + "\n";

@@ -60,6 +60,14 @@ struct PipelineSetup {
     const std::atomic<std::uint32_t>* usr1_count = nullptr;  // optional: SIGUSR1 presses
     bool print_status = true;                                // status lines on stderr
     ExecProbe* exec_probe = nullptr;                         // optional: benchmarks (exec_stage.hpp)
+
+    // Real orders (DRY_RUN=false; exec/live_orders.hpp builds these). All optional: without a broker
+    // the exec stage paper-trades.
+    Broker* broker = nullptr;            // the exec stage's broker (exec thread)
+    std::optional<TraderParams> trader;  // the trader's parameters (default: from the config)
+    std::vector<Stage*> ops_stages;      // polled on the ops thread after the ops stage (token pool)
+    Stage* order_desk = nullptr;         // its own low-priority thread "cbt-orders" (blocking REST)
+    const std::atomic<std::uint64_t>* equity_refreshes = nullptr;  // see ExecStage::set_equity_refreshes
 };
 
 struct PipelineSummary {
@@ -68,8 +76,11 @@ struct PipelineSummary {
     std::uint64_t trades = 0;  // market trades consumed by the signal stage
     std::uint64_t candles = 0;
     std::uint64_t decisions[3] = {};  // by Signal: flat, buy, sell
+    bool live = false;                // real orders (bot_orders_total{mode="live"})
     std::uint64_t orders_buy = 0;
     std::uint64_t orders_sell = 0;
+    std::uint64_t order_errors = 0;  // every reason
+    bool order_unsettled = false;    // an order's outcome was still unknown at the stop
     TraderCounters trader;
     double start_equity_usd = 0;
     double equity_usd = 0;

@@ -284,15 +284,17 @@ std::string decision_log_line(const ExecNote& n) {
             .member("entry_blocked", n.entry_blocked != 0)
             .member("equity_usd", n.equity_usd);
     } else {
+        // A fill, or an order that failed (the quantity asked for, and why).
         const Fill& f = n.fill;
-        w.member("type", "fill")
+        const bool failed = n.kind == ExecNoteKind::order_error;
+        w.member("type", failed ? "order_error" : "fill")
             .member("time", f.time_s)
             .member("side", side_name(f.side))
             .member("reason", reason_name(f.reason))
-            .member("qty", f.qty)
-            .member("price", f.price)
-            .member("fee_usd", f.fee_usd)
-            .member("equity_usd", n.equity_usd);
+            .member("qty", f.qty);
+        if (failed) w.member("error", order_error_label(n.order_error));
+        else w.member("price", f.price).member("fee_usd", f.fee_usd);
+        w.member("equity_usd", n.equity_usd);
     }
     w.end_object();
     return out;

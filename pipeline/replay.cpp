@@ -80,7 +80,7 @@ ReplayResult replay_recording(const Config& c, const PreparedHistory& history, R
         drain_notes();
         ExecNote n;
         while (exec_notes->try_pop(n)) {
-            (n.kind == ExecNoteKind::decision ? out.decisions : out.fills)++;
+            if (n.kind != ExecNoteKind::order_error) (n.kind == ExecNoteKind::decision ? out.decisions : out.fills)++;
             on_line(decision_log_line(n));
         }
     }

@@ -377,6 +377,53 @@ TEST_F(HttpClientTest, non_blocking_start_and_poll_from_a_stage) {
     EXPECT_FALSE(c->busy());
 }
 
+TEST_F(HttpClientTest, answers_read_in_place_then_released_keep_the_connection) {
+    // The exec thread's way: failure(), answer() and release(), no copy; the connection stays open.
+    LoopbackServer server(&server_tls_);
+    ASSERT_TRUE(server.ok());
+    server.run(
+        [&](ServerConnection& s, int) {
+            (void)s.read_http_request();
+            (void)s.send(json_ok(R"({"first":1})"));
+            (void)s.read_http_request();
+            (void)s.send(answer(429, "Too Many Requests", "text/html", "<html>slow down</html>", "Retry-After: 2\r\n"));
+            (void)s.read_http_request();
+            (void)s.send(json_ok(R"({"third":3})"));
+            (void)s.wait_for_close();
+        },
+        1);
+    auto c = client(server.port());
+    const auto run = [&](std::string_view target) {
+        EXPECT_TRUE(c->start(get(target), now_ns()));
+        for (int i = 0; i < 100000 && !c->poll(now_ns()); ++i) (void)loop_.wait(100'000);
+    };
+    run("/a");
+    ASSERT_EQ(c->failure(), HttpFailure::none);
+    std::optional<HttpAnswerView> a = c->answer();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 200u);
+    EXPECT_EQ(a->content_type, "application/json");
+    EXPECT_EQ(a->body, R"({"first":1})");
+    EXPECT_TRUE(a->retry_after.empty());
+    c->release();
+    EXPECT_FALSE(c->busy());
+    EXPECT_FALSE(c->answer()) << "nothing to show once released";
+
+    run("/b");
+    a = c->answer();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 429u);
+    EXPECT_EQ(a->retry_after, "2");
+    EXPECT_EQ(a->body, "<html>slow down</html>");
+    c->release();
+
+    run("/c");  // take() after the in-place reads still copies the whole answer
+    const HttpResult r = c->take();
+    ASSERT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.response->body, R"({"third":3})");
+    EXPECT_EQ(c->connections_opened(), 1u);
+}
+
 TEST_F(HttpClientTest, plaintext_http_to_loopback) {
     LoopbackServer server(nullptr);
     ASSERT_TRUE(server.ok());

@@ -124,18 +124,183 @@ TEST(ExecStage, a_lost_ring_record_blocks_entries_through_the_next_candle_close)
     EXPECT_GT(rig.stage->trader().position_qty(), 0);
 }
 
+// An upstream stage the test finishes by hand.
+struct Upstream final : Stage {
+    std::string_view name() const noexcept override { return "upstream"; }
+    std::size_t poll(std::int64_t) noexcept override { return 0; }
+};
+
 TEST(ExecStage, drained_only_when_upstream_finished_and_ring_empty) {
     Rig rig;
-    struct Done final : Stage {
-        std::string_view name() const noexcept override { return "done"; }
-        std::size_t poll(std::int64_t) noexcept override { return 0; }
-    } upstream;
+    Upstream upstream;
     rig.stage->set_upstream(&upstream);
     EXPECT_FALSE(rig.stage->drained(0));
     upstream.mark_finished();
     ASSERT_TRUE(rig.in->try_push(price(100, 0)));
     EXPECT_FALSE(rig.stage->drained(0));
     (void)rig.stage->poll(0);
+    EXPECT_TRUE(rig.stage->drained(0));
+}
+
+// ---- with a live broker: outcomes settle later -------------------------------------------------
+
+// A broker whose orders settle when the test says so, with the outcome the test gives.
+class ScriptedBroker final : public Broker {
+public:
+    bool live() const noexcept override { return true; }
+    bool submit(const OrderRequest& o, double, std::int64_t, OrderOutcome&) noexcept override {
+        submitted.push_back(o);
+        busy_ = true;
+        return false;
+    }
+    bool poll(std::int64_t, OrderOutcome& out) noexcept override {
+        if (!ready_) return false;
+        ready_ = false;
+        busy_ = false;
+        out = next_;
+        return true;
+    }
+    bool busy() const noexcept override { return busy_; }
+    // The pending order ends with `qty` filled at `price` (0: nothing) and `error`.
+    void settle(double qty, double price, OrderError error = OrderError::none) {
+        const OrderRequest& o = submitted.back();
+        next_ = OrderOutcome{Fill{o.time_s, qty, price, qty * price * 0.006, o.side, o.reason}, error};
+        ready_ = true;
+    }
+    std::vector<OrderRequest> submitted;
+
+private:
+    OrderOutcome next_{};
+    bool ready_ = false;
+    bool busy_ = false;
+};
+
+struct LiveRig : Rig {
+    LiveRig() {
+        TraderParams p = TraderParams::from(config);
+        p.order_min_usd = 1;
+        stage = std::make_unique<ExecStage>(config, *in, notes.get(), metrics, clock, halted, &broker, p);
+        stage->set_equity_refreshes(&equity_refreshes);
+    }
+    ScriptedBroker broker;
+    std::atomic<std::uint64_t> equity_refreshes{0};
+    std::int64_t now = 1'000'000'000;
+    void send_at(PriceRecord r, std::int64_t dt_ns = 1'000'000) {
+        ASSERT_TRUE(in->try_push(r));
+        now += dt_ns;
+        (void)stage->poll(now);
+    }
+    void tick(std::int64_t dt_ns = 1'000'000) {
+        now += dt_ns;
+        (void)stage->poll(now);
+    }
+};
+
+TEST(ExecStageLive, nothing_else_is_sent_while_an_order_is_unsettled_and_its_fill_is_what_counts) {
+    LiveRig rig;
+    rig.send_at(close_with(Signal::buy, 100, 60));
+    ASSERT_EQ(rig.broker.submitted.size(), 1u);
+    EXPECT_EQ(rig.stage->trader().position_qty(), 0) << "nothing is filled before the exchange says so";
+    EXPECT_TRUE(rig.stage->status().order_in_flight.load());
+    // More signals and prices through the stop level: nothing is sent while the outcome is unknown.
+    rig.send_at(close_with(Signal::buy, 100, 120));
+    rig.send_at(price(50, 121));
+    EXPECT_EQ(rig.broker.submitted.size(), 1u);
+    // The exchange filled part of it, at its own price: the position and cash are that, not the paper model.
+    const double asked = rig.broker.submitted[0].qty;
+    rig.broker.settle(asked / 2, 101.5);
+    rig.tick();
+    EXPECT_DOUBLE_EQ(rig.stage->trader().position_qty(), asked / 2);
+    EXPECT_DOUBLE_EQ(rig.stage->trader().entry_price(), 101.5);
+    EXPECT_NEAR(rig.stage->trader().cash_usd(), 1000 - asked / 2 * 101.5 * 1.006, 1e-9);
+    EXPECT_EQ(rig.metrics.orders(OrderMode::live, OrderSideIndex::buy).value(), 1u);
+    EXPECT_EQ(rig.metrics.orders(OrderMode::paper, OrderSideIndex::buy).value(), 0u);
+    EXPECT_FALSE(rig.stage->status().order_in_flight.load());
+    const auto notes = rig.drain_notes();
+    ASSERT_FALSE(notes.empty());
+    EXPECT_EQ(notes.back().kind, ExecNoteKind::fill);
+    EXPECT_DOUBLE_EQ(notes.back().fill.qty, asked / 2);
+    // The stop is now measured from the real entry price: 101.5 * 0.998.
+    rig.send_at(price(101.2, 180));
+    ASSERT_EQ(rig.broker.submitted.size(), 2u);
+    EXPECT_EQ(rig.broker.submitted[1].side, Side::sell);
+    EXPECT_DOUBLE_EQ(rig.broker.submitted[1].qty, asked / 2);
+}
+
+TEST(ExecStageLive, insufficient_funds_is_counted_and_blocks_entries_until_equity_is_refreshed) {
+    LiveRig rig;
+    rig.send_at(close_with(Signal::buy, 100, 60));
+    ASSERT_EQ(rig.broker.submitted.size(), 1u);
+    rig.broker.settle(0, 0, OrderError::insufficient_funds);
+    rig.tick();
+    EXPECT_EQ(rig.stage->trader().position_qty(), 0);
+    EXPECT_EQ(rig.metrics.order_errors(OrderError::insufficient_funds).value(), 1u);
+    EXPECT_TRUE(rig.stage->status().funds_blocked.load());
+    const auto notes = rig.drain_notes();
+    ASSERT_FALSE(notes.empty());
+    EXPECT_EQ(notes.back().kind, ExecNoteKind::order_error);
+    EXPECT_EQ(notes.back().order_error, OrderError::insufficient_funds);
+    // Long after the failure pause: entries stay blocked, counted under their own reason.
+    rig.send_at(close_with(Signal::buy, 100, 120), 120'000'000'000);
+    EXPECT_EQ(rig.broker.submitted.size(), 1u);
+    EXPECT_EQ(rig.metrics.entries_blocked(BlockReason::funds).value(), 1u);
+    // Equity refreshed from the exchange: entries again.
+    rig.equity_refreshes.store(1);
+    rig.send_at(close_with(Signal::buy, 100, 180));
+    EXPECT_EQ(rig.broker.submitted.size(), 2u);
+    EXPECT_FALSE(rig.stage->status().funds_blocked.load());
+}
+
+TEST(ExecStageLive, failures_are_counted_by_reason_and_pause_orders_with_a_doubling_delay) {
+    LiveRig rig;
+    rig.send_at(close_with(Signal::buy, 100, 60));
+    rig.broker.settle(0, 0, OrderError::unauthorized);
+    rig.tick();
+    EXPECT_EQ(rig.metrics.order_errors(OrderError::unauthorized).value(), 1u);
+    rig.send_at(close_with(Signal::buy, 100, 120), 500'000'000);  // 0.5 s later: paused (1 s)
+    EXPECT_EQ(rig.broker.submitted.size(), 1u);
+    rig.send_at(close_with(Signal::buy, 100, 180), 600'000'000);  // 1.1 s later: allowed
+    ASSERT_EQ(rig.broker.submitted.size(), 2u);
+    rig.broker.settle(0, 0, OrderError::unauthorized);
+    rig.tick();
+    rig.send_at(close_with(Signal::buy, 100, 240), 1'500'000'000);  // 1.5 s: the pause is now 2 s
+    EXPECT_EQ(rig.broker.submitted.size(), 2u);
+    rig.send_at(close_with(Signal::buy, 100, 300), 600'000'000);
+    ASSERT_EQ(rig.broker.submitted.size(), 3u);
+    rig.broker.settle(rig.broker.submitted[2].qty, 100);  // a fill resets the pause
+    rig.tick();
+    EXPECT_EQ(rig.metrics.order_errors(OrderError::unauthorized).value(), 2u);
+    EXPECT_EQ(rig.stage->status().order_errors.load(), 2u);
+    EXPECT_GT(rig.stage->trader().position_qty(), 0);
+}
+
+TEST(ExecStageLive, halt_stops_entries_and_lets_exits_through) {
+    LiveRig rig;
+    rig.send_at(close_with(Signal::buy, 100, 60));
+    rig.broker.settle(rig.broker.submitted[0].qty, 100);
+    rig.tick();
+    ASSERT_GT(rig.stage->trader().position_qty(), 0);
+    rig.halted.store(true);
+    rig.send_at(close_with(Signal::sell, 100, 120));  // the exit goes out while halted
+    ASSERT_EQ(rig.broker.submitted.size(), 2u);
+    EXPECT_EQ(rig.broker.submitted[1].side, Side::sell);
+    rig.broker.settle(rig.broker.submitted[1].qty, 100);
+    rig.tick();
+    EXPECT_EQ(rig.stage->trader().position_qty(), 0);
+    rig.send_at(close_with(Signal::buy, 100, 180));  // no new entry while halted
+    EXPECT_EQ(rig.broker.submitted.size(), 2u);
+    EXPECT_EQ(rig.metrics.entries_blocked(BlockReason::halt).value(), 1u);
+}
+
+TEST(ExecStageLive, not_drained_while_an_order_is_in_flight) {
+    LiveRig rig;
+    Upstream done;
+    done.mark_finished();
+    rig.stage->set_upstream(&done);
+    rig.send_at(close_with(Signal::buy, 100, 60));
+    EXPECT_FALSE(rig.stage->drained(0));
+    rig.broker.settle(rig.broker.submitted[0].qty, 100);
+    rig.tick();
     EXPECT_TRUE(rig.stage->drained(0));
 }
 
