@@ -76,6 +76,12 @@ for a in "${target_args[@]}"; do
   if [[ "$a" == -* ]]; then flags+=("$a"); else seeds+=("$a"); fi
 done
 mkdir -p "$out/$name-corpus"
+# Seeds that must not be committed (private keys) are made at run time by tests/fuzz/seeds_NAME.sh.
+if [ -x "$root/tests/fuzz/seeds_$name.sh" ]; then
+  rm -rf "$out/$name-seeds"
+  "$root/tests/fuzz/seeds_$name.sh" "$out/$name-seeds" || { echo "run.sh: seeds_$name.sh failed" >&2; exit 1; }
+  seeds+=("$out/$name-seeds")
+fi
 echo "fuzzing $name for ${seconds}s" >&2
 # libFuzzer's own exit codes for a finding are 77 (meson's skip) and 70: make every finding exit 1.
 "$out/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
