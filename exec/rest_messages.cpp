@@ -120,6 +120,10 @@ RestRequest list_fills_request(std::string_view base_path, std::string_view orde
 }
 
 void append_create_order_body(std::string& out, const MarketOrder& order) {
+    append_create_order_body(out, MarketOrderView{order.client_order_id, order.product_id, order.side, order.size});
+}
+
+void append_create_order_body(std::string& out, const MarketOrderView& order) {
     JsonWriter w(out);
     w.begin_object()
         .member("client_order_id", order.client_order_id)
@@ -144,6 +148,23 @@ RestRequest create_order_request(std::string_view base_path, const MarketOrder& 
     return r;
 }
 
+void format_uuid_v4(std::uint64_t high, std::uint64_t low, char* out) noexcept {
+    std::uint8_t b[16];
+    for (int i = 0; i < 8; ++i) {
+        b[i] = static_cast<std::uint8_t>(high >> (56 - 8 * i));
+        b[8 + i] = static_cast<std::uint8_t>(low >> (56 - 8 * i));
+    }
+    b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+    b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    constexpr std::string_view hex = "0123456789abcdef";
+    std::size_t o = 0;
+    for (std::size_t i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 0x0f];
+    }
+}
+
 std::string new_client_order_id() {
     std::array<std::uint8_t, 16> b{};
     std::size_t got = 0;
@@ -155,16 +176,13 @@ std::string new_client_order_id() {
         }
         got += static_cast<std::size_t>(n);
     }
-    b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
-    b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-    constexpr std::string_view hex = "0123456789abcdef";
-    std::string out;
-    out.reserve(36);
-    for (std::size_t i = 0; i < b.size(); ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-        out += hex[b[i] >> 4];
-        out += hex[b[i] & 0x0f];
+    std::uint64_t high = 0, low = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+        high = high << 8 | b[i];
+        low = low << 8 | b[8 + i];
     }
+    std::string out(client_order_id_chars, '0');
+    format_uuid_v4(high, low, out.data());
     return out;
 }
 

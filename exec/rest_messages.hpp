@@ -99,9 +99,22 @@ struct MarketOrder {
     std::string size;
 };
 [[nodiscard]] RestRequest create_order_request(std::string_view base_path, const MarketOrder& order);
-// The JSON body alone, appended to `out` (the benchmark builds it into a reused buffer).
+// The same order as views (the exec thread builds its orders from fixed buffers).
+struct MarketOrderView {
+    std::string_view client_order_id;
+    std::string_view product_id;
+    Side side = Side::buy;
+    std::string_view size;
+};
+// The JSON body alone, appended to `out`: no allocation when `out` has the capacity (the exec thread
+// and the benchmark build it into a reused buffer).
+void append_create_order_body(std::string& out, const MarketOrderView& order);
 void append_create_order_body(std::string& out, const MarketOrder& order);
 
+inline constexpr std::size_t client_order_id_chars = 36;
+// A version-4 UUID made of 128 bits (122 of them kept), written to out[0, 36). The exec thread makes
+// its ids so from a generator seeded with getrandom at start; new_client_order_id() from getrandom.
+void format_uuid_v4(std::uint64_t high, std::uint64_t low, char* out) noexcept;
 // A fresh client_order_id: a random (getrandom) version-4 UUID, 36 characters.
 [[nodiscard]] std::string new_client_order_id();
 

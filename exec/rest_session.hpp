@@ -39,6 +39,9 @@ public:
     [[nodiscard]] RestClient& client() noexcept { return *client_; }
     [[nodiscard]] const JwtSigner* signer() const noexcept { return signer_ ? &*signer_ : nullptr; }
     [[nodiscard]] const io::Url& url() const noexcept { return url_; }
+    // The HTTP client under the REST client, with its io_uring loop: the exec thread sends its
+    // orders on a session's warm connection (exec/live_orders.hpp), one thread at a time.
+    [[nodiscard]] io::HttpClient& http() noexcept { return *http_; }
 
 private:
     io::Url url_;

@@ -141,6 +141,10 @@ std::string_view to_string(HttpParseStatus status) noexcept {
 // response: an answer that fits (arena_bytes: every order, keep-alive and clock answer does)
 // allocates nothing, so the exec thread can read its order answers under the hot-path rules. A
 // larger answer (candle pages, account lists on cold paths) spills to the heap, freed at the rewind.
+namespace {
+constexpr std::size_t pending_reserve_bytes = 20 * 1024;
+}  // namespace
+
 struct HttpResponseParser::Impl {
     static constexpr std::size_t arena_bytes = 32 * 1024;
     using Alloc = std::pmr::polymorphic_allocator<char>;
@@ -156,6 +160,9 @@ struct HttpResponseParser::Impl {
 
 HttpResponseParser::HttpResponseParser(HttpResponseLimits limits, Mode mode)
     : limits_(limits), mode_(mode), impl_(std::make_unique<Impl>()) {
+    // Received pieces (up to a 16 KiB TLS record) pass through pending_: reserved once, so appending
+    // one never allocates.
+    pending_.reserve(pending_reserve_bytes);
     start_parser();
 }
 

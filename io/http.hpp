@@ -7,8 +7,8 @@
 //
 // Allocation: write_http_request appends to the caller's string and allocates nothing when its
 // capacity suffices (a send buffer reserved once). The parser keeps Beast's header fields and the
-// body in an arena made with it (32 KiB) and rewound for each response: an answer that fits, and
-// whose pieces do not outgrow the carry-over buffer it has used before, allocates nothing (the
+// body in an arena made with it (32 KiB) and rewound for each response, and received pieces pass
+// through a carry-over buffer reserved with it (20 KiB): an answer that fits allocates nothing (the
 // exec thread reads order answers under the hot-path rules); a larger one spills to the heap.
 #pragma once
 

@@ -128,6 +128,8 @@ public:
     void close() noexcept;
 
     [[nodiscard]] const Url& base() const noexcept { return base_; }
+    // A connection is open now (a request would go out without connecting first).
+    [[nodiscard]] bool connected() const noexcept { return conn_.state() == Connection::State::open; }
     // Connections opened so far (1 while keep-alive holds).
     [[nodiscard]] std::uint64_t connections_opened() const noexcept { return connections_opened_; }
 

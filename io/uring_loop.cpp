@@ -154,6 +154,7 @@ int UringLoop::submit_if_needed() noexcept {
     const unsigned kernel_flags = IO_URING_READ_ONCE(*ring_->sq.kflags);
     const bool must_enter = (kernel_flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
     if (io_uring_sq_ready(ring_) == 0 && !must_enter) return 0;
+    last_submit_tsc_ = read_tsc();
     const int rc = must_enter ? io_uring_submit_and_get_events(ring_) : io_uring_submit(ring_);
     return rc < 0 && rc != -EBUSY && rc != -EAGAIN && rc != -EINTR ? rc : 0;
 }

@@ -78,6 +78,9 @@ public:
     void mark_dirty(TcpStream* s) noexcept;
     void forget(TcpStream* s) noexcept;  // a stream going away leaves the dirty list
     [[nodiscard]] std::uint16_t next_buffer_group() noexcept { return next_bgid_++; }
+    // read_tsc() just before the last io_uring_enter that submitted work: the moment queued bytes
+    // were handed to the kernel (bench/bench_jwt.cpp measures an order's decision to it).
+    [[nodiscard]] std::uint64_t last_submit_tsc() const noexcept { return last_submit_tsc_; }
 
 private:
     int reap() noexcept;
@@ -85,6 +88,7 @@ private:
     void flush_dirty() noexcept;
 
     io_uring* ring_ = nullptr;
+    std::uint64_t last_submit_tsc_ = 0;
     bool multishot_receive_ = false;
     std::uint16_t next_bgid_ = 1;
     static constexpr std::size_t max_dirty = 16;

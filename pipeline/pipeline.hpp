@@ -86,6 +86,7 @@ struct PipelineSummary {
     double equity_usd = 0;
     double position_base = 0;
     double fees_usd = 0;
+    double cash_usd = 0;  // after stop()
     std::uint64_t reconnects = 0;
     std::uint64_t gaps = 0;
     std::uint64_t ring_full[3] = {};  // ticks, decisions, ops

@@ -1,6 +1,7 @@
-// cbtrade live: the daemon (DESIGN.md section 2, issue 10). Paper trading on the live feed:
-// COINBASE_WS_URL -> feed stage -> signal stage -> exec stage (Trader + PaperBroker), with the ops
-// thread serving /metrics /healthz /readyz, refitting, recording and logging.
+// cbtrade live: the daemon (DESIGN.md section 2, issues 10 and 12). COINBASE_WS_URL -> feed stage ->
+// signal stage -> exec stage (Trader + PaperBroker, or with DRY_RUN=false the Coinbase broker of
+// exec/live_orders.hpp and its order desk), with the ops thread serving /metrics /healthz /readyz,
+// refitting, recording, logging and signing order JWTs ahead.
 //
 // Start-up is cold and says everything: mode, product, clock, history and model, placement plan.
 // Every reason not to trade is printed (and /readyz says not ready). SIGINT/SIGTERM stop it
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -24,6 +26,9 @@
 #include "core/text.hpp"
 #include "core/thread_placement.hpp"
 #include "exec/api_key.hpp"
+#include "exec/live_orders.hpp"
+#include "exec/live_start.hpp"
+#include "exec/rest_session.hpp"
 #include "feeds/coinbase_feed.hpp"
 #include "io/tls_info.hpp"
 #include "io/uring_loop.hpp"
@@ -68,8 +73,10 @@ void install_handlers() {
 
 constexpr const char* live_usage =
     "usage: cbtrade live [--history FILE] [--duration SEC] [--env-file FILE]...\n"
-    "  paper-trade PRODUCT_ID on the live feed (COINBASE_WS_URL): candles from market_trades, the\n"
-    "  model fitted on the history at start, the trader and paper broker on every price; /metrics,\n"
+    "  trade PRODUCT_ID on the live feed (COINBASE_WS_URL): candles from market_trades, the model\n"
+    "  fitted on the history at start, the trader and its broker on every price: paper by default;\n"
+    "  with DRY_RUN=false and an API key, real market orders (checked first: the key may trade, the\n"
+    "  product takes market orders, the clock agrees; see README's real trading section). /metrics,\n"
     "  /healthz, /readyz on METRICS_ADDR:PORT. Needs at least 300 GRANULARITY candles of history\n"
     "  (--history wins over HISTORY_FILE) ending near the first live trade, or it runs without trading\n"
     "  and says why. Stops after SEC seconds (--duration; default: never) or on SIGINT/SIGTERM, drains\n"
@@ -99,15 +106,31 @@ int run(int argc, char** argv) {
     for (const auto& w : lc.warnings) std::fprintf(stderr, "cbtrade: warning: %s\n", w.c_str());
     Config cfg = lc.config;
     if (a.flag("--history")) cfg.history_file = a.value("--history");
-    if (!cfg.dry_run)
-        throw ConfigError(
-            "DRY_RUN=false: cbtrade live places paper orders only in this version (live order placement is not "
-            "built yet); set DRY_RUN=true to paper-trade");
     const PlacementPlan plan = plan_placement(cfg, allowed_cores());
     (void)traded_product_index(cfg);  // PRODUCT_ID must be among COINBASE_WS_PRODUCTS (exit 2 otherwise)
+    std::optional<JwtSigner> signer = jwt_signer_from(cfg);
 
-    std::fprintf(stderr, "cbtrade live: PAPER trading %s %s (DRY_RUN=true: no order leaves this machine)\n",
-                 cfg.product_id.c_str(), std::string(granularity_name(cfg.granularity)).c_str());
+    // Real orders: every check before anything else starts (exec/live_start.hpp); a refusal is exit 2.
+    std::optional<LiveStart> live_start;
+    if (!cfg.dry_run) {
+        if (!signer)
+            throw ConfigError(
+                "DRY_RUN=false needs an API key: set COINBASE_API_KEY_NAME and COINBASE_API_PRIVATE_KEY, or "
+                "COINBASE_API_PRIVATE_KEY_FILE (or DRY_RUN=true to paper-trade)");
+        rest::RestClientOptions o;
+        o.max_attempts = 2;
+        o.timeout_ms = 8000;
+        rest::RestSession session(cfg, true, o);
+        live_start =
+            check_live_start(session.client(), cfg, signer->key_name(),
+                             std::string(jwt_alg_name(signer->algorithm())) + ", " + signer->key_description());
+        for (const std::string& line : live_start->lines) std::fprintf(stderr, "cbtrade live: %s\n", line.c_str());
+        std::fprintf(stderr, "cbtrade live: LIVE trading %s %s\n", cfg.product_id.c_str(),
+                     std::string(granularity_name(cfg.granularity)).c_str());
+    } else {
+        std::fprintf(stderr, "cbtrade live: PAPER trading %s %s (DRY_RUN=true: no order leaves this machine)\n",
+                     cfg.product_id.c_str(), std::string(granularity_name(cfg.granularity)).c_str());
+    }
     const TscClock clock = TscClock::calibrate();
     std::fprintf(stderr, "cbtrade live: clock %s; %s\n", clock.describe().c_str(), describe(tls_info()).c_str());
 
@@ -134,9 +157,19 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "cbtrade live: serving /metrics, /healthz, /readyz on %s:%u\n", cfg.metrics_addr.c_str(),
                  static_cast<unsigned>(server.port()));
 
+    // The exec thread's broker, the order desk and the token pool; warmed up before the feed starts.
+    std::unique_ptr<LiveOrders> live;
+    if (live_start) {
+        live = std::make_unique<LiveOrders>(cfg, live_start->product, metrics);
+        if (const std::string err = live->warm_up(); !err.empty())
+            std::fprintf(stderr, "cbtrade live: warning: %s (the broker reconnects on its own)\n", err.c_str());
+        else
+            std::fprintf(stderr, "cbtrade live: order connection open, %zu order JWTs signed ahead\n",
+                         live->tokens().usable(now_ns()));
+    }
+
     io::UringLoop loop;
     if (const int rc = loop.init(256); rc < 0) throw RunError(io::uring_unavailable_message(rc));
-    std::optional<JwtSigner> signer = jwt_signer_from(cfg);
     std::optional<SignerWsJwtSource> jwt_source;
     FeedOptions feed_options = feed_options_from(cfg);
     if (signer) {
@@ -158,6 +191,12 @@ int run(int argc, char** argv) {
     setup.clock = &clock;
     setup.ready = &ready;
     setup.usr1_count = &usr1_count;
+    if (live) {
+        setup.broker = &live->broker();
+        setup.trader = live_start->trader;
+        setup.ops_stages = {&live->token_refill()};
+        setup.order_desk = &live->desk();
+    }
     FeedStage* feed_stage = nullptr;
     setup.source = [&](MarketRing& out, BotMetrics& m) {
         auto s = std::make_unique<FeedStage>(loop, feed, out, m, clock);

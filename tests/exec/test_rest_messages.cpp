@@ -110,6 +110,21 @@ TEST(RestRequests, client_order_ids_are_fresh_version_4_uuids) {
     EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(RestRequests, uuid_from_bits_is_exact_and_the_view_body_matches_the_owned_one) {
+    char id[client_order_id_chars];
+    format_uuid_v4(0x0123456789abcdefULL, 0xfedcba9876543210ULL, id);
+    // Version nibble 4 in byte 6, variant 10xx in byte 8; every other bit as given.
+    EXPECT_EQ(std::string_view(id, sizeof id), "01234567-89ab-4def-bedc-ba9876543210");
+    const MarketOrder owned{"c1", "BTC-USD", Side::buy, "25.37"};
+    std::string a, b;
+    append_create_order_body(a, owned);
+    b.reserve(512);
+    const char* const before = b.data();
+    append_create_order_body(b, MarketOrderView{"c1", "BTC-USD", Side::buy, "25.37"});
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(b.data(), before) << "written into the reserved buffer";
+}
+
 // ---- errors --------------------------------------------------------------------------------------
 
 TEST(RestErrors, each_documented_error_shape_becomes_one_clear_line) {

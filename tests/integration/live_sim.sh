@@ -265,7 +265,7 @@ check_bad RECORD_TICKS "  " "RECORD_TICKS=.* is invalid"
 check_bad DECISION_LOG "$(printf 'x\001')" "DECISION_LOG=.* is invalid"
 check_bad HISTORY_FILE "$(printf '\001')" "HISTORY_FILE=.* is invalid"
 check_bad COINBASE_WS_PRODUCTS ETH-USD "COINBASE_WS_PRODUCTS does not include PRODUCT_ID=BTC-USD"
-check_bad DRY_RUN false "DRY_RUN=false: cbtrade live places paper orders only"
+check_bad DRY_RUN false "DRY_RUN=false needs an API key: set COINBASE_API_KEY_NAME"
 expect_exit 2 "live: unknown option" -- "$CBTRADE" live --frobnicate
 expect_exit 2 "live: bad --duration" -- "$CBTRADE" live --duration -5
 expect_exit 2 "replay: no file" -- "$CBTRADE" replay

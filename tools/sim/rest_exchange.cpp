@@ -416,7 +416,7 @@ SimReply RestExchange::product(const HttpRequest& req, const std::string& id) {
         .member("is_disabled", false)
         .member("new", false)
         .member("status", "online")
-        .member("cancel_only", false)
+        .member("cancel_only", ctx_.options.cancel_only)
         .member("limit_only", false)
         .member("post_only", false)
         .member("trading_disabled", disabled)
@@ -623,6 +623,8 @@ SimReply RestExchange::create_order(const HttpRequest& req, std::optional<std::s
         return reject("INSUFFICIENT_FUND", "Insufficient balance in source account", "PREVIEW_INSUFFICIENT_FUND");
     if (ctx_.options.trading_disabled)
         return reject("ORDER_ENTRY_DISABLED", "Trading is disabled for this product", "PREVIEW_ORDER_ENTRY_DISABLED");
+    if (ctx_.options.cancel_only)
+        return reject("ORDER_ENTRY_DISABLED", "The product is cancel-only", "PREVIEW_ORDER_ENTRY_DISABLED");
     const std::optional<double> size = buy ? on_grid(size_text, 1, 2) : on_grid(size_text, 1, 8);
     if (!size)
         return reject("INVALID_SIZE_PRECISION", "Size is not on the product's increment",
@@ -750,6 +752,9 @@ SimReply RestExchange::state(const HttpRequest& req) const {
     for (const auto& [id, n] : requests_by_client_id_) w.member(id, n);
     w.end_object().key("orders_by_client_order_id").begin_object();
     for (const auto& [id, index] : order_by_client_id_) w.member(id, orders_[index].order_id);
+    // Every account's balance as the exchange holds it (tests compare them with the daemon's books).
+    w.end_object().key("balances").begin_object();
+    for (const Account& a : accounts_) w.member(a.currency, decimal(a.balance, 8));
     w.end_object().end_object();
     return {json_response(req, http::status::ok, std::move(body))};
 }

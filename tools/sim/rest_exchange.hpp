@@ -15,7 +15,8 @@
 // Private endpoints need "Authorization: Bearer <JWT>" that JwtVerifier accepts (uri claim = this
 // request), else 401 "Unauthorized" in plain text, as Coinbase answers. Requests beyond 10 public /
 // 30 private per second get 429 with an HTML page. Faults on demand (--rest-fault). Also GET
-// /sim/state: the order counts a test checks ({"orders":N,"order_repeats":M,...}).
+// /sim/state: the order counts and balances a test checks ({"orders":N,"order_repeats":M,...,
+// "balances":{"USD":"...","BTC":"..."}}).
 #pragma once
 
 #include <cstdint>

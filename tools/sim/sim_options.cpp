@@ -123,6 +123,7 @@ REST (/api/v3/brokerage: time, key_permissions, accounts, products, candles, ord
   --extra-accounts N        N more empty accounts, to make list-accounts page (default 0)
   --fee-bps B               fee on each market order, basis points of its value (default 60)
   --trading-disabled        products say trading_disabled: true and orders are refused
+  --cancel-only             products say cancel_only: true and new orders are refused
   --no-trade-scope          keys lack the trade permission: /key_permissions says can_trade false and
                             orders get 403 "Missing required scopes"
   --no-rate-limit           do not answer 429 beyond 10 public / 30 private requests per second
@@ -239,6 +240,8 @@ std::optional<SimOptions> parse_sim_options(int argc, char** argv) {
             if (o.fee_bps > 1000) bad_value(opt, v, "0..1000");
         } else if (opt == "--trading-disabled") {
             o.trading_disabled = true;
+        } else if (opt == "--cancel-only") {
+            o.cancel_only = true;
         } else if (opt == "--no-trade-scope") {
             o.no_trade_scope = true;
         } else if (opt == "--no-rate-limit") {

@@ -63,6 +63,7 @@ struct SimOptions {
     std::uint64_t extra_accounts = 0;
     double fee_bps = 60;
     bool trading_disabled = false;
+    bool cancel_only = false;     // products say cancel_only: true and new orders are refused
     bool no_trade_scope = false;  // keys may view but not trade: 403 on orders, can_trade false
     bool rate_limit = true;       // 10 public / 30 private requests per second, as coinbase-api.md 3.9
     struct RestFault {
