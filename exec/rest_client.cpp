@@ -228,13 +228,14 @@ RestResult<Product> RestClient::product(std::string_view product_id, bool public
 }
 
 RestResult<std::vector<Candle>> RestClient::candles(std::string_view product_id, Granularity granularity,
-                                                    std::int64_t start_s, std::int64_t end_s, std::size_t limit) {
+                                                    std::int64_t start_s, std::int64_t end_s, std::size_t limit,
+                                                    bool public_endpoint) {
     if (!valid_product_id(product_id))
         return RestResult<std::vector<Candle>>::failure(RestError{
             RestErrorKind::invalid_order, 0, {}, "candles: invalid product id " + quote_for_message(product_id)});
-    const Answer a = send_with_retries(
-        candles_request(options_.base_path, product_id, granularity, start_s, end_s, limit, !authenticated()),
-        "candles");
+    const Answer a = send_with_retries(candles_request(options_.base_path, product_id, granularity, start_s, end_s,
+                                                       limit, public_endpoint || !authenticated()),
+                                       "candles");
     if (!a.response) return failure_of<std::vector<Candle>>(a);
     return decode_candles(answer_of(*a.response), granularity, start_s, end_s, limit);
 }

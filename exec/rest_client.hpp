@@ -143,10 +143,12 @@ public:
     [[nodiscard]] RestResult<std::vector<Account>> all_accounts(std::size_t max_pages = 100);
     // The authenticated endpoint with credentials, the public market/ one without (or when asked).
     [[nodiscard]] RestResult<Product> product(std::string_view product_id, bool public_endpoint = false);
-    // Candles with start_s <= time <= end_s in time order (<= limit buckets per call).
+    // Candles with start_s <= time <= end_s in time order (<= limit buckets per call); from the
+    // public market/ endpoint without credentials or when `public_endpoint` asks for it.
     [[nodiscard]] RestResult<std::vector<Candle>> candles(std::string_view product_id, Granularity granularity,
                                                           std::int64_t start_s, std::int64_t end_s,
-                                                          std::size_t limit = default_candles_per_request);
+                                                          std::size_t limit = default_candles_per_request,
+                                                          bool public_endpoint = false);
     // See the header comment: same client_order_id on every attempt; unknown_outcome when no
     // attempt's answer was seen.
     [[nodiscard]] RestResult<CreateOrderResult> create_market_order(const MarketOrder& order);
