@@ -124,6 +124,17 @@ std::string url(std::string_view v, std::initializer_list<std::string_view> sche
     throw Invalid{std::string(accepted)};
 }
 
+// COINBASE_API_BASE: the earlier stack's bridge.env gives the bare host (https://api.coinbase.com),
+// which the earlier bridge completed with the Advanced Trade path; so does this.
+std::string api_base(std::string_view v) {
+    std::string out = url(v, {"https://", "http://"}, "an https:// URL");
+    const std::size_t host = out.find("://") + 3;
+    const std::size_t path = out.find_first_of("/?", host);
+    if (path == std::string::npos) out += "/api/v3/brokerage";
+    else if (out.compare(path, std::string::npos, "/") == 0) out += "api/v3/brokerage";
+    return out;
+}
+
 // Checked when the configuration is read, not at the first connection: a CA file that cannot be
 // used is a configuration error (exit 2) naming the key, like any other bad value.
 std::string ca_file(std::string_view v) {
@@ -229,6 +240,13 @@ const std::array key_table{
     CB_KEY("BRIDGE_URL", "", "earlier stack's REST bridge (optional)", false,
            c.bridge_url = v.empty() ? std::string() : url(v, {"http://", "https://"}, "an http:// or https:// URL"),
            c.bridge_url),
+    CB_KEY(
+        "BRIDGE_LISTEN", "127.0.0.1", "cbtrade bridge: listen address (the bridge has no authentication)", false,
+        {
+            if (v.empty()) throw Invalid{"an IP address such as 127.0.0.1 or 0.0.0.0"};
+            c.bridge_listen = std::string(v);
+        },
+        c.bridge_listen),
     CB_KEY("USE_LIVE_EQUITY", "false", "size from the exchange balance instead of USD_EQUITY (live)", false,
            c.use_live_equity = parse_bool(v), fmt_bool(c.use_live_equity)),
     CB_KEY(
@@ -265,8 +283,9 @@ const std::array key_table{
     CB_KEY("COINBASE_API_PRIVATE_KEY_FILE", "",
            "file with the CDP private key or the key JSON ({name or id, privateKey}); instead of the key itself", false,
            c.coinbase_api_private_key_file = std::string(v), c.coinbase_api_private_key_file),
-    CB_KEY("COINBASE_API_BASE", "https://api.coinbase.com/api/v3/brokerage", "REST base URL", false,
-           c.coinbase_api_base = url(v, {"https://", "http://"}, "an https:// URL"), c.coinbase_api_base),
+    CB_KEY("COINBASE_API_BASE", "https://api.coinbase.com/api/v3/brokerage",
+           "REST base URL; a bare host means https://HOST/api/v3/brokerage", false,
+           c.coinbase_api_base = api_base(v), c.coinbase_api_base),
     CB_KEY("COINBASE_WS_URL", "wss://advanced-trade-ws.coinbase.com", "market-data WebSocket URL", false,
            c.coinbase_ws_url = url(v, {"wss://", "ws://"}, "a wss:// URL"), c.coinbase_ws_url),
     CB_KEY("COINBASE_WS_PRODUCTS", "", "ticker subscriptions; empty means PRODUCT_ID", false,

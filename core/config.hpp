@@ -71,6 +71,7 @@ struct Config {
     std::int64_t port = 8080;
     std::string metrics_addr = "127.0.0.1";
     std::string bridge_url;
+    std::string bridge_listen = "127.0.0.1";  // cbtrade bridge's listen address
     bool use_live_equity = false;
     // model
     ModelMode model_mode = ModelMode::baseline;

@@ -2,6 +2,8 @@
 // (simdjson) are in rest_decode.cpp.
 #include "exec/rest_messages.hpp"
 
+#include <charconv>
+
 #include <sys/random.h>
 
 #include <array>
@@ -121,6 +123,28 @@ RestRequest list_fills_request(std::string_view base_path, std::string_view orde
 
 void append_create_order_body(std::string& out, const MarketOrder& order) {
     append_create_order_body(out, MarketOrderView{order.client_order_id, order.product_id, order.side, order.size});
+}
+
+void append_candles_answer(std::string& out, std::span<const Candle> oldest_first, std::size_t limit) {
+    const auto text = [](double v) {
+        char buf[64];
+        const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+        return std::string(buf, ec == std::errc{} ? end : buf);
+    };
+    JsonWriter w(out);
+    w.begin_object().key("candles").begin_array();
+    std::size_t written = 0;
+    for (auto it = oldest_first.rbegin(); it != oldest_first.rend() && written < limit; ++it, ++written) {
+        w.begin_object()
+            .member("start", std::to_string(it->time_s))
+            .member("low", text(it->low))
+            .member("high", text(it->high))
+            .member("open", text(it->open))
+            .member("close", text(it->close))
+            .member("volume", text(it->volume))
+            .end_object();
+    }
+    w.end_array().end_object();
 }
 
 void append_create_order_body(std::string& out, const MarketOrderView& order) {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -120,6 +121,11 @@ void format_uuid_v4(std::uint64_t high, std::uint64_t low, char* out) noexcept;
 
 // Query-string encoding (RFC 3986 unreserved characters kept, everything else %XX).
 void append_query_value(std::string& out, std::string_view value);
+
+// The candles answer as the exchange writes it (coinbase-api.md 3.4): {"candles":[...]}, newest
+// first, every field a string (shortest round-trip decimals); the newest `limit` of `oldest_first`.
+// cbtrade-sim and `cbtrade bridge` answer with it.
+void append_candles_answer(std::string& out, std::span<const Candle> oldest_first, std::size_t limit);
 
 // ---- errors --------------------------------------------------------------------------------------
 

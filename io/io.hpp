@@ -1,5 +1,5 @@
 // io/: bytes in and out of the machine, for the market-data feed and the REST client alike.
-// liburing and wolfSSL stay inside io/*.cpp; Boost.Beast stays inside io/http.cpp.
+// liburing and wolfSSL stay inside io/*.cpp; Boost.Beast stays inside io/http.cpp and io/http_server.cpp.
 //
 // This header is the folder's map and its public surface; include the one header you need.
 //   uring_loop.hpp   one io_uring per thread; TcpStream whose connect/recv/send go through it
@@ -9,12 +9,14 @@
 //   connection.hpp   resolve, connect and TLS handshake with deadlines, capped jittered backoff
 //   http.hpp         HTTP/1.1 request writer and size-limited response parser
 //   http_client.hpp  HTTP/1.1 keep-alive client for one host (non-blocking and blocking calls)
+//   http_server.hpp  HTTP/1.1 server (metrics endpoint, cbtrade bridge): caps, deadlines, size limits
 // Test-only transports (the in-memory pipe) live in tests/io/, not here.
 #pragma once
 
 #include "io/connection.hpp"
 #include "io/http.hpp"
 #include "io/http_client.hpp"
+#include "io/http_server.hpp"
 #include "io/tls_client.hpp"
 #include "io/tls_info.hpp"
 #include "io/uring_loop.hpp"

@@ -184,4 +184,47 @@ Url parse_config_url(std::string_view key, std::string_view value, UrlKind kind)
     return std::move(*r.url);
 }
 
+namespace {
+
+int hex_digit(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+}  // namespace
+
+std::string percent_decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    return out;
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view rest,
+                                                                            std::size_t max_items) {
+    std::vector<std::pair<std::string, std::string>> out;
+    while (!rest.empty()) {
+        const std::size_t amp = rest.find('&');
+        const std::string_view item = rest.substr(0, amp);
+        if (!item.empty()) {
+            if (out.size() == max_items) return std::nullopt;
+            const std::size_t eq = item.find('=');
+            out.emplace_back(percent_decode(item.substr(0, eq)),
+                             eq == std::string_view::npos ? std::string() : percent_decode(item.substr(eq + 1)));
+        }
+        if (amp == std::string_view::npos) break;
+        rest.remove_prefix(amp + 1);
+    }
+    return out;
+}
+
 }  // namespace cbtrade::io

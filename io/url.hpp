@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace cbtrade::io {
 
@@ -55,5 +57,13 @@ struct UrlResult {
 // "COINBASE_WS_URL: port '99999' is out of range 1..65535".
 enum class UrlKind : std::uint8_t { websocket, http };
 [[nodiscard]] Url parse_config_url(std::string_view key, std::string_view value, UrlKind kind);
+
+// Percent-decoding of a query component ('+' is a space; a '%' not followed by two hex digits is
+// kept as is).
+[[nodiscard]] std::string percent_decode(std::string_view text);
+// "a=1&b=x%20y" -> {{"a","1"},{"b","x y"}} in order (a key without '=' has an empty value; empty
+// items are skipped). At most `max_items` items; nullopt when there are more (a server's limit).
+[[nodiscard]] std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query,
+                                                                                          std::size_t max_items = 64);
 
 }  // namespace cbtrade::io

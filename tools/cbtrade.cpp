@@ -60,6 +60,7 @@ const char* usage_text =
     "      --keys            list every key with its default and meaning\n"
     "  feed                print live ticks from COINBASE_WS_URL (--summary, --max-ticks N, --duration-sec S)\n"
     "  live                the daemon: paper trading on COINBASE_WS_URL (--history FILE, --duration SEC)\n"
+    "  bridge              the earlier stack's bridge HTTP API on 127.0.0.1:8787 (--listen, --port)\n"
     "  replay TICKS        a RECORD_TICKS recording through the live stages (--history F, --compare LOG)\n"
     "  version             print the version\n"
     "\n"
@@ -204,6 +205,7 @@ int main(int argc, char** argv) {
         if (cmd == "check") return cmd_check(argc, argv);
         if (cmd == "backfill") return cmd_backfill(argc, argv);
         if (cmd == "live") return cmd_live(argc, argv);
+        if (cmd == "bridge") return cmd_bridge(argc, argv);
         if (cmd == "replay") return cmd_replay(argc, argv);
         if (cmd == "version" || cmd == "--version") {
             std::printf("%s\n%s\n", version_text, describe(tls_info()).c_str());

@@ -1,10 +1,23 @@
 #include "tools/cli_args.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace cbtrade {
+
+double parse_seconds(std::string_view opt, std::string_view v) {
+    const std::string s(v);
+    char* end = nullptr;
+    errno = 0;
+    const double d = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || errno != 0 || !(d >= 0) || d > 365.0 * 86400)
+        throw UsageError(std::string(opt) + " needs seconds from 0 to 31536000, got " + quote_for_message(v));
+    return d;
+}
 
 Args parse_args(int argc, char** argv, int first, std::initializer_list<std::string_view> flags,
                 std::initializer_list<std::string_view> valued) {

@@ -30,6 +30,9 @@ struct Args {
     }
 };
 
+// A --duration-like option's value: seconds from 0 to a year, else a UsageError naming the option.
+[[nodiscard]] double parse_seconds(std::string_view option, std::string_view value);
+
 [[nodiscard]] Args parse_args(int argc, char** argv, int first, std::initializer_list<std::string_view> flags,
                               std::initializer_list<std::string_view> valued);
 

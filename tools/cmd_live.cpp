@@ -83,16 +83,6 @@ constexpr const char* live_usage =
     "  and prints a summary (exit 0). SIGUSR1 toggles a halt (no new entries, exits allowed); so does\n"
     "  the presence of HALT_FILE.\n";
 
-double parse_seconds(std::string_view opt, std::string_view v) {
-    const std::string s(v);
-    char* end = nullptr;
-    errno = 0;
-    const double d = std::strtod(s.c_str(), &end);
-    if (s.empty() || *end != '\0' || errno != 0 || !(d >= 0) || d > 365.0 * 86400)
-        throw UsageError(std::string(opt) + " needs seconds from 0 to 31536000, got " + quote_for_message(v));
-    return d;
-}
-
 int run(int argc, char** argv) {
     const Args a = parse_args(argc, argv, 2, {"--help"}, {"--history", "--duration"});
     if (a.flag("--help")) {

@@ -16,6 +16,8 @@ int cmd_check(int argc, char** argv);
 
 // cbtrade backfill: paged REST candles into the backtest's CSV, resumable (tools/cmd_rest.cpp).
 int cmd_backfill(int argc, char** argv);
+// cbtrade bridge: the earlier stack's bridge HTTP API over the direct REST client (tools/cmd_bridge.cpp).
+int cmd_bridge(int argc, char** argv);
 // cbtrade live: the daemon, paper trading on the live feed (tools/cmd_live.cpp).
 int cmd_live(int argc, char** argv);
 

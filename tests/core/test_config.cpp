@@ -166,6 +166,20 @@ TEST(Config, private_key_wins_over_its_alias) {
     EXPECT_EQ(c.coinbase_api_private_key, "new");
 }
 
+TEST(Config, a_bare_api_host_means_the_advanced_trade_path) {
+    // The earlier bridge.env gives COINBASE_API_BASE=https://api.coinbase.com (issue 12 item 7).
+    const auto base = [](std::string_view v) {
+        return apply_entries(parse_env_text("COINBASE_API_BASE=" + std::string(v) + "\n", "b.env"))
+            .config.coinbase_api_base;
+    };
+    EXPECT_EQ(base("https://api.coinbase.com"), "https://api.coinbase.com/api/v3/brokerage");
+    EXPECT_EQ(base("https://api.coinbase.com/"), "https://api.coinbase.com/api/v3/brokerage");
+    EXPECT_EQ(base("http://127.0.0.1:8443"), "http://127.0.0.1:8443/api/v3/brokerage");
+    EXPECT_EQ(base("https://localhost:8443/api/v3/brokerage"), "https://localhost:8443/api/v3/brokerage");
+    EXPECT_EQ(base("https://proxy.example/coinbase"), "https://proxy.example/coinbase") << "a path is kept";
+    EXPECT_EQ(apply_entries({}).config.bridge_listen, "127.0.0.1");
+}
+
 TEST(Config, unknown_keys_warn_with_did_you_mean) {
     const LoadedConfig lc = apply_entries(parse_env_text("MODEL_MOD=extended\nTOTALLY_UNRELATED=1\n", "w.env"));
     ASSERT_EQ(lc.warnings.size(), 2u);

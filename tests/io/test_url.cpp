@@ -195,3 +195,20 @@ TEST(Url, config_url_names_the_key_and_exits_2) {
 
 }  // namespace
 }  // namespace cbtrade::io
+
+TEST(Query, percent_decoding_and_items_in_order_with_a_cap) {
+    using cbtrade::io::parse_query;
+    using cbtrade::io::percent_decode;
+    EXPECT_EQ(percent_decode("a%20b+c%2Fd"), "a b c/d");
+    EXPECT_EQ(percent_decode("100%"), "100%") << "a lone % is kept";
+    EXPECT_EQ(percent_decode("%zz%4"), "%zz%4");
+    const auto q = parse_query("product_id=BTC-USD&&limit=3&flag&x=%3D");
+    ASSERT_TRUE(q);
+    ASSERT_EQ(q->size(), 4u);
+    EXPECT_EQ((*q)[0], std::make_pair(std::string("product_id"), std::string("BTC-USD")));
+    EXPECT_EQ((*q)[1].second, "3");
+    EXPECT_EQ((*q)[2], std::make_pair(std::string("flag"), std::string()));
+    EXPECT_EQ((*q)[3].second, "=");
+    EXPECT_FALSE(parse_query("a=1&b=2&c=3", 2)) << "more items than allowed";
+    EXPECT_TRUE(parse_query("", 0)->empty());
+}

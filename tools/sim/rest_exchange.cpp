@@ -11,11 +11,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "core/config.hpp"
 #include "core/file_read.hpp"
 #include "core/json_writer.hpp"
 #include "core/rfc3339.hpp"
+#include "exec/rest_messages.hpp"
+#include "io/url.hpp"
 #include "tools/sim/market_feed.hpp"
 #include "tools/sim/sim_context.hpp"
 
@@ -38,26 +41,6 @@ constexpr std::string_view unavailable_html =
     "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
     "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n";
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-            i += 2;
-        } else {
-            out += s[i] == '+' ? ' ' : s[i];
-        }
-    }
-    return out;
-}
-
 std::string query_value(const std::multimap<std::string, std::string, std::less<>>& q, std::string_view key) {
     const auto it = q.find(key);
     return it == q.end() ? std::string() : it->second;
@@ -79,12 +62,6 @@ std::optional<std::int64_t> to_int(std::string_view s) {
 }
 
 // Shortest text that reads back as the same double: the series' own numbers, exactly.
-std::string shortest(double v) {
-    char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
-}
-
 std::string decimal(double v, int digits) {
     std::string out;
     append_decimal(out, v, digits);
@@ -217,16 +194,9 @@ SimReply RestExchange::handle(const HttpRequest& req) {
     const std::string_view path = target.substr(0, qpos);
     Query query;
     if (qpos != std::string_view::npos) {
-        std::string_view rest = target.substr(qpos + 1);
-        while (!rest.empty()) {
-            const auto amp = rest.find('&');
-            const std::string_view item = rest.substr(0, amp);
-            const auto eq = item.find('=');
-            query.emplace(percent_decode(item.substr(0, eq)),
-                          eq == std::string_view::npos ? std::string() : percent_decode(item.substr(eq + 1)));
-            if (amp == std::string_view::npos) break;
-            rest.remove_prefix(amp + 1);
-        }
+        // Any number of items: the sim is a test tool, and its request size is capped by the parser.
+        const auto items = io::parse_query(target.substr(qpos + 1), std::numeric_limits<std::size_t>::max());
+        for (const auto& [k, v] : *items) query.emplace(k, v);
     }
     const std::string_view sub = path.substr(base_path.size());
     const bool get = req.method() == http::verb::get;
@@ -477,20 +447,7 @@ SimReply RestExchange::candles(const HttpRequest& req, const std::string& id, co
         return bad("start and end argument is invalid - number of candles requested should be less than 350");
     std::vector<Candle> found = ctx_.series(id, *start, *end);
     std::string body;
-    JsonWriter w(body);
-    w.begin_object().key("candles").begin_array();
-    std::size_t written = 0;
-    for (auto it = found.rbegin(); it != found.rend() && written < limit; ++it, ++written) {
-        w.begin_object()
-            .member("start", std::to_string(it->time_s))
-            .member("low", shortest(it->low))
-            .member("high", shortest(it->high))
-            .member("open", shortest(it->open))
-            .member("close", shortest(it->close))
-            .member("volume", shortest(it->volume))
-            .end_object();
-    }
-    w.end_array().end_object();
+    rest::append_candles_answer(body, found, limit);
     return {json_response(req, http::status::ok, std::move(body))};
 }
 
