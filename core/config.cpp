@@ -139,7 +139,7 @@ std::string api_base(std::string_view v) {
 // used is a configuration error (exit 2) naming the key, like any other bad value.
 std::string ca_file(std::string_view v) {
     if (v.empty()) return {};
-    const std::string path(v);
+    std::string path(v);
     const FileContents f = read_whole_file(path, max_ca_file_bytes, "TLS CA file");
     if (!f.ok()) throw Invalid{"a readable PEM file of CA certificates, but " + f.error};
     if (f.contents.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
@@ -554,8 +554,10 @@ LoadedConfig apply_entries(const ConfigEntries& entries) {
         try {
             spec->apply(out.config, entry.value);
         } catch (const Invalid& bad) {
-            const std::string shown = spec->info.secret ? std::string("<redacted>") : quote_for_message(entry.value);
-            throw ConfigError(entry.origin + ": " + key + "=" + shown + " is invalid: expected " + bad.accepted);
+            std::string message = entry.origin;
+            message.append(": ").append(key).append("=");
+            message.append(spec->info.secret ? std::string("<redacted>") : quote_for_message(entry.value));
+            throw ConfigError(message.append(" is invalid: expected ").append(bad.accepted));
         }
     }
     if (out.config.coinbase_ws_products.empty()) out.config.coinbase_ws_products.push_back(out.config.product_id);

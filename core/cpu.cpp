@@ -28,10 +28,13 @@ TscClock TscClock::calibrate(int calibration_ms) noexcept {
         // reads costs at most the bracket's width in error; over 20 ms that is well under 0.01%.
         const std::int64_t t0 = now_ns();
         const std::uint64_t c0 = __rdtsc();
-        std::int64_t t1 = t0;
         std::uint64_t c1 = c0;
         const std::int64_t until = t0 + static_cast<std::int64_t>(calibration_ms > 0 ? calibration_ms : 1) * 1'000'000;
-        while ((t1 = now_ns()) < until) c1 = __rdtsc();
+        std::int64_t t1 = now_ns();
+        while (t1 < until) {
+            c1 = __rdtsc();
+            t1 = now_ns();
+        }
         if (c1 > c0 && t1 > t0) {
             clock.ns_per_tick_ = static_cast<double>(t1 - t0) / static_cast<double>(c1 - c0);
             clock.uses_tsc_ = true;

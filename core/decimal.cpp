@@ -5,7 +5,7 @@
 namespace cbtrade {
 
 namespace {
-__extension__ typedef unsigned __int128 u128;  // 1e20 * 10^18 steps fit; GCC and Clang both have it
+__extension__ using u128 = unsigned __int128;  // 1e20 * 10^18 steps fit; GCC and Clang both have it
 
 constexpr u128 pow10_u128(unsigned k) noexcept {
     u128 v = 1;
@@ -78,7 +78,7 @@ std::size_t format_floored(double value, DecimalIncrement increment, char* out) 
     for (u128 v = steps; v != 0; v /= 10) digits[n++] = static_cast<char>('0' + static_cast<unsigned>(v % 10));
     unsigned scale = increment.scale;
     unsigned skip = 0;  // trailing fraction zeros dropped
-    while (skip < scale && digits[skip] == '0') ++skip;
+    while (skip < scale && skip < n && digits[skip] == '0') ++skip;
     char* o = out;
     if (n <= scale) {
         *o++ = '0';

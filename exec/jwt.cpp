@@ -230,7 +230,7 @@ struct JwtSigner::Impl {
     }
 
     void load_ed_seed(std::span<const std::uint8_t> seed, std::span<const std::uint8_t> given_public,
-                      std::string_view origin, std::string form) {
+                      std::string_view origin, const std::string& form) {
         init_ed();
         std::array<std::uint8_t, ED25519_PUB_KEY_SIZE> pub{};
         if (wc_ed25519_import_private_only(seed.data(), static_cast<word32>(seed.size()), &ed) != 0 ||

@@ -163,7 +163,9 @@ struct RestResult {
     std::optional<T> value;
     RestError error;
     [[nodiscard]] bool ok() const noexcept { return value.has_value(); }
-    static RestResult failure(RestError e) {
+    static RestResult failure(
+        RestError
+            e) {  // NOLINT(performance-unnecessary-value-param): it is moved; clang-tidy 14 misses that in a template
         RestResult r;
         r.error = std::move(e);
         return r;

@@ -503,7 +503,8 @@ std::optional<std::uint16_t> CoinbaseDecoder::product_index(std::string_view pro
 }
 
 DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, std::size_t capacity,
-                                     std::uint64_t receive_tsc, std::span<Tick> out, std::span<Trade> trades) noexcept {
+                                     std::uint64_t receive_tsc, std::span<Tick> ticks,
+                                     std::span<Trade> trades) noexcept {
     DecodeResult result;
     ++counters_.messages;
     if (length > max_message_bytes_) {
@@ -517,7 +518,7 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
     }
 
     Impl& impl = *impl_;
-    impl.begin(*this, out, trades, receive_tsc);
+    impl.begin(*this, ticks, trades, receive_tsc);
     auto fail = [&](DecodeStatus status) {
         switch (status) {
             case DecodeStatus::malformed_json:
@@ -631,8 +632,8 @@ DecodeResult CoinbaseDecoder::decode(const char* message, std::size_t length, st
             const std::optional<std::int64_t> exchange_time_ns = impl.timestamps.parse_ns(timestamp.text);
             if (!exchange_time_ns) return fail(DecodeStatus::bad_timestamp);
             for (std::uint32_t i = 0; i < impl.ticks; ++i) {
-                out[i].exchange_time_ns = *exchange_time_ns;
-                out[i].sequence_num = result.sequence_num & ((std::uint64_t{1} << tick_sequence_bits) - 1);
+                ticks[i].exchange_time_ns = *exchange_time_ns;
+                ticks[i].sequence_num = result.sequence_num & ((std::uint64_t{1} << tick_sequence_bits) - 1);
             }
             result.ticks_emitted = impl.ticks;
             result.snapshot = impl.snapshot_seen;

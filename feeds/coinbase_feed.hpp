@@ -122,7 +122,7 @@ public:
     [[nodiscard]] std::size_t poll(std::int64_t now_ns, FeedOutput& out) noexcept;
     // Ticks only, for callers that built the feed with FeedOptions::trades = false: any trade that
     // arrives anyway is discarded and counted (trades_discarded). Returns the number of ticks.
-    [[nodiscard]] std::size_t poll(std::int64_t now_ns, std::span<Tick> out) noexcept;
+    [[nodiscard]] std::size_t poll(std::int64_t now_ns, std::span<Tick> ticks) noexcept;
     // Trades decoded but not yet handed out (waiting for room in a FeedOutput).
     [[nodiscard]] std::size_t staged_trades() const noexcept { return staged_end_ - staged_begin_; }
 

@@ -136,9 +136,7 @@ Connection::Event Connection::advance(std::int64_t now_ns) noexcept {
     switch (state_) {
         case State::idle:
         case State::open:
-            return Event::none;
-        case State::failed:
-            // The socket of the refused attempt still goes away; the state stays failed.
+        case State::failed:  // the socket of the refused attempt still goes away; the state stays failed
             return Event::none;
         case State::closing:
             if (!stream_.idle()) return Event::none;

@@ -65,9 +65,9 @@ std::string_view to_string(HttpFailure failure) noexcept {
     return "?";
 }
 
-HttpClient::HttpClient(UringLoop& loop, const Url& base, HttpClientOptions options)
+HttpClient::HttpClient(UringLoop& loop, Url base, HttpClientOptions options)
     : loop_(loop),
-      base_(base),
+      base_(std::move(base)),
       options_(std::move(options)),
       host_header_(base_.host_header()),
       conn_(loop, connection_options(base_, options_)),

@@ -96,7 +96,7 @@ class HttpClient {
 public:
     // `base`: the host's URL (https://, or http:// to a loopback host); only scheme, host and port
     // are used: each request carries its own target.
-    HttpClient(UringLoop& loop, const Url& base, HttpClientOptions options = {});
+    HttpClient(UringLoop& loop, Url base, HttpClientOptions options = {});
     ~HttpClient();
     HttpClient(const HttpClient&) = delete;
     HttpClient& operator=(const HttpClient&) = delete;

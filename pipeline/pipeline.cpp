@@ -88,6 +88,7 @@ std::vector<std::string> Pipeline::start() {
     std::vector<std::string> lines;
     started_ns_ = now_ns();
     // Downstream first, so nothing a producer pushes waits for its consumer's thread to exist.
+    // NOLINTNEXTLINE(modernize-loop-convert): clang 14 cannot compile libstdc++ 12's views::reverse
     for (auto it = runners_.rbegin(); it != runners_.rend(); ++it) {
         const std::vector<std::string> placed = (*it)->start();
         std::string line = (*it)->options().name + ":";

@@ -10,8 +10,8 @@
 #   ./scripts/run.sh --backtest [ARGS]                         the backtest of data/BTC-USD.csv instead
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
-cbtrade_install "${CBTRADE_BUILD_PACKAGES[@]}"
-cbtrade_build build "$(cbtrade_wolfssl_args)"
+cbtrade_prepare
+cbtrade_build_main build
 BUILD="$CBTRADE_ROOT/build"
 OUT="$CBTRADE_ROOT/out"
 DATA="$CBTRADE_ROOT/data/BTC-USD.csv"

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Shared by run.sh and test.sh: installs missing Debian packages (as root, or through sudo) and
-# configures + builds a meson build directory. Source it; it defines functions only.
+# Shared by run.sh and test.sh: installs missing Debian packages (as root, or through
+# sudo), picks the wolfSSL build and configures + builds a meson build directory. Source it; it
+# defines functions only.
 
 CBTRADE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# What building and running needs.
+# What building and running needs (ca-certificates: the CA bundle the feed verifies Coinbase against).
 CBTRADE_BUILD_PACKAGES=(meson ninja-build g++ pkg-config python3 liburing-dev libsimdjson-dev libwolfssl-dev
-  libboost1.81-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev)
-# What the full test suite needs on top (promtool/amtool, a real Prometheus, clang for libFuzzer).
-CBTRADE_TEST_PACKAGES=(prometheus prometheus-alertmanager clang libclang-rt-14-dev python3-yaml)
+  libboost1.81-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev ca-certificates)
+# What the full test suite needs on top (promtool/amtool, a real Prometheus, clang for libFuzzer,
+# clang-format/clang-tidy for scripts/lint.sh).
+CBTRADE_TEST_PACKAGES=(prometheus prometheus-alertmanager clang libclang-rt-14-dev python3-yaml clang-format
+  clang-tidy)
 
 cbtrade_log() { printf 'cbtrade-setup: %s\n' "$*" >&2; }
 
@@ -50,4 +53,17 @@ cbtrade_wolfssl_args() {
   else
     echo -Dwolfssl=system
   fi
+}
+
+# The main build, as scripts/run.sh and scripts/test.sh make it, in two steps:
+# cbtrade_prepare: the build packages, and the accelerated wolfSSL cache if it can be made.
+cbtrade_prepare() {
+  cbtrade_install "${CBTRADE_BUILD_PACKAGES[@]}" || return 1
+  cbtrade_wolfssl_args >/dev/null
+}
+# cbtrade_build_main DIR [meson setup args...]: DIR with the wolfSSL that cbtrade_wolfssl_args picks.
+cbtrade_build_main() {
+  local dir=$1
+  shift
+  cbtrade_build "$dir" "$(cbtrade_wolfssl_args)" "$@"
 }

@@ -2,7 +2,7 @@
 // are caught here and reported as one line with a non-zero exit code:
 //   1  the input data or a run failed (bad CSV, too few candles, I/O)
 //   2  usage or configuration error
-#include <unistd.h>
+#include <unistd.h>  // environ
 
 #include <chrono>
 #include <cstdio>
@@ -26,8 +26,6 @@
 #include "tools/commands.hpp"
 #include "io/tls_info.hpp"
 #include "monitoring/metrics_server.hpp"
-
-extern char** environ;
 
 namespace {
 

@@ -6,6 +6,8 @@
 //   feed: ticks=<n> price_cents_sum=<s> trades=<t> trade_price_cents_sum=<p> trade_size_units=<u> gaps=<g> ...
 // (trade_size_units: the sum of the sizes in units of 1e-8, each size rounded to that unit.)
 // Ticker records refused for a price or size outside the sane range show as refused_bad_price.
+#include <unistd.h>  // environ
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -32,8 +34,6 @@
 #include "io/tls_info.hpp"
 #include "tools/commands.hpp"
 #include "tools/ws_jwt_source.hpp"
-
-extern char** environ;
 
 namespace {
 

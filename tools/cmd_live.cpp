@@ -7,6 +7,7 @@
 // Every reason not to trade is printed (and /readyz says not ready). SIGINT/SIGTERM stop it
 // cleanly (rings drained, files flushed, summary printed, exit 0); SIGUSR1 toggles the halt.
 #include <signal.h>
+#include <unistd.h>  // environ
 
 #include <atomic>
 #include <chrono>
@@ -40,8 +41,6 @@
 #include "tools/cli_args.hpp"
 #include "tools/commands.hpp"
 #include "tools/ws_jwt_source.hpp"
-
-extern char** environ;
 
 namespace {
 

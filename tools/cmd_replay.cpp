@@ -2,6 +2,8 @@
 // run, at full speed (pipeline/replay.hpp). Prints the decision-log lines (decisions and fills) and
 // a summary; with --compare, the first difference from the live run's DECISION_LOG, or "identical".
 // Exit: 0 identical (or no --compare), 1 different or the recording is incomplete, 2 usage/config.
+#include <unistd.h>  // environ
+
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -15,8 +17,6 @@
 #include "pipeline/replay.hpp"
 #include "tools/cli_args.hpp"
 #include "tools/commands.hpp"
-
-extern char** environ;
 
 namespace {
 

@@ -1,5 +1,5 @@
 // cbtrade check and cbtrade backfill: the commands that talk to the exchange's REST API.
-#include <unistd.h>
+#include <unistd.h>  // environ, isatty
 
 #include <cstdio>
 #include <cstdlib>
@@ -17,8 +17,6 @@
 #include "tools/backfill.hpp"
 #include "tools/cli_args.hpp"
 #include "tools/commands.hpp"
-
-extern char** environ;
 
 namespace cbtrade {
 

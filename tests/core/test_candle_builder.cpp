@@ -97,9 +97,11 @@ TEST(CandleBuilder, a_trade_for_a_closed_interval_is_late_and_never_changes_an_e
 
 TEST(CandleBuilder, repeated_trade_ids_from_a_snapshot_are_skipped) {
     Harness h;
-    for (std::uint64_t id = 1; id <= 5; ++id) h.add(trade(id, t0 + static_cast<std::int64_t>(id) * s, 100.0 + id));
+    for (std::uint64_t id = 1; id <= 5; ++id)
+        h.add(trade(id, t0 + static_cast<std::int64_t>(id) * s, 100.0 + static_cast<double>(id)));
     // A reconnect's snapshot repeats 3..5 and brings the missed 6 and 7.
-    for (std::uint64_t id = 3; id <= 7; ++id) h.add(trade(id, t0 + static_cast<std::int64_t>(id) * s, 100.0 + id));
+    for (std::uint64_t id = 3; id <= 7; ++id)
+        h.add(trade(id, t0 + static_cast<std::int64_t>(id) * s, 100.0 + static_cast<double>(id)));
     EXPECT_EQ(h.builder.counters().duplicates, 3u);
     EXPECT_EQ(h.builder.counters().trades, 7u);
     expect_candle(*h.builder.open_candle(), t0, 101.0, 107.0, 101.0, 107.0, 7.0);

@@ -33,7 +33,7 @@ protected:
         std::filesystem::remove_all(dir_);
     }
     std::string write(const std::string& name, const std::string& content) {
-        const std::string p = dir_ + "/" + name;
+        std::string p = dir_ + "/" + name;
         std::ofstream(p, std::ios::binary) << content;
         return p;
     }
@@ -134,7 +134,8 @@ TEST_F(FileRead, file_longer_than_its_size_at_open_is_an_error) {
 // the file exactly, and the last line without a newline comes last.
 TEST_F(FileRead, line_blocks_are_whole_lines_that_rebuild_the_file) {
     std::string body;
-    for (int i = 0; i < 500; ++i) body += std::string(static_cast<std::size_t>(i % 37), 'a' + i % 26) + "\n";
+    for (int i = 0; i < 500; ++i)
+        body += std::string(static_cast<std::size_t>(i % 37), static_cast<char>('a' + i % 26)) + "\n";
     body += "no newline at the end";
     const std::string p = write("lines.txt", body);
     std::string rebuilt;

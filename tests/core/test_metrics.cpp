@@ -33,6 +33,7 @@ TEST(Metrics, counter_sums_increments_from_four_threads_exactly) {
     Counter& c = r.counter("test_events_total", {}, "events");
     constexpr int threads = 4, per_thread = 1'000'000;
     std::vector<std::thread> ts;
+    ts.reserve(threads);
     for (int t = 0; t < threads; ++t)
         ts.emplace_back([&c] {
             for (int i = 0; i < per_thread; ++i) c.inc();
@@ -47,6 +48,7 @@ TEST(Metrics, counts_stay_exact_with_more_threads_than_slots) {
     Histogram& h = r.histogram("test_many_seconds", {}, "latency");
     constexpr int threads = 3 * max_metric_threads, per_thread = 100'000;
     std::vector<std::thread> ts;
+    ts.reserve(threads);
     for (int t = 0; t < threads; ++t)
         ts.emplace_back([&] {
             for (int i = 0; i < per_thread; ++i) {

@@ -1,11 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
+#include <cstdint>
 #include <random>
 #include <vector>
 
 #include "core/model.hpp"
+#include "tests/core/bit_identical.hpp"
 
 namespace cbtrade {
 namespace {
@@ -61,7 +62,7 @@ TEST(Model, same_input_gives_bit_identical_weights) {
     const Data d = draw(20000, 4, {0.3, 0.2, -0.4, 0.1}, 0.0, 3);
     const ModelWeights a = fit_logistic(d.x, d.y, ModelMode::extended);
     const ModelWeights b = fit_logistic(d.x, d.y, ModelMode::extended);
-    EXPECT_EQ(std::memcmp(&a, &b, sizeof a), 0);
+    EXPECT_TRUE(testing::bit_identical(a, b));
 }
 
 TEST(Model, constant_features_give_finite_weights) {

@@ -33,7 +33,7 @@ protected:
         rmdir(dir_.c_str());
     }
     std::string write(const std::string& name, const std::string& content) {
-        const std::string path = dir_ + "/" + name;
+        std::string path = dir_ + "/" + name;
         std::ofstream(path, std::ios::binary) << content;
         files_.push_back(path);
         return path;
@@ -43,7 +43,7 @@ protected:
         try {
             (void)jwt_signer_from(c);
         } catch (const ConfigError& e) {
-            const std::string m = e.what();
+            std::string m = e.what();
             for (std::size_t i = 0; i + 12 <= secret.size(); ++i) {
                 const std::string piece = secret.substr(i, 12);
                 if (piece.find_first_of("\n -") != std::string::npos) continue;

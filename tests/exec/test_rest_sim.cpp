@@ -86,10 +86,10 @@ protected:
                                       "--api-key",
                                       ed_name + "=" + dir_ + "/ed.pub"};
         if (use_io()) {
-            args.push_back("--ca-out");
+            args.emplace_back("--ca-out");
             args.push_back(dir_ + "/ca.pem");
         } else {
-            args.push_back("--plain");
+            args.emplace_back("--plain");
         }
         args.insert(args.end(), extra.begin(), extra.end());
         auto sim = std::make_unique<SimProcess>(args);
@@ -160,7 +160,7 @@ TEST_F(RestSim, server_time_is_the_exchange_clock) {
     RestClient c = client(nullptr);
     const auto t = c.server_time();
     ASSERT_TRUE(t.ok()) << t.error.message;
-    EXPECT_NEAR(static_cast<double>(t.value->epoch_ms), static_cast<double>(wall_ns() / 1'000'000), 5000.0);
+    EXPECT_NEAR(static_cast<double>(t.value->epoch_ms), static_cast<double>(wall_ns()) / 1e6, 5000.0);
 }
 
 TEST_F(RestSim, both_key_types_read_accounts_and_paging_returns_every_account) {
@@ -515,7 +515,8 @@ TEST_F(RestSim, answers_have_the_documented_shapes) {
     const std::string candles_query = "/candles?start=" + std::to_string(start_s) +
                                       "&end=" + std::to_string(start_s + 60 * 20 - 1) + "&granularity=ONE_MINUTE";
     for (JwtSigner* signer : {static_cast<JwtSigner*>(nullptr), &s}) {
-        const std::string path = base + (signer ? "/products/BTC-USD" : "/market/products/BTC-USD") + candles_query;
+        std::string path = base;
+        path.append(signer ? "/products/BTC-USD" : "/market/products/BTC-USD").append(candles_query);
         EXPECT_TRUE(has_shape(raw("GET", path, signer), 200, candles_shape, parser, doc)) << path;
         // Newest first (coinbase-api.md 3.4).
         std::vector<std::int64_t> starts;

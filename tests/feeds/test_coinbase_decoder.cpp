@@ -14,7 +14,6 @@
 #include <random>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -110,7 +109,6 @@ void* counted_aligned_alloc(std::size_t size, std::align_val_t alignment) noexce
 namespace cbtrade {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::btc;
 using testing::corpus_dir;
 using testing::eth;

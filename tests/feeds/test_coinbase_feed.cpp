@@ -118,9 +118,11 @@ public:
             pending_pos_ = 0;
             char buf[4096];
             const long n = tls_.read({reinterpret_cast<std::byte*>(buf), sizeof buf});
-            if (n > 0) pending_.append(buf, static_cast<std::size_t>(n));
-            else if (n != -EAGAIN) return "";  // close_notify or a TLS failure
-            else if (!fill(100) && rx_status() != 0) return "";
+            if (n > 0) {
+                pending_.append(buf, static_cast<std::size_t>(n));
+            } else if (n != -EAGAIN || (!fill(100) && rx_status() != 0)) {
+                return "";  // close_notify, a TLS failure, or the connection ended while waiting
+            }
         }
         return "";
     }
@@ -463,7 +465,7 @@ TEST_F(Feed, silence_longer_than_stale_sec_is_a_stale_event_and_a_reconnect) {
     CoinbaseFeed feed(loop_, ticker_only(ex.port()));
     std::string error;
     ASSERT_EQ(feed.start(error), 0) << error;
-    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 1; })) << feed.last_error();
+    ASSERT_TRUE(poll_until(feed, [&] { return !ticks_.empty(); })) << feed.last_error();
     EXPECT_TRUE(feed.fresh());
     ASSERT_TRUE(poll_until(
         feed, [&] { return feed.counters().stale_events.value() >= 1; }, 4000));
@@ -501,7 +503,7 @@ TEST_F(Feed, fresh_needs_both_the_ticker_and_the_trades_snapshot_on_every_connec
     CoinbaseFeed feed(loop_, options(ex.port()));
     std::string error;
     ASSERT_EQ(feed.start(error), 0) << error;
-    ASSERT_TRUE(poll_until(feed, [&] { return ticks_.size() >= 1; })) << feed.last_error();
+    ASSERT_TRUE(poll_until(feed, [&] { return !ticks_.empty(); })) << feed.last_error();
     EXPECT_FALSE(feed.fresh()) << "a ticker snapshot alone is not enough";
     step = 1;
     ASSERT_TRUE(poll_until(feed, [&] { return feed.fresh(); })) << feed.last_error();

@@ -103,8 +103,10 @@ TEST(CsvCandles, absurd_prices_are_skipped_and_counted_with_skip_bad_rows) {
 // Issue 9 item 7: what the header held comes back short and escaped, and a huge first line is
 // refused without being echoed.
 TEST(CsvCandles, header_errors_quote_short_and_escaped) {
-    std::string err = error_of("time,open,high,low,close,vol\x1b[2J\0ume\n" + std::string("1,1,1,1,1,1\n"));
+    using namespace std::string_literals;  // the NUL inside the header is part of the input
+    std::string err = error_of("time,open,high,low,close,vol\x1b[2J\0ume\n1,1,1,1,1,1\n"s);
     EXPECT_EQ(err.find('\x1b'), std::string::npos) << err;
+    EXPECT_EQ(err.find('\0'), std::string::npos) << err;
     EXPECT_NE(err.find("c.csv:1: unknown column 'vol\\x1b[2j"), std::string::npos) << err;
     const std::string wide_column(5000, 'w');
     err = error_of("time,open,high,low,close," + wide_column + "\n");

@@ -24,24 +24,28 @@ std::atomic<std::uint64_t> g_allocations{0};
 // Counts malloc itself, not only operator new: wolfSSL allocates with malloc (XMALLOC), and
 // libstdc++'s operator new ends in malloc too. The definitions here interpose glibc's for the whole
 // process. Under ASan the sanitizer owns malloc: no interposition there (the test skips).
+// They keep glibc's declarations, parameter names included, and forward to glibc's own entry points
+// (__libc_*): names reserved for the implementation, which is what is being reached here.
 #if !defined(__SANITIZE_ADDRESS__)
+// NOLINTBEGIN(bugprone-reserved-identifier)
 extern "C" {
 void* __libc_malloc(std::size_t);
 void* __libc_calloc(std::size_t, std::size_t);
 void* __libc_realloc(void*, std::size_t);
-void* malloc(std::size_t n) {
+void* malloc(std::size_t __size) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
-    return __libc_malloc(n);
+    return __libc_malloc(__size);
 }
-void* calloc(std::size_t n, std::size_t size) {
+void* calloc(std::size_t __nmemb, std::size_t __size) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
-    return __libc_calloc(n, size);
+    return __libc_calloc(__nmemb, __size);
 }
-void* realloc(void* p, std::size_t n) {
+void* realloc(void* __ptr, std::size_t __size) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
-    return __libc_realloc(p, n);
+    return __libc_realloc(__ptr, __size);
 }
 }
+// NOLINTEND(bugprone-reserved-identifier)
 #endif
 
 namespace cbtrade {

@@ -36,7 +36,7 @@ inline std::string market_trades_json(std::uint64_t seq, std::uint64_t first_id,
         const int n = std::snprintf(buf, sizeof buf,
                                     R"({"trade_id":"%llu","product_id":"BTC-USD","price":"%.2f","size":"0.0%d1",)"
                                     R"("side":"%s","time":"2025-01-15T14:03:07.%06dZ"})",
-                                    static_cast<unsigned long long>(first_id + static_cast<unsigned>(i)),
+                                    static_cast<unsigned long long>(first_id) + static_cast<unsigned>(i),
                                     price + 0.01 * i, i % 10, i % 2 == 0 ? "BUY" : "SELL", 100000 + i);
         if (i != count - 1) out += ',';
         out.append(buf, static_cast<std::size_t>(n));

@@ -15,7 +15,6 @@
 
 namespace {
 
-using cbtrade::io::TlsClientOptions;
 using cbtrade::io::TlsContext;
 using cbtrade::io::TlsSession;
 using cbtrade::testing::MemoryPipe;

@@ -172,6 +172,7 @@ TEST_F(MetricsServerTest, many_concurrent_scrapes_all_succeed_while_counters_mov
     constexpr int clients = 16, per_client = 25;
     std::atomic<int> ok{0};
     std::vector<std::thread> ts;
+    ts.reserve(clients);
     for (int t = 0; t < clients; ++t)
         ts.emplace_back([&] {
             for (int i = 0; i < per_client; ++i) {
@@ -273,6 +274,7 @@ void scrape_under_siege(std::uint16_t port) {
     std::atomic<int> reopened{0};
     std::thread idlers([&] {
         std::vector<std::unique_ptr<Client>> idle;
+        idle.reserve(500);
         for (int i = 0; i < 500; ++i) idle.push_back(std::make_unique<Client>(port));
         while (!stop) {
             for (auto& c : idle) {

@@ -74,39 +74,44 @@ inline void reset() noexcept {
 
 }  // namespace cbtrade::testing::alloc
 
+// The replacements keep glibc's declarations, parameter names included, and forward to glibc's own
+// entry points (__libc_*): names reserved for the implementation, which is what is reached here.
+// Defined in a header on purpose: the one translation unit that includes it owns them.
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+// NOLINTBEGIN(bugprone-reserved-identifier,misc-definitions-in-headers)
 extern "C" {
 void* __libc_malloc(std::size_t);
 void* __libc_calloc(std::size_t, std::size_t);
 void* __libc_realloc(void*, std::size_t);
 void* __libc_memalign(std::size_t, std::size_t);
-void* malloc(std::size_t n) {
+void* malloc(std::size_t __size) {
     cbtrade::testing::alloc::count_allocation();
-    return __libc_malloc(n);
+    return __libc_malloc(__size);
 }
-void* calloc(std::size_t n, std::size_t size) {
+void* calloc(std::size_t __nmemb, std::size_t __size) {
     cbtrade::testing::alloc::count_allocation();
-    return __libc_calloc(n, size);
+    return __libc_calloc(__nmemb, __size);
 }
-void* realloc(void* p, std::size_t n) {
+void* realloc(void* __ptr, std::size_t __size) {
     cbtrade::testing::alloc::count_allocation();
-    return __libc_realloc(p, n);
+    return __libc_realloc(__ptr, __size);
 }
-void* aligned_alloc(std::size_t alignment, std::size_t n) {
+void* aligned_alloc(std::size_t __alignment, std::size_t __size) {
     cbtrade::testing::alloc::count_allocation();
-    return __libc_memalign(alignment, n);
+    return __libc_memalign(__alignment, __size);
 }
-void* memalign(std::size_t alignment, std::size_t n) {
+void* memalign(std::size_t __alignment, std::size_t __size) {
     cbtrade::testing::alloc::count_allocation();
-    return __libc_memalign(alignment, n);
+    return __libc_memalign(__alignment, __size);
 }
-int posix_memalign(void** out, std::size_t alignment, std::size_t n) {
+int posix_memalign(void** __memptr, std::size_t __alignment, std::size_t __size) {
     cbtrade::testing::alloc::count_allocation();
-    if (alignment < sizeof(void*) || (alignment & (alignment - 1)) != 0) return EINVAL;
-    void* p = __libc_memalign(alignment, n);
+    if (__alignment < sizeof(void*) || (__alignment & (__alignment - 1)) != 0) return EINVAL;
+    void* p = __libc_memalign(__alignment, __size);
     if (p == nullptr) return ENOMEM;
-    *out = p;
+    *__memptr = p;
     return 0;
 }
 }
+// NOLINTEND(bugprone-reserved-identifier,misc-definitions-in-headers)
 #endif

@@ -53,6 +53,7 @@ TEST(ModelSlot, concurrent_publish_adopt_reclaim_never_reads_freed_or_torn_weigh
                 if (m->generation < last_gen) ++backwards;
                 last_gen = m->generation;
             }
+            if (current == nullptr) continue;  // generation 1 was published before this thread started
             // Every field of one publication holds the same value: a torn or freed read would not.
             const double v = current->weights.intercept;
             for (const double c : current->weights.coef)

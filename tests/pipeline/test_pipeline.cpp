@@ -30,7 +30,7 @@ std::string temp_path(const std::string& name) {
 std::string write_history(const std::vector<Candle>& candles, const std::string& name) {
     std::string text = candles_csv_header();
     for (const Candle& c : candles) append_candle_csv(text, c);
-    const std::string path = temp_path(name);
+    std::string path = temp_path(name);
     std::ofstream(path, std::ios::binary) << text;
     return path;
 }

@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <cstring>
 #include <fstream>
 
 #include "core/error.hpp"
 #include "pipeline/trainer.hpp"
+#include "tests/core/bit_identical.hpp"
 
 namespace cbtrade {
 namespace {
@@ -80,7 +80,7 @@ TEST(Recording, every_event_kind_reads_back_bit_exact) {
         EXPECT_EQ(got.flags, want.flags);
         switch (want.kind) {
             case EventKind::trade:
-                EXPECT_EQ(std::memcmp(&got.trade.price, &want.trade.price, sizeof(double)), 0);
+                EXPECT_TRUE(testing::same_bits(got.trade.price, want.trade.price));
                 EXPECT_EQ(got.trade.size, want.trade.size);
                 EXPECT_EQ(got.trade.exchange_time_ns, want.trade.exchange_time_ns);
                 EXPECT_EQ(got.trade.trade_id, want.trade.trade_id);
@@ -230,7 +230,7 @@ TEST(Trainer, fits_only_with_enough_rows_and_identically_for_the_same_candles) {
     const auto wa = a.fit(400, 300);
     const auto wb = b.fit(400, 300);
     ASSERT_TRUE(wa && wb);
-    EXPECT_EQ(std::memcmp(&*wa, &*wb, sizeof(ModelWeights)), 0) << "a refit must be bit-identical";
+    EXPECT_TRUE(testing::bit_identical(*wa, *wb)) << "a refit must be bit-identical";
     const auto earlier = a.fit(350, 300);
     ASSERT_TRUE(earlier);
     EXPECT_NE(earlier->intercept, wa->intercept);

@@ -18,7 +18,7 @@ using testing::status_event;
 using testing::trade_event;
 
 struct Rig {
-    explicit Rig(Config c = Config{}) : config(c), metrics(registry, BuildInfo{}), clock(TscClock::quick()) {
+    explicit Rig(Config c = Config{}) : config(std::move(c)), metrics(registry, BuildInfo{}), clock(TscClock::quick()) {
         const testing::Market m = testing::make_market(400, 0);
         history = m.history;
         ModelTrainer trainer(config, 2000);

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-typedef struct evp_pkey_st EVP_PKEY;
+using EVP_PKEY = struct evp_pkey_st;  // OpenSSL's own forward declaration, without its headers
 
 namespace cbtrade::sim {
 

@@ -104,7 +104,7 @@ std::string order_id_for(std::size_t index) {
 
 }  // namespace
 
-RestExchange::RestExchange(SimContext& ctx) : ctx_(ctx), fault_left_() {
+RestExchange::RestExchange(SimContext& ctx) : ctx_(ctx) {
     for (const auto& f : ctx_.options.rest_faults) fault_left_.push_back(f.count);
     (void)account("USD");
     (void)account("BTC");

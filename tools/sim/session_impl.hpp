@@ -76,9 +76,10 @@ public:
 
     void wake() override { timer_.cancel(); }
 
-    // Completes the upgrade for req, then serves the session until it ends.
+    // Completes the upgrade for req, then serves the session until it ends. req lives in this
+    // coroutine's frame, which outlives the awaited run_impl that reads it.
     static awaitable<void> run(std::shared_ptr<WsSession> self, HttpRequest req) {
-        co_await self->run_impl(std::move(req));
+        co_await self->run_impl(req);
         self->ctx_.sessions.erase(self.get());
         self->ctx_.session_ended();
     }
@@ -89,7 +90,7 @@ private:
         std::string text;  // otherwise an error message, sent as is
     };
 
-    awaitable<void> run_impl(HttpRequest req) {
+    awaitable<void> run_impl(const HttpRequest& req) {
         websocket::stream_base::timeout t{};
         t.handshake_timeout = ws_handshake_timeout;
         t.idle_timeout = websocket::stream_base::none();

@@ -9,6 +9,16 @@
 
 namespace cbtrade::sim {
 
+namespace {
+// Synthetic candles start at the given second, or at the start of the current minute.
+std::int64_t synthetic_start(const SimOptions& opts) {
+    if (opts.start_time_s) return *opts.start_time_s;
+    const auto now_s =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return now_s - now_s % 60;
+}
+}  // namespace
+
 SimContext::SimContext(const SimOptions& opts, std::shared_ptr<const std::vector<Candle>> csv_candles,
                        std::int64_t csv_step_s)
     : options(opts),
@@ -16,16 +26,7 @@ SimContext::SimContext(const SimOptions& opts, std::shared_ptr<const std::vector
       router(make_sim_router(*rest)),
       csv_candles_(std::move(csv_candles)),
       step_s_(csv_candles_ ? (csv_step_s > 0 ? csv_step_s : 60) : opts.step_sec),
-      synthetic_start_s_(0) {
-    if (opts.start_time_s) {
-        synthetic_start_s_ = *opts.start_time_s;
-    } else {
-        const auto now_s =
-            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-                .count();
-        synthetic_start_s_ = now_s - now_s % 60;
-    }
-}
+      synthetic_start_s_(synthetic_start(opts)) {}
 
 SimContext::~SimContext() = default;
 

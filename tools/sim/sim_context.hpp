@@ -53,8 +53,7 @@ class RestExchange;
 
 class SimContext {
 public:
-    SimContext(const SimOptions& options, std::shared_ptr<const std::vector<Candle>> csv_candles,
-               std::int64_t csv_step_s);
+    SimContext(const SimOptions& opts, std::shared_ptr<const std::vector<Candle>> csv_candles, std::int64_t csv_step_s);
     ~SimContext();
     SimContext(const SimContext&) = delete;
     SimContext& operator=(const SimContext&) = delete;
