@@ -217,7 +217,8 @@ struct LiveOrderRig {
         r.exchange_time_ns = (1'700'000'000LL + ++seq) * 1'000'000'000;
         r.price = 42'000.17;
         r.flags = price_flag_has_decision | price_flag_data_ok;
-        r.decision = Decision{r.exchange_time_ns / 1'000'000'000, r.price, 0.6, 1.0, buy ? Signal::buy : Signal::sell, 0};
+        r.decision =
+            Decision{r.exchange_time_ns / 1'000'000'000, r.price, 0.6, 1.0, buy ? Signal::buy : Signal::sell, 0};
         if (!ring->try_push(r)) throw std::runtime_error("ring B full");
         const std::int64_t unix_s = wall_ns() / 1'000'000'000;
         testing::alloc::counting.store(count_allocations);
@@ -295,7 +296,8 @@ void bm_decision_to_kernel(benchmark::State& state, bool sign_inline, bool es256
     ::prctl(PR_SET_NAME, "bench");
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
     state.SetLabel(sign_inline ? std::string("signing inline, ") + (es256 ? "ES256" : "EdDSA") : "pre-signed pool");
-    state.counters["allocations_per_order"] = static_cast<double>(allocations) / static_cast<double>(state.iterations());
+    state.counters["allocations_per_order"] =
+        static_cast<double>(allocations) / static_cast<double>(state.iterations());
     state.counters["reconnects"] = static_cast<double>(rig->http->connections_opened() - connections);
     samples.report(state);
     returned.report(state, "syscall_returned_");

@@ -162,8 +162,8 @@ std::string summary_text(const PipelineSummary& s) {
         "\n"
         "  decisions        buy %" PRIu64 ", sell %" PRIu64 ", flat %" PRIu64
         "\n"
-        "  %s BUY %" PRIu64 ", SELL %" PRIu64 "; round trips %" PRIu64 " (won %" PRIu64
-        "); exits: signal %" PRIu64 ", stop %" PRIu64 ", take %" PRIu64
+        "  %s BUY %" PRIu64 ", SELL %" PRIu64 "; round trips %" PRIu64 " (won %" PRIu64 "); exits: signal %" PRIu64
+        ", stop %" PRIu64 ", take %" PRIu64
         "\n"
         "  entries blocked  market data %" PRIu64 ", halt %" PRIu64 ", breaker %" PRIu64 ", below minimum %" PRIu64
         ", long only %" PRIu64
@@ -176,17 +176,18 @@ std::string summary_text(const PipelineSummary& s) {
         "  ops              walk-forward fits %" PRIu64 ", recorded events %" PRIu64 ", decision log lines %" PRIu64
         "\n",
         s.run_seconds, s.ticks, s.trades, s.candles, s.reconnects, s.gaps, s.decisions[1], s.decisions[2],
-        s.decisions[0], s.live ? "live orders     " : "paper orders    ", s.orders_buy, s.orders_sell, t.round_trips, t.winning_round_trips,
-        t.signal_exits, t.stop_losses, t.take_profits, t.blocked_market_data, t.blocked_halt, t.blocked_breaker,
-        t.blocked_below_min, t.blocked_long_only, s.equity_usd, s.start_equity_usd,
+        s.decisions[0], s.live ? "live orders     " : "paper orders    ", s.orders_buy, s.orders_sell, t.round_trips,
+        t.winning_round_trips, t.signal_exits, t.stop_losses, t.take_profits, t.blocked_market_data, t.blocked_halt,
+        t.blocked_breaker, t.blocked_below_min, t.blocked_long_only, s.equity_usd, s.start_equity_usd,
         s.start_equity_usd > 0 ? (s.equity_usd / s.start_equity_usd - 1) * 100 : 0.0, s.position_base, s.fees_usd,
         s.t2d_p50_ns / 1e3, s.t2d_p99_ns / 1e3, s.t2d_p999_ns / 1e3, s.t2d_count, s.ring_full[0], s.ring_full[1],
         s.ring_full[2], s.walk_forward_fits, s.recorded_events, s.decision_log_lines);
     std::string out(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
     if (s.live) {
         char books[160];
-        std::snprintf(books, sizeof books, "  books            cash %.8f USD, position %.8f (as the exchange filled them)\n",
-                      s.cash_usd, s.position_base);
+        std::snprintf(books, sizeof books,
+                      "  books            cash %.8f USD, position %.8f (as the exchange filled them)\n", s.cash_usd,
+                      s.position_base);
         out += books;
     }
     if (s.live || s.order_errors > 0)
