@@ -255,7 +255,7 @@ std::size_t TokenRefill::poll(std::int64_t now_ns) noexcept {
         try {
             const std::string token = signer_.rest_jwt("POST", host_, orders_path_, unix_s);
             if (token.size() > capacity) throw RunError("an order JWT is longer than a token slot");
-            std::memcpy(out, token.data(), token.size());
+            std::copy(token.begin(), token.end(), out);  // a token slot holds bytes, not a C string
             failure_reported_ = false;
             return token.size();
         } catch (const std::exception& e) {

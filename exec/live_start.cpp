@@ -110,7 +110,7 @@ LiveStart check_live_start(rest::RestClient& client, const Config& c, const std:
                         "%");
     out.lines.push_back("account: " + balances + " (holdings the daemon did not buy are never sold by it)");
     if (c.use_live_equity)
-        out.lines.push_back(
+        out.lines.emplace_back(
             "warning: USE_LIVE_EQUITY=true is not built yet: entries are sized from USD_EQUITY, and cash is tracked "
             "from the daemon's own fills");
     if (entry_usd < out.trader.order_min_usd)
