@@ -37,7 +37,19 @@ BotMetrics::BotMetrics(MetricsRegistry& r, const BuildInfo& build)
           r.histogram("bot_tick_to_decision_seconds", {},
                       "From the completion that brought a tick's bytes to the Decision at the exec stage.")),
       ready(r.gauge("bot_ready", {}, "1 when /readyz reports ready.")),
-      halted(r.gauge("bot_halted", {}, "1 while the operator's halt (SIGUSR1, HALT_FILE) blocks new entries.")) {
+      halted(r.gauge("bot_halted", {}, "1 while the operator's halt (SIGUSR1, HALT_FILE) blocks new entries.")),
+      live_equity_refreshes(r.counter("bot_live_equity_refreshes_total", {},
+                                      "Account balances read from the exchange (USE_LIVE_EQUITY=true).")),
+      live_equity_refresh_failures(r.counter("bot_live_equity_refresh_failures_total", {},
+                                             "Live-equity refreshes that failed (the last balances stay in force).")),
+      live_equity_age_seconds(r.gauge("bot_live_equity_age_seconds", {},
+                                      "Seconds since the account balances were last read (0 without live equity).")),
+      notifications(r.counter("bot_notifications_total", {}, "Notifications posted (SLACK_WEBHOOK).")),
+      notifications_failed(r.counter("bot_notifications_failed_total", {},
+                                     "Notification posts that failed (error answer, timeout, connection).")),
+      notifications_dropped(r.counter("bot_notifications_dropped_total", {},
+                                      "Notifications never posted: their ring was full, or they were folded into a "
+                                      "summary while posting failed.")) {
     build_info.set(1);
     vol_risk_factor.set(1);
     static constexpr const char* order_help = "Orders filled, by mode (paper|live) and side (BUY|SELL).";

@@ -71,6 +71,14 @@ struct BotMetrics {
     Histogram& tick_to_decision;
     Gauge& ready;
     Gauge& halted;
+    // Live equity (USE_LIVE_EQUITY=true; exec/live_equity.hpp).
+    Counter& live_equity_refreshes;
+    Counter& live_equity_refresh_failures;
+    Gauge& live_equity_age_seconds;  // since the last successful refresh (0 without live equity)
+    // Notifications (SLACK_WEBHOOK; monitoring/notifier.hpp).
+    Counter& notifications;          // posted (2xx)
+    Counter& notifications_failed;   // a post failed (error answer, timeout, connection)
+    Counter& notifications_dropped;  // never posted: the ring was full, or coalesced while posting failed
 
 private:
     std::array<std::array<Counter*, 2>, 2> orders_{};

@@ -249,6 +249,9 @@ const std::array key_table{
         c.bridge_listen),
     CB_KEY("USE_LIVE_EQUITY", "false", "size from the exchange balance instead of USD_EQUITY (live)", false,
            c.use_live_equity = parse_bool(v), fmt_bool(c.use_live_equity)),
+    CB_KEY("LIVE_EQUITY_REFRESH_SEC", "5", "live equity: seconds between account balance reads (1..3600)", false,
+           c.live_equity_refresh_sec = parse_int(v, 1, 3600, "seconds from 1 to 3600"),
+           std::to_string(c.live_equity_refresh_sec)),
     CB_KEY(
         "MODEL_MODE", "baseline", "baseline (4 features) or extended (9 features)", false,
         {

@@ -73,6 +73,7 @@ struct Config {
     std::string bridge_url;
     std::string bridge_listen = "127.0.0.1";  // cbtrade bridge's listen address
     bool use_live_equity = false;
+    std::int64_t live_equity_refresh_sec = 5;  // USE_LIVE_EQUITY: seconds between account reads
     // model
     ModelMode model_mode = ModelMode::baseline;
     std::int64_t walk_forward_min = 0;

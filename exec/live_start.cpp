@@ -103,17 +103,17 @@ LiveStart check_live_start(rest::RestClient& client, const Config& c, const std:
                         ", at least " + fmt("%.2f", out.trader.order_min_usd) + " " + quote + " (ORDER_MIN_USD " +
                         fmt("%g", c.order_min_usd) + ", quote_min_size " + p.quote_min_size.text +
                         "); SELL by base_size on " + p.base_increment_text + ", at least " + p.base_min_size.text);
-    out.lines.push_back("limits: entries of " + fmt("%.2f", entry_usd) + " " + quote + " (USD_EQUITY " +
-                        fmt("%g", c.usd_equity) + " x RISK_PER_TRADE_PCT " + fmt("%g", c.risk_per_trade_pct) +
-                        "%), one position at a time, long only; no entry after a " + fmt("%g", c.max_daily_loss_pct) +
-                        "% daily loss; stop " + fmt("%g", c.stop_loss_pct) + "%, take " + fmt("%g", c.take_profit_pct) +
-                        "%");
+    const std::string entries = c.use_live_equity
+                                    ? "entries of RISK_PER_TRADE_PCT " + fmt("%g", c.risk_per_trade_pct) +
+                                          "% of the live equity (USE_LIVE_EQUITY=true, below)"
+                                    : "entries of " + fmt("%.2f", entry_usd) + " " + quote + " (USD_EQUITY " +
+                                          fmt("%g", c.usd_equity) + " x RISK_PER_TRADE_PCT " +
+                                          fmt("%g", c.risk_per_trade_pct) + "%)";
+    out.lines.push_back("limits: " + entries + ", one position at a time, long only; no entry after a " +
+                        fmt("%g", c.max_daily_loss_pct) + "% daily loss; stop " + fmt("%g", c.stop_loss_pct) +
+                        "%, take " + fmt("%g", c.take_profit_pct) + "%");
     out.lines.push_back("account: " + balances + " (holdings the daemon did not buy are never sold by it)");
-    if (c.use_live_equity)
-        out.lines.emplace_back(
-            "warning: USE_LIVE_EQUITY=true is not built yet: entries are sized from USD_EQUITY, and cash is tracked "
-            "from the daemon's own fills");
-    if (entry_usd < out.trader.order_min_usd)
+    if (!c.use_live_equity && entry_usd < out.trader.order_min_usd)
         out.lines.push_back("warning: an entry of " + fmt("%.2f", entry_usd) + " " + quote + " is below the minimum " +
                             fmt("%.2f", out.trader.order_min_usd) + ": no entry will be taken (raise USD_EQUITY or " +
                             "RISK_PER_TRADE_PCT)");

@@ -53,7 +53,7 @@ inline void Trader::check_breaker(double equity) noexcept {
 
 std::optional<OrderRequest> Trader::on_price(double price, std::int64_t time_s) noexcept {
     if (!usable_price(price)) return std::nullopt;
-    const double equity = equity_usd(price);
+    const double equity = book_equity_usd(price);
     // The day changes rarely: compare against its bounds instead of dividing on every price.
     if (!in_current_day(time_s)) {
         day_start_s_ = utc_day(time_s) * seconds_per_day;
@@ -141,7 +141,7 @@ void Trader::on_fill(const Fill& f) noexcept {
     // daily-loss limit blocks an entry at the same candle's close (issue 9 item 14).
     // A fill stamped in a later day (an entry at a day's last close carries the next candle's
     // start) leaves the roll to that day's first price, as documented.
-    if (usable_price(f.price) && in_current_day(f.time_s)) check_breaker(equity_usd(f.price));
+    if (usable_price(f.price) && in_current_day(f.time_s)) check_breaker(book_equity_usd(f.price));
 }
 
 void Trader::apply_fill(const Fill& f) noexcept {

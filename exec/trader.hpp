@@ -79,10 +79,25 @@ public:
     void set_funds_blocked(bool blocked) noexcept { funds_blocked_ = blocked; }
     [[nodiscard]] bool funds_blocked() const noexcept { return funds_blocked_; }
 
+    // Live equity (USE_LIVE_EQUITY=true): the exchange's figures replace the cash the trader tracks
+    // from its own fills. `cash_usd`: the quote currency available; `other_base_qty`: base currency
+    // the account holds beyond the trader's own position (bought by someone else). That base
+    // counts in equity_usd() (sizing, bot_equity_usd) but is never sold: exits sell only the
+    // position the trader bought, and the daily-loss breaker measures the trader's own book, so a
+    // price move of holdings it does not trade never blocks it. Call only with no order pending.
+    void set_account(double cash_usd, double other_base_qty) noexcept {
+        cash_ = cash_usd;
+        other_base_ = other_base_qty > 0 ? other_base_qty : 0;
+    }
+    [[nodiscard]] double other_base_qty() const noexcept { return other_base_; }
+
     [[nodiscard]] double cash_usd() const noexcept { return cash_; }
     [[nodiscard]] double position_qty() const noexcept { return qty_; }
     [[nodiscard]] double entry_price() const noexcept { return entry_price_; }
-    [[nodiscard]] double equity_usd(double price) const noexcept { return cash_ + qty_ * price; }
+    // Cash, the position and any other base held (set_account), at `price`.
+    [[nodiscard]] double equity_usd(double price) const noexcept { return cash_ + (qty_ + other_base_) * price; }
+    // Cash and the trader's own position only: what the daily-loss breaker and the day's P&L measure.
+    [[nodiscard]] double book_equity_usd(double price) const noexcept { return cash_ + qty_ * price; }
     [[nodiscard]] double fees_usd() const noexcept { return fees_; }
     [[nodiscard]] bool breaker_tripped() const noexcept { return breaker_; }
     [[nodiscard]] bool pending() const noexcept { return pending_; }
@@ -103,7 +118,8 @@ private:
 
     TraderParams p_;
     double cash_;
-    double qty_ = 0;  // signed: > 0 long, < 0 short
+    double qty_ = 0;         // signed: > 0 long, < 0 short
+    double other_base_ = 0;  // live equity: base held that the trader did not buy (never sold)
     double entry_price_ = 0;
     double entry_fee_ = 0;
     double fees_ = 0;

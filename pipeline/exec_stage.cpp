@@ -26,14 +26,6 @@ ExecStage::ExecStage(const Config& c, PriceRing& in, ExecNoteRing* notes, BotMet
 
 std::size_t ExecStage::poll(std::int64_t now_ns) noexcept {
     now_ns_ = now_ns;
-    if (equity_refreshes_ != nullptr) {
-        const std::uint64_t refreshes = equity_refreshes_->load(std::memory_order_relaxed);
-        if (refreshes != equity_refreshes_seen_) {
-            equity_refreshes_seen_ = refreshes;
-            trader_.set_funds_blocked(false);
-            status_.funds_blocked.store(false, std::memory_order_relaxed);
-        }
-    }
     std::size_t n = 0;
     if (broker_ != &paper_) {
         // Every poll: the live broker keeps its connection warm and reads its answers here.
@@ -44,6 +36,12 @@ std::size_t ExecStage::poll(std::int64_t now_ns) noexcept {
             settle(in_flight_, o);
             ++n;
         }
+    }
+    // After the broker's poll: an order that settled just now moved `settled` first, so a snapshot
+    // read before it is skipped, not laid over its fill.
+    if (live_funds_ != nullptr) {
+        AccountFunds f;
+        if (live_funds_->read_new(live_funds_seen_, f)) apply_funds(f);
     }
     PriceRecord r;
     std::size_t records = 0;
@@ -94,10 +92,30 @@ void ExecStage::handle(const PriceRecord& r) noexcept {
     const double price = last_price_ > 0 ? last_price_ : r.price;
     const double equity = trader_.equity_usd(price);
     metrics_.equity_usd.set(equity);
-    metrics_.daily_pnl_usd.set(equity - trader_.day_start_equity_usd());
+    metrics_.daily_pnl_usd.set(trader_.book_equity_usd(price) - trader_.day_start_equity_usd());
     metrics_.circuit_breaker_tripped.set(trader_.breaker_tripped() ? 1 : 0);
     status_.equity_usd.store(equity, std::memory_order_relaxed);
     metrics_.stage_latency(StageLabel::exec).observe_ns(clock_.to_ns(read_tsc(), start_tsc));
+}
+
+void ExecStage::apply_funds(const AccountFunds& f) noexcept {
+    if (awaiting_ || trader_.pending() || f.settled != status_.settled.load(std::memory_order_relaxed)) {
+        status_.funds_skipped.store(status_.funds_skipped.load(std::memory_order_relaxed) + 1,
+                                    std::memory_order_relaxed);
+        return;
+    }
+    const double own = trader_.position_qty() > 0 ? trader_.position_qty() : 0;
+    trader_.set_account(f.quote_available, f.base_total - own);
+    status_.base_short.store(f.base_total < own * (1 - 1e-9), std::memory_order_relaxed);
+    trader_.set_funds_blocked(false);
+    status_.funds_blocked.store(false, std::memory_order_relaxed);
+    status_.funds_applied.store(status_.funds_applied.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    const double price = last_price_;
+    if (price > 0) {
+        const double equity = trader_.equity_usd(price);
+        metrics_.equity_usd.set(equity);
+        status_.equity_usd.store(equity, std::memory_order_relaxed);
+    }
 }
 
 void ExecStage::execute(const OrderRequest& req, double market_price) noexcept {
@@ -117,6 +135,7 @@ void ExecStage::execute(const OrderRequest& req, double market_price) noexcept {
 
 void ExecStage::settle(const OrderRequest& req, const OrderOutcome& o) noexcept {
     const Fill& f = o.fill;
+    status_.settled.store(status_.settled.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (o.error != OrderError::none) {
         metrics_.order_errors(o.error).inc();
         status_.order_errors.store(status_.order_errors.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

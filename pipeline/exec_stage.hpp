@@ -7,6 +7,8 @@
 // (exec/broker.hpp): then an order settles later, from the broker's poll(), and until it has the
 // trader asks for nothing else. A failed order pauses orders for 1 s, doubling up to 60 s while
 // they keep failing, so a refusal that persists (a revoked key) is not repeated at every price.
+// With live equity (USE_LIVE_EQUITY=true) the exchange's balances come through a LiveFunds
+// seqlock (exec/live_funds.hpp): applied between orders only, they replace the trader's cash.
 #pragma once
 
 #include <atomic>
@@ -18,6 +20,7 @@
 #include "core/cpu.hpp"
 #include "core/stage_runner.hpp"
 #include "exec/broker.hpp"
+#include "exec/live_funds.hpp"
 #include "exec/trader.hpp"
 #include "pipeline/rings.hpp"
 
@@ -54,9 +57,11 @@ public:
     [[nodiscard]] double last_price() const noexcept { return last_price_; }
     // Cold, before the runner starts.
     void set_probe(ExecProbe* probe) noexcept { probe_ = probe; }
-    // Cold, before the runner starts: a counter bumped each time equity is refreshed from the
-    // exchange (live equity, issue 12 item 3). A change lifts the INSUFFICIENT_FUND entry block.
-    void set_equity_refreshes(const std::atomic<std::uint64_t>* refreshes) noexcept { equity_refreshes_ = refreshes; }
+    // Cold, before the runner starts: the account's balances as the exchange reports them (live
+    // equity, issue 12 item 3). A snapshot is applied at a poll when no order is in flight and none
+    // settled since the accounts were asked for (AccountFunds::settled; else it is skipped and
+    // counted in Status::funds_skipped); applying one lifts the INSUFFICIENT_FUND entry block.
+    void set_live_funds(const LiveFunds* funds) noexcept { live_funds_ = funds; }
     [[nodiscard]] bool live() const noexcept { return broker_->live(); }
 
     // Written by the exec thread, read by the ops thread (relaxed: independent status values).
@@ -69,6 +74,13 @@ public:
         std::atomic<std::uint64_t> order_errors{0};
         std::atomic<bool> order_in_flight{false};  // submitted, not settled (live)
         std::atomic<bool> funds_blocked{false};
+        // Orders settled (filled, partly filled or failed): the tag of a live-funds snapshot.
+        std::atomic<std::uint64_t> settled{0};
+        std::atomic<std::uint64_t> funds_applied{0};  // live-funds snapshots applied
+        std::atomic<std::uint64_t> funds_skipped{0};  // ... skipped (an order settled during the read)
+        // The exchange held less base than the trader's own position at the last snapshot (someone
+        // moved it): exits will be refused for INSUFFICIENT_FUND; the ops side reports it.
+        std::atomic<bool> base_short{false};
     };
     [[nodiscard]] const Status& status() const noexcept { return status_; }
 
@@ -77,6 +89,7 @@ private:
     void execute(const OrderRequest& req, double market_price) noexcept;
     void settle(const OrderRequest& req, const OrderOutcome& o) noexcept;
     void publish_blocked() noexcept;
+    void apply_funds(const AccountFunds& f) noexcept;
     void note(const ExecNote& n) noexcept;
 
     PriceRing& in_;
@@ -93,8 +106,8 @@ private:
     bool awaiting_ = false;
     std::int64_t orders_paused_until_ns_ = 0;  // after a failed order (see the header comment)
     std::int64_t order_pause_ns_ = 0;
-    const std::atomic<std::uint64_t>* equity_refreshes_ = nullptr;
-    std::uint64_t equity_refreshes_seen_ = 0;
+    const LiveFunds* live_funds_ = nullptr;
+    std::uint64_t live_funds_seen_ = 0;
     bool lost_block_ = false;  // a ring B record was lost: no entry until the next candle close
     double last_price_ = 0;
     Status status_;

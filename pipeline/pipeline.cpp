@@ -30,7 +30,7 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
     exec_ = std::make_unique<ExecStage>(c, *ring_b_, exec_notes_.get(), m, *setup_.clock, halted_, setup_.broker,
                                         setup_.trader);
     exec_->set_probe(setup_.exec_probe);
-    exec_->set_equity_refreshes(setup_.equity_refreshes);
+    exec_->set_live_funds(setup_.live_funds);
     OpsRings rings{ring_a_.get(), ring_b_.get(), signal_notes_.get(), record_.get(), exec_notes_.get()};
     OpsSources sources{source_.get(), signal_.get(), exec_.get(), setup_.usr1_count};
     ops_ = std::make_unique<OpsStage>(c, rings, sources, *trainer_, models_, m, setup_.ready, halted_,
@@ -65,6 +65,16 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
         desk.sleep_ns = 1'000'000;
         desk.drain_timeout_ns = 30'000'000'000;  // an order in flight at the stop is settled if it can be
         runners_.push_back(std::make_unique<StageRunner>(desk, std::vector<Stage*>{setup_.order_desk}));
+    }
+    for (Stage* stage : setup_.background_stages) {
+        stage->set_upstream(exec_.get());
+        RunnerOptions o;
+        o.name = "cbt-" + std::string(stage->name()).substr(0, 11);
+        o.core = setup_.plan.ops_core;
+        o.idle = IdlePolicy::sleep;
+        o.background = true;
+        o.sleep_ns = 10'000'000;  // periodic work: 10 ms naps
+        runners_.push_back(std::make_unique<StageRunner>(o, std::vector<Stage*>{stage}));
     }
     RunnerOptions ops;
     ops.name = "cbt-ops";

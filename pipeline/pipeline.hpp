@@ -63,11 +63,14 @@ struct PipelineSetup {
 
     // Real orders (DRY_RUN=false; exec/live_orders.hpp builds these). All optional: without a broker
     // the exec stage paper-trades.
-    Broker* broker = nullptr;            // the exec stage's broker (exec thread)
-    std::optional<TraderParams> trader;  // the trader's parameters (default: from the config)
-    std::vector<Stage*> ops_stages;      // polled on the ops thread after the ops stage (token pool)
-    Stage* order_desk = nullptr;         // its own low-priority thread "cbt-orders" (blocking REST)
-    const std::atomic<std::uint64_t>* equity_refreshes = nullptr;  // see ExecStage::set_equity_refreshes
+    Broker* broker = nullptr;               // the exec stage's broker (exec thread)
+    std::optional<TraderParams> trader;     // the trader's parameters (default: from the config)
+    std::vector<Stage*> ops_stages;         // polled on the ops thread after the ops stage (token pool)
+    Stage* order_desk = nullptr;            // its own low-priority thread "cbt-orders" (blocking REST)
+    const LiveFunds* live_funds = nullptr;  // USE_LIVE_EQUITY: see ExecStage::set_live_funds
+    // Each on a low-priority thread of its own named "cbt-" + name() (blocking work: live-equity
+    // refreshes, notifications), so that neither a hot thread nor the ops thread ever waits on it.
+    std::vector<Stage*> background_stages;
 };
 
 struct PipelineSummary {

@@ -27,6 +27,8 @@
 #include "core/text.hpp"
 #include "core/thread_placement.hpp"
 #include "exec/api_key.hpp"
+#include "exec/exchange_access.hpp"
+#include "exec/live_equity.hpp"
 #include "exec/live_orders.hpp"
 #include "exec/live_start.hpp"
 #include "exec/rest_session.hpp"
@@ -119,6 +121,11 @@ int run(int argc, char** argv) {
     } else {
         std::fprintf(stderr, "cbtrade live: PAPER trading %s %s (DRY_RUN=true: no order leaves this machine)\n",
                      cfg.product_id.c_str(), std::string(granularity_name(cfg.granularity)).c_str());
+        if (cfg.use_live_equity)
+            std::fprintf(stderr,
+                         "cbtrade live: warning: USE_LIVE_EQUITY=true is ignored in paper trading: equity starts at "
+                         "USD_EQUITY %g and follows the paper fills\n",
+                         cfg.usd_equity);
     }
     const TscClock clock = TscClock::calibrate();
     std::fprintf(stderr, "cbtrade live: clock %s; %s\n", clock.describe().c_str(), describe(tls_info()).c_str());
@@ -145,6 +152,44 @@ int run(int argc, char** argv) {
     if (const std::string err = server.start(); !err.empty()) throw RunError("metrics server: " + err);
     std::fprintf(stderr, "cbtrade live: serving /metrics, /healthz, /readyz on %s:%u\n", cfg.metrics_addr.c_str(),
                  static_cast<unsigned>(server.port()));
+
+    // Live equity: the balances read now (a failure refuses to start: real money is not sized from a
+    // guess), then refreshed on a thread of its own over its own REST connection.
+    std::unique_ptr<rest::RestSession> equity_session;
+    std::unique_ptr<rest::ExchangeAccess> equity_access;
+    LiveFunds live_funds;
+    std::unique_ptr<LiveEquityRefresher> refresher;
+    if (live_start && cfg.use_live_equity) {
+        rest::RestClientOptions o;
+        o.max_attempts = 2;
+        o.timeout_ms = 3000;
+        equity_session = std::make_unique<rest::RestSession>(cfg, true, o);
+        equity_access = rest::make_rest_exchange_access(equity_session->client());
+        refresher = std::make_unique<LiveEquityRefresher>(
+            *equity_access, cfg.product_id, cfg.live_equity_refresh_sec * 1'000'000'000, live_funds, metrics);
+        AccountHoldings h;
+        if (const std::string err = refresher->start(now_ns(), h); !err.empty())
+            throw RunError("USE_LIVE_EQUITY=true: cannot read the account balances: " + err +
+                           "; refusing to trade real money without them (USE_LIVE_EQUITY=false sizes from USD_EQUITY)");
+        const std::string base = cfg.product_id.substr(0, cfg.product_id.find('-'));
+        const std::string quote = cfg.product_id.substr(cfg.product_id.find('-') + 1);
+        const double price = live_start->product.price.value;
+        std::fprintf(stderr,
+                     "cbtrade live: live equity: %s %.2f available (%.2f on hold, not counted); refreshed every "
+                     "%lld s (LIVE_EQUITY_REFRESH_SEC)\n",
+                     quote.c_str(), h.quote_available, h.quote_hold,
+                     static_cast<long long>(cfg.live_equity_refresh_sec));
+        if (h.base_total() > 0)
+            std::fprintf(stderr,
+                         "cbtrade live: live equity: the account holds %.8g %s (%.2f %s at %.2f) that this daemon did "
+                         "not buy: counted in equity, never sold by the strategy (exits sell only what it bought)\n",
+                         h.base_total(), base.c_str(), h.base_total() * price, quote.c_str(), price);
+        cfg.usd_equity = price > 0 ? h.equity(price) : h.quote_available;
+        metrics.equity_usd.set(cfg.usd_equity);
+        std::fprintf(stderr, "cbtrade live: live equity: %.2f %s; entries of %.2f %s (RISK_PER_TRADE_PCT %g%%)\n",
+                     cfg.usd_equity, quote.c_str(), cfg.usd_equity * cfg.risk_per_trade_pct / 100, quote.c_str(),
+                     cfg.risk_per_trade_pct);
+    }
 
     // The exec thread's broker, the order desk and the token pool; warmed up before the feed starts.
     std::unique_ptr<LiveOrders> live;
@@ -186,6 +231,10 @@ int run(int argc, char** argv) {
         setup.ops_stages = {&live->token_refill()};
         setup.order_desk = &live->desk();
     }
+    if (refresher) {
+        setup.live_funds = &live_funds;
+        setup.background_stages.push_back(refresher.get());
+    }
     FeedStage* feed_stage = nullptr;
     setup.source = [&](MarketRing& out, BotMetrics& m) {
         auto s = std::make_unique<FeedStage>(loop, feed, out, m, clock);
@@ -193,6 +242,9 @@ int run(int argc, char** argv) {
         return std::unique_ptr<SourceStage>(std::move(s));
     };
     Pipeline pipeline(std::move(setup));
+    if (refresher)
+        refresher->attach(pipeline.exec().status().settled, pipeline.exec().status().order_in_flight,
+                          pipeline.exec().status().base_short);
     if (!cfg.record_ticks.empty())
         std::fprintf(stderr, "cbtrade live: recording market data to %s\n",
                      escape_for_message(cfg.record_ticks).c_str());

@@ -251,6 +251,73 @@ KEY_FILE=other.json refuse wrongkey "the API key '$KEY_ID': .*401.*refusing to s
 expect_exit 2 "no key" -- env DRY_RUN=false COINBASE_WS_URL=wss://127.0.0.1:1 "$CBTRADE" live --duration 1
 expect_grep err 'DRY_RUN=false needs an API key' "no key: named"
 
+# 8. Live equity (USE_LIVE_EQUITY=true, issue 12 item 3): sized from the sim's balances (2000 USD and
+#    0.5 BTC the daemon did not buy, stated at start-up), refreshed every second; the refresh after an
+#    INSUFFICIENT_FUND lifts the entry block; a failing refresh is counted and keeps the last equity
+#    (never zero); the 0.5 BTC is never sold; cash and position agree with the sim at the end.
+if start_sim equity --usd-balance 2000 --base-balance 0.5 --rest-fault orders:insufficient:1; then
+  USE_LIVE_EQUITY=true LIVE_EQUITY_REFRESH_SEC=1 start_live equity
+  wait_for equity.err 'running' 15 || fail "equity: the daemon did not start: $(tail -c 800 equity.err)"
+  wait_for equity.err 'refused: .*INSUFFICIENT_FUND' 60 || fail "equity: no INSUFFICIENT_FUND refusal"
+  wait_count equity.err '^cbtrade live: order .*: FILLED ' 2 60 ||
+    fail "equity: no order after INSUFFICIENT_FUND: the refresh did not lift the block: $(grep -E 'order|equity' equity.err | tail -n 5)"
+  curl -sf "$METRICS" >equity.metrics || fail "equity: /metrics not served"
+  [ "$(metric equity bot_live_equity_refreshes_total)" -ge 2 ] 2>/dev/null || fail "equity: fewer than 2 refreshes"
+  [ "$(metric equity bot_live_equity_refresh_failures_total)" = 0 ] || fail "equity: refresh failures without a fault"
+  # Every account read fails from now on: counted, the last equity kept, its age growing.
+  curl -sf -X POST --cacert equity.ca.pem "https://localhost:$PORT/sim/fault?spec=accounts:500:1000" >/dev/null ||
+    fail "equity: POST /sim/fault refused"
+  for _ in $(seq 200); do
+    curl -sf "$METRICS" >equity.metrics 2>/dev/null
+    [ "$(metric equity bot_live_equity_refresh_failures_total)" -ge 2 ] 2>/dev/null && break
+    sleep 0.1
+  done
+  [ "$(metric equity bot_live_equity_refresh_failures_total)" -ge 2 ] 2>/dev/null || fail "equity: failed refreshes not counted"
+  python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 1.5 and float(sys.argv[2]) > 2000 else 1)" \
+    "$(metric equity bot_live_equity_age_seconds)" "$(metric equity bot_equity_usd)" ||
+    fail "equity: after failed refreshes want age >= 1.5 s and the last equity: $(grep -E '^bot_(live_)?equity' equity.metrics)"
+  stop_live equity
+  sim_state equity
+  stop_sim
+  [ "$LIVE_RC" = 0 ] || fail "equity: exit $LIVE_RC: $(tail -c 600 equity.err)"
+  expect_grep equity.err 'live equity: USD 2000.00 available \(0.00 on hold, not counted\); refreshed every 1 s' "equity: balances stated"
+  expect_grep equity.err 'live equity: the account holds 0.5 BTC \([0-9.]+ USD at [0-9.]+\) that this daemon did not buy: counted in equity, never sold' "equity: other base stated"
+  expect_grep equity.err 'limits: entries of RISK_PER_TRADE_PCT 1% of the live equity' "equity: limits say live equity"
+  expect_grep equity.err 'live equity: refresh failed \(1 in a row\): .*500.*; sizing keeps the balances read' "equity: the failure said"
+  # Entries are 1% of USD + 0.5 BTC at the start price, not of USD_EQUITY.
+  python3 - equity <<'EOF' || fail "equity: entry size is not 1% of the live equity: $(grep 'live equity:' equity.err)"
+import re, sys
+err = open(sys.argv[1] + ".err").read()
+m = re.search(r"live equity: ([0-9.]+) USD; entries of ([0-9.]+) USD", err)
+held = re.search(r"holds 0.5 BTC \(([0-9.]+) USD at", err)
+sys.exit(0 if m and held and abs(float(m.group(1)) - 2000 - float(held.group(1))) < 0.01
+         and abs(float(m.group(2)) - float(m.group(1)) / 100) < 0.01 else 1)
+EOF
+  cash=$(grep -oE 'books +cash -?[0-9.]+' equity.out | awk '{print $3}')
+  pos=$(grep -oE 'USD, position -?[0-9.]+' equity.out | awk '{print $3}')
+  python3 - equity "$cash" "$pos" <<'EOF' || fail "equity: books disagree with the sim or the 0.5 BTC was sold: $(cat equity.state); cash $cash position $pos"
+import json, sys
+name, cash, pos = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+s = json.load(open(name + ".state"))
+usd, btc = float(s["balances"]["USD"]), float(s["balances"]["BTC"])
+print(f"{name}: sim USD {usd:.8f} BTC {btc:.8f}; daemon cash {cash:.8f} position {pos:.8f}")
+sys.exit(0 if abs(usd - cash) < 1e-5 and abs(btc - 0.5 - pos) < 1e-9 and btc >= 0.5 - 1e-9 else 1)
+EOF
+fi
+
+# 9. Live equity that cannot be read at start: refused (exit 1), nothing sent.
+if start_sim noequity --rest-fault accounts:500:20; then
+  USE_LIVE_EQUITY=true start_live noequity --duration 5
+  for _ in $(seq 300); do kill -0 "$LIVE_PID" 2>/dev/null || break; sleep 0.1; done
+  wait "$LIVE_PID"
+  rc=$?
+  sim_state noequity
+  stop_sim
+  [ "$rc" = 1 ] || fail "noequity: exit $rc, want 1: $(tail -c 400 noequity.err)"
+  expect_grep noequity.err 'USE_LIVE_EQUITY=true: cannot read the account balances: .*500.*refusing to trade real money without them' "noequity: the reason"
+  [ "$(state_field noequity 's["orders"]')" = 0 ] || fail "noequity: an order was placed"
+fi
+
 # 7. The private key is in no output, log or metrics.
 for f in *.err *.out *.log *.metrics; do
   [ -f "$f" ] || continue

@@ -180,10 +180,14 @@ struct LiveRig : Rig {
         TraderParams p = TraderParams::from(config);
         p.order_min_usd = 1;
         stage = std::make_unique<ExecStage>(config, *in, notes.get(), metrics, clock, halted, &broker, p);
-        stage->set_equity_refreshes(&equity_refreshes);
+        stage->set_live_funds(&funds);
     }
     ScriptedBroker broker;
-    std::atomic<std::uint64_t> equity_refreshes{0};
+    LiveFunds funds;
+    // What the exchange says now, tagged as read after every order settled so far.
+    void refresh(double quote, double base) {
+        funds.publish(AccountFunds{quote, base, stage->status().settled.load()});
+    }
     std::int64_t now = 1'000'000'000;
     void send_at(PriceRecord r, std::int64_t dt_ns = 1'000'000) {
         ASSERT_TRUE(in->try_push(r));
@@ -244,8 +248,14 @@ TEST(ExecStageLive, insufficient_funds_is_counted_and_blocks_entries_until_equit
     rig.send_at(close_with(Signal::buy, 100, 120), 120'000'000'000);
     EXPECT_EQ(rig.broker.submitted.size(), 1u);
     EXPECT_EQ(rig.metrics.entries_blocked(BlockReason::funds).value(), 1u);
-    // Equity refreshed from the exchange: entries again.
-    rig.equity_refreshes.store(1);
+    // Balances read before the refusal settled do not count: still blocked.
+    rig.funds.publish(AccountFunds{1000, 0, 0});
+    rig.send_at(close_with(Signal::buy, 100, 150));
+    EXPECT_EQ(rig.broker.submitted.size(), 1u);
+    EXPECT_TRUE(rig.stage->status().funds_blocked.load());
+    EXPECT_EQ(rig.stage->status().funds_skipped.load(), 1u);
+    // Equity refreshed from the exchange after it: entries again.
+    rig.refresh(1000, 0);
     rig.send_at(close_with(Signal::buy, 100, 180));
     EXPECT_EQ(rig.broker.submitted.size(), 2u);
     EXPECT_FALSE(rig.stage->status().funds_blocked.load());
@@ -302,6 +312,94 @@ TEST(ExecStageLive, not_drained_while_an_order_is_in_flight) {
     rig.broker.settle(rig.broker.submitted[0].qty, 100);
     rig.tick();
     EXPECT_TRUE(rig.stage->drained(0));
+}
+
+// ---- live equity (USE_LIVE_EQUITY=true): the exchange's balances through LiveFunds -------------
+
+TEST(ExecStageLiveFunds, the_balances_replace_cash_and_other_base_counts_in_equity_but_is_never_sold) {
+    LiveRig rig;
+    // The account: 2000 USD available and 0.5 BTC the daemon did not buy.
+    rig.refresh(2000, 0.5);
+    rig.send_at(price(100, 1));
+    EXPECT_DOUBLE_EQ(rig.stage->trader().cash_usd(), 2000);
+    EXPECT_DOUBLE_EQ(rig.stage->trader().other_base_qty(), 0.5);
+    EXPECT_DOUBLE_EQ(rig.metrics.equity_usd.value(), 2050) << "bot_equity_usd: USD + all base at the price";
+    EXPECT_EQ(rig.stage->status().funds_applied.load(), 1u);
+    // Sizing reads the live equity: RISK_PER_TRADE_PCT 1% of 2050 at 100 = 0.205 BTC.
+    rig.send_at(close_with(Signal::buy, 100, 60));
+    ASSERT_EQ(rig.broker.submitted.size(), 1u);
+    EXPECT_NEAR(rig.broker.submitted[0].qty, 0.205, 1e-8);
+    rig.broker.settle(0.2, 100);
+    rig.tick();
+    // The exchange now holds 0.7 BTC: 0.2 of them the trader's, 0.5 not.
+    rig.refresh(2000 - 20 - 0.12, 0.7);
+    rig.tick();
+    EXPECT_DOUBLE_EQ(rig.stage->trader().other_base_qty(), 0.5);
+    EXPECT_DOUBLE_EQ(rig.stage->trader().position_qty(), 0.2);
+    // The exit sells what the trader bought, never the other 0.5.
+    rig.send_at(close_with(Signal::sell, 101, 120));
+    ASSERT_EQ(rig.broker.submitted.size(), 2u);
+    EXPECT_EQ(rig.broker.submitted[1].side, Side::sell);
+    EXPECT_DOUBLE_EQ(rig.broker.submitted[1].qty, 0.2);
+    rig.broker.settle(0.2, 101);
+    rig.tick();
+    EXPECT_EQ(rig.stage->trader().position_qty(), 0);
+    // Flat with 0.5 BTC in the account: no signal sells it (long only: a sell from flat is blocked).
+    rig.refresh(2000 + 0.2 - 0.24, 0.5);
+    rig.send_at(close_with(Signal::sell, 101, 180));
+    EXPECT_EQ(rig.broker.submitted.size(), 2u);
+    EXPECT_FALSE(rig.stage->status().base_short.load());
+}
+
+TEST(ExecStageLiveFunds, balances_are_not_applied_over_an_order_in_flight_or_one_that_settled_during_the_read) {
+    LiveRig rig;
+    rig.refresh(1000, 0);
+    rig.send_at(price(100, 1));
+    rig.send_at(close_with(Signal::buy, 100, 60));
+    ASSERT_EQ(rig.broker.submitted.size(), 1u);
+    // In flight: a snapshot now is skipped (the exchange may or may not have moved the money yet).
+    rig.refresh(500, 0);
+    rig.tick();
+    EXPECT_EQ(rig.stage->status().funds_skipped.load(), 1u);
+    EXPECT_DOUBLE_EQ(rig.stage->trader().cash_usd(), 1000);
+    // Read before the fill, published after it: skipped too; the fill's cash stands.
+    const std::uint64_t before = rig.stage->status().settled.load();
+    rig.broker.settle(0.1, 100);
+    rig.tick();
+    const double after_fill = rig.stage->trader().cash_usd();
+    EXPECT_NEAR(after_fill, 1000 - 10 - 0.06, 1e-9);
+    rig.funds.publish(AccountFunds{1000, 0, before});
+    rig.tick();
+    EXPECT_EQ(rig.stage->status().funds_skipped.load(), 2u);
+    EXPECT_DOUBLE_EQ(rig.stage->trader().cash_usd(), after_fill);
+    // Read after it: applied.
+    rig.refresh(989.9, 0.1);
+    rig.tick();
+    EXPECT_DOUBLE_EQ(rig.stage->trader().cash_usd(), 989.9);
+    EXPECT_DOUBLE_EQ(rig.stage->trader().other_base_qty(), 0);
+}
+
+TEST(ExecStageLiveFunds, less_base_than_the_position_is_flagged) {
+    LiveRig rig;
+    rig.refresh(1000, 0);
+    rig.send_at(price(100, 1));
+    rig.send_at(close_with(Signal::buy, 100, 60));
+    rig.broker.settle(0.1, 100);
+    rig.tick();
+    rig.refresh(990, 0.04);  // someone moved 0.06 BTC out
+    rig.tick();
+    EXPECT_TRUE(rig.stage->status().base_short.load());
+    EXPECT_DOUBLE_EQ(rig.stage->trader().other_base_qty(), 0);
+}
+
+TEST(ExecStageLiveFunds, a_price_move_of_holdings_it_did_not_buy_never_trips_the_breaker) {
+    LiveRig rig;
+    rig.refresh(1000, 10);  // 10 BTC not the daemon's, 1000 USD
+    rig.send_at(price(100, 1));
+    rig.send_at(price(50, 2));  // the holdings lose 500 USD: far beyond MAX_DAILY_LOSS_PCT of any equity
+    EXPECT_FALSE(rig.stage->trader().breaker_tripped());
+    EXPECT_DOUBLE_EQ(rig.metrics.equity_usd.value(), 1500);
+    EXPECT_DOUBLE_EQ(rig.metrics.daily_pnl_usd.value(), 0) << "the day's P&L is the daemon's own book";
 }
 
 }  // namespace

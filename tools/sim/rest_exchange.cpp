@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "core/config.hpp"
+#include "core/error.hpp"
 #include "core/file_read.hpp"
 #include "core/json_writer.hpp"
 #include "core/rfc3339.hpp"
@@ -104,8 +105,7 @@ std::string order_id_for(std::size_t index) {
 
 }  // namespace
 
-RestExchange::RestExchange(SimContext& ctx) : ctx_(ctx) {
-    for (const auto& f : ctx_.options.rest_faults) fault_left_.push_back(f.count);
+RestExchange::RestExchange(SimContext& ctx) : ctx_(ctx), faults_(ctx.options.rest_faults) {
     (void)account("USD");
     (void)account("BTC");
     (void)account("ETH");
@@ -157,13 +157,12 @@ bool RestExchange::over_rate_limit(bool is_public) {
 }
 
 std::optional<std::string> RestExchange::take_fault(std::string_view route) {
-    const auto& faults = ctx_.options.rest_faults;
-    for (std::size_t i = 0; i < faults.size(); ++i) {
-        if (fault_left_[i] == 0 || (faults[i].route != route && faults[i].route != "any")) continue;
-        if (faults[i].kind == "insufficient" && route != "orders") continue;  // only orders can lack funds
-        --fault_left_[i];
+    for (auto& f : faults_) {
+        if (f.count == 0 || (f.route != route && f.route != "any")) continue;
+        if (f.kind == "insufficient" && route != "orders") continue;  // only orders can lack funds
+        --f.count;
         ++stats_.faults;
-        return faults[i].kind;
+        return f.kind;
     }
     return std::nullopt;
 }
@@ -716,9 +715,24 @@ SimReply RestExchange::state(const HttpRequest& req) const {
     return {json_response(req, http::status::ok, std::move(body))};
 }
 
+SimReply RestExchange::add_fault(const HttpRequest& req) {
+    const std::string_view target(req.target().data(), req.target().size());
+    const auto at = target.find("?spec=");
+    try {
+        if (at == std::string_view::npos) throw UsageError("want ?spec=ROUTE:KIND[:N]");
+        faults_.push_back(parse_rest_fault(percent_decode(target.substr(at + 6))));
+    } catch (const std::exception& e) {
+        return {json_response(req, http::status::bad_request, json_error_body("INVALID_ARGUMENT", e.what()))};
+    }
+    ctx_.log("sim: fault added: " + faults_.back().route + ":" + faults_.back().kind + ":" +
+             std::to_string(faults_.back().count));
+    return {json_response(req, http::status::ok, "{}")};
+}
+
 HttpRouter make_sim_router(RestExchange& rest) {
     HttpRouter router;
     router.add(http::verb::get, "/sim/state", [&rest](const HttpRequest& req) { return rest.state(req); });
+    router.add(http::verb::post, "/sim/fault", [&rest](const HttpRequest& req) { return rest.add_fault(req); });
     router.add_prefix(std::string(base_path) + "/", [&rest](const HttpRequest& req) { return rest.handle(req); });
     return router;
 }

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "tools/sim/http_routes.hpp"
+#include "tools/sim/sim_options.hpp"
 #include "tools/sim/jwt_verify.hpp"
 
 namespace cbtrade::sim {
@@ -57,6 +58,9 @@ public:
     [[nodiscard]] SimReply handle(const HttpRequest& req);
     // GET /sim/state.
     [[nodiscard]] SimReply state(const HttpRequest& req) const;
+    // POST /sim/fault?spec=ROUTE:KIND[:N]: one more fault, as --rest-fault gives at start (tests
+    // that need a fault after the client started, e.g. a failing refresh).
+    [[nodiscard]] SimReply add_fault(const HttpRequest& req);
     // A WebSocket subscribe's jwt: empty when accepted (or when no key was given), else why not.
     [[nodiscard]] std::string check_ws_jwt(std::string_view jwt) const;
 
@@ -101,7 +105,7 @@ private:
     SimContext& ctx_;
     JwtVerifier verifier_;
     RestStats stats_;
-    std::vector<std::uint64_t> fault_left_;  // per --rest-fault
+    std::vector<SimOptions::RestFault> faults_;  // --rest-fault and POST /sim/fault; count = left
     std::deque<std::int64_t> public_times_us_;
     std::deque<std::int64_t> private_times_us_;
     std::vector<Account> accounts_;

@@ -132,11 +132,31 @@ REST (/api/v3/brokerage: time, key_permissions, accounts, products, candles, ord
                             KIND: 401 403 429 (HTML body) 500 503 timeout (never answered) drop (connection
                             closed after the request was read) insufficient (success:false INSUFFICIENT_FUND).
                             On orders, 500 503 timeout drop happen after the order was placed.
+                            At run time: POST /sim/fault?spec=ROUTE:KIND[:N] adds one (tests).
   Stats at exit add "rest_requests=<n> rest_orders=<n> rest_order_repeats=<n> rest_unauthorized=<n>".
 
   --quiet                   no event log on stderr (stats are still printed)
   --help
 )";
+}
+
+SimOptions::RestFault parse_rest_fault(std::string_view v) {
+    constexpr std::string_view opt = "--rest-fault";
+    SimOptions::RestFault f;
+    const auto c1 = v.find(':');
+    const auto c2 = c1 == std::string_view::npos ? c1 : v.find(':', c1 + 1);
+    if (c1 == std::string_view::npos) bad_value(opt, v, "ROUTE:KIND[:N]");
+    f.route = std::string(v.substr(0, c1));
+    f.kind = std::string(v.substr(c1 + 1, c2 == std::string_view::npos ? std::string_view::npos : c2 - c1 - 1));
+    if (c2 != std::string_view::npos) f.count = to_u64(opt, v.substr(c2 + 1));
+    static constexpr std::string_view routes[] = {"any",     "time",   "accounts", "product",
+                                                  "candles", "orders", "order",    "fills"};
+    static constexpr std::string_view kinds[] = {"401", "403", "429", "500", "503", "timeout", "drop", "insufficient"};
+    if (std::find(std::begin(routes), std::end(routes), f.route) == std::end(routes))
+        bad_value(opt, v, "a ROUTE of any time permissions accounts product candles orders order fills");
+    if (std::find(std::begin(kinds), std::end(kinds), f.kind) == std::end(kinds))
+        bad_value(opt, v, "a KIND of 401 403 429 500 503 timeout drop insufficient");
+    return f;
 }
 
 std::optional<SimOptions> parse_sim_options(int argc, char** argv) {
@@ -247,23 +267,7 @@ std::optional<SimOptions> parse_sim_options(int argc, char** argv) {
         } else if (opt == "--no-rate-limit") {
             o.rate_limit = false;
         } else if (opt == "--rest-fault") {
-            const auto v = value();
-            SimOptions::RestFault f;
-            const auto c1 = v.find(':');
-            const auto c2 = c1 == std::string_view::npos ? c1 : v.find(':', c1 + 1);
-            if (c1 == std::string_view::npos) bad_value(opt, v, "ROUTE:KIND[:N]");
-            f.route = std::string(v.substr(0, c1));
-            f.kind = std::string(v.substr(c1 + 1, c2 == std::string_view::npos ? std::string_view::npos : c2 - c1 - 1));
-            if (c2 != std::string_view::npos) f.count = to_u64(opt, v.substr(c2 + 1));
-            static constexpr std::string_view routes[] = {"any",     "time",   "accounts", "product",
-                                                          "candles", "orders", "order",    "fills"};
-            static constexpr std::string_view kinds[] = {"401", "403",     "429",  "500",
-                                                         "503", "timeout", "drop", "insufficient"};
-            if (std::find(std::begin(routes), std::end(routes), f.route) == std::end(routes))
-                bad_value(opt, v, "a ROUTE of any time permissions accounts product candles orders order fills");
-            if (std::find(std::begin(kinds), std::end(kinds), f.kind) == std::end(kinds))
-                bad_value(opt, v, "a KIND of 401 403 429 500 503 timeout drop insufficient");
-            o.rest_faults.push_back(std::move(f));
+            o.rest_faults.push_back(parse_rest_fault(value()));
         } else if (opt == "--quiet") {
             o.quiet = true;
         } else {

@@ -78,6 +78,8 @@ struct SimOptions {
 
 // Parses argv; throws UsageError. Returns nullopt after printing help for --help.
 [[nodiscard]] std::optional<SimOptions> parse_sim_options(int argc, char** argv);
+// One --rest-fault value (also POST /sim/fault?spec=); throws UsageError naming what is wrong.
+[[nodiscard]] SimOptions::RestFault parse_rest_fault(std::string_view spec);
 
 [[nodiscard]] std::string sim_usage();
 
