@@ -720,7 +720,7 @@ SimReply RestExchange::add_fault(const HttpRequest& req) {
     const auto at = target.find("?spec=");
     try {
         if (at == std::string_view::npos) throw UsageError("want ?spec=ROUTE:KIND[:N]");
-        faults_.push_back(parse_rest_fault(percent_decode(target.substr(at + 6))));
+        faults_.push_back(parse_rest_fault(io::percent_decode(target.substr(at + 6))));
     } catch (const std::exception& e) {
         return {json_response(req, http::status::bad_request, json_error_body("INVALID_ARGUMENT", e.what()))};
     }
