@@ -70,6 +70,45 @@ private:
 
 }  // namespace
 
+RestResult<RecentCandles> recent_closed_candles(ExchangeAccess& access, std::string_view product_id,
+                                                Granularity granularity, std::int64_t now_s, std::size_t count,
+                                                std::int64_t settle_s) {
+    using Result = RestResult<RecentCandles>;
+    const std::int64_t g = granularity_seconds(granularity);
+    if (count == 0 || count > max_exchange_access_buckets || now_s - settle_s < static_cast<std::int64_t>(count) * g ||
+        now_s > max_candle_time_s)
+        return Result::failure(RestError{RestErrorKind::invalid_order,
+                                         0,
+                                         {},
+                                         "recent candles: count " + std::to_string(count) + " at time " +
+                                             std::to_string(now_s) + " is out of range"});
+    RecentCandles out;
+    out.end_s = (now_s - settle_s) / g * g;
+    const std::int64_t first = out.end_s - static_cast<std::int64_t>(count) * g;
+    RestResult<std::vector<Candle>> r = access.candles(product_id, granularity, first, out.end_s - 1);
+    if (!r.ok()) return Result::failure(std::move(r.error));
+    out.candles.reserve(count);
+    for (const Candle& c : *r.value) {
+        // Inside [first, end_s) by the decoder's range check: the open bucket cannot be among them.
+        // A bucket without trades before this one: flat at the previous close.
+        while (!out.candles.empty() && out.candles.back().time_s + g < c.time_s) {
+            const double close = out.candles.back().close;
+            out.candles.push_back(Candle{out.candles.back().time_s + g, close, close, close, close, 0.0});
+            ++out.filled;
+        }
+        if (!out.candles.empty() && c.time_s <= out.candles.back().time_s)
+            return Result::failure(RestError{RestErrorKind::malformed, 0, {}, "recent candles: out of order"});
+        out.candles.push_back(c);
+    }
+    // Quiet buckets up to the end, so that the history ends where the live candles begin.
+    while (!out.candles.empty() && out.candles.back().time_s + g < out.end_s) {
+        const double close = out.candles.back().close;
+        out.candles.push_back(Candle{out.candles.back().time_s + g, close, close, close, close, 0.0});
+        ++out.filled;
+    }
+    return Result::success(std::move(out));
+}
+
 std::unique_ptr<ExchangeAccess> make_rest_exchange_access(RestClient& client) {
     return std::make_unique<RestExchangeAccess>(client);
 }

@@ -57,4 +57,21 @@ struct CandlePage {
                                                         std::int64_t end_s,
                                                         std::size_t per_page = max_candles_per_request);
 
+// The warm-up of `cbtrade live` without --history: the last `count` buckets that have closed by
+// the exchange's clock `now_s`, oldest first. A bucket counts as closed once its end is `settle_s`
+// behind now (the exchange may still be adding the last trades of a bucket that just ended); the
+// still-open bucket is never asked for (and one the exchange sent anyway would be refused as outside
+// the range by the decoder). Buckets without
+// trades, which the exchange leaves out, are filled flat at the previous close, volume 0, as the live
+// candle builder makes them, up to `end_s`: the first candle built from live trades is the one that
+// starts at `end_s` (the signal stage skips trades before it), so the seam has no gap and no overlap.
+struct RecentCandles {
+    std::vector<Candle> candles;
+    std::int64_t end_s = 0;  // the end of the last closed bucket
+    std::size_t filled = 0;  // buckets without trades, filled flat
+};
+[[nodiscard]] RestResult<RecentCandles> recent_closed_candles(ExchangeAccess& access, std::string_view product_id,
+                                                              Granularity granularity, std::int64_t now_s,
+                                                              std::size_t count, std::int64_t settle_s = 2);
+
 }  // namespace cbtrade::rest

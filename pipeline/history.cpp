@@ -11,6 +11,13 @@ std::size_t trainer_keep(const Config& c) noexcept {
     return static_cast<std::size_t>(c.walk_forward_window) + warmup_candles + 2;
 }
 
+namespace {
+std::string describe_candles(const std::string& name, const std::vector<Candle>& candles) {
+    return name + ": " + std::to_string(candles.size()) + " candles " + format_rfc3339_s(candles.front().time_s) +
+           " .. " + format_rfc3339_s(candles.back().time_s);
+}
+}  // namespace
+
 PreparedHistory prepare_history(const Config& c, const std::string& path) {
     PreparedHistory h;
     if (path.empty()) {
@@ -20,21 +27,27 @@ PreparedHistory prepare_history(const Config& c, const std::string& path) {
         return h;
     }
     CsvCandles csv = read_candles_csv(path);
-    h.candles = std::move(csv.candles);
     const std::string name = escape_for_message(path);
-    if (h.candles.empty()) {
-        h.not_trading = "history " + name + " has no candles";
-        return h;
-    }
-    h.description = name + ": " + std::to_string(h.candles.size()) + " candles " +
-                    format_rfc3339_s(h.candles.front().time_s) + " .. " + format_rfc3339_s(h.candles.back().time_s);
     const std::int64_t step = granularity_seconds(c.granularity);
-    if (h.candles.size() >= 2 && csv.step_s != step) {
+    if (csv.candles.size() >= 2 && csv.step_s != step) {
+        h.candles = std::move(csv.candles);
+        h.description = describe_candles(name, h.candles);
         h.not_trading = "history " + name + " has rows " + std::to_string(csv.step_s) +
                         " s apart but GRANULARITY=" + std::string(granularity_name(c.granularity)) + " is " +
                         std::to_string(step) + " s";
         return h;
     }
+    return prepare_history_candles(c, std::move(csv.candles), name);
+}
+
+PreparedHistory prepare_history_candles(const Config& c, std::vector<Candle> candles, const std::string& name) {
+    PreparedHistory h;
+    h.candles = std::move(candles);
+    if (h.candles.empty()) {
+        h.not_trading = "history " + name + " has no candles";
+        return h;
+    }
+    h.description = describe_candles(name, h.candles);
     if (h.candles.size() < min_history_candles) {
         h.not_trading = "history " + name + " has " + std::to_string(h.candles.size()) + " candles, need at least " +
                         std::to_string(min_history_candles);

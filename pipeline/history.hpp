@@ -34,4 +34,9 @@ struct PreparedHistory {
 // errors: the result says why it will not trade.
 [[nodiscard]] PreparedHistory prepare_history(const Config& c, const std::string& path);
 
+// The same checks and fit for candles from elsewhere (the REST warm-up), one GRANULARITY apart,
+// oldest first; `source` names them in the description and the reasons ("REST ...").
+[[nodiscard]] PreparedHistory prepare_history_candles(const Config& c, std::vector<Candle> candles,
+                                                      const std::string& source);
+
 }  // namespace cbtrade

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>  // environ
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 #include "core/placement.hpp"
+#include "core/rfc3339.hpp"
 #include "core/text.hpp"
 #include "core/thread_placement.hpp"
 #include "exec/api_key.hpp"
@@ -79,10 +81,58 @@ constexpr const char* live_usage =
     "  with DRY_RUN=false and an API key, real market orders (checked first: the key may trade, the\n"
     "  product takes market orders, the clock agrees; see README's real trading section). /metrics,\n"
     "  /healthz, /readyz on METRICS_ADDR:PORT. Needs at least 300 GRANULARITY candles of history\n"
-    "  (--history wins over HISTORY_FILE) ending near the first live trade, or it runs without trading\n"
+    "  (--history wins over HISTORY_FILE; without either, the last closed candles from the exchange's\n"
+    "  public REST candles) ending near the first live trade, or it runs without trading\n"
     "  and says why. Stops after SEC seconds (--duration; default: never) or on SIGINT/SIGTERM, drains\n"
     "  and prints a summary (exit 0). SIGUSR1 toggles a halt (no new entries, exits allowed); so does\n"
     "  the presence of HALT_FILE.\n";
+
+// Without --history (and HISTORY_FILE): the last candles from the exchange's public REST candles
+// (exec/exchange_access.hpp, recent_closed_candles: the open candle left to the live feed, so the
+// first candle built from trades is the one after the last REST candle). Enough for the model's
+// window, at least 300. A failure is not fatal: the daemon runs without trading and says why.
+PreparedHistory warm_up_from_exchange(const Config& cfg) {
+    const std::size_t count =
+        std::clamp<std::size_t>(static_cast<std::size_t>(cfg.walk_forward_window) + warmup_candles, min_history_candles,
+                                rest::max_exchange_access_buckets);
+    const auto refuse = [&](const std::string& why) {
+        PreparedHistory h;
+        h.not_trading =
+            "no history: no --history FILE (or HISTORY_FILE), and the warm-up from the exchange's REST "
+            "candles failed: " +
+            why;
+        return h;
+    };
+    try {
+        rest::RestClientOptions o;
+        o.max_attempts = 3;
+        o.timeout_ms = 5000;
+        rest::RestSession session(cfg, false, o);  // public endpoints: no key needed
+        std::unique_ptr<rest::ExchangeAccess> access = rest::make_rest_exchange_access(session.client());
+        auto now = session.client().server_time();
+        if (!now.ok()) return refuse(now.error.message);
+        std::int64_t now_s = now.value->epoch_ms / 1000;
+        // Just after a bucket ended the exchange may still be adding its last trades: wait until it
+        // has settled (at most 2 s), so that it is history and not a gap before the first live candle.
+        constexpr std::int64_t settle_s = 2;
+        const std::int64_t g = granularity_seconds(cfg.granularity);
+        if (const std::int64_t into = now_s % g; into < settle_s) {
+            std::this_thread::sleep_for(std::chrono::seconds(settle_s - into));
+            now_s += settle_s - into;
+        }
+        auto r = rest::recent_closed_candles(*access, cfg.product_id, cfg.granularity, now_s, count, settle_s);
+        if (!r.ok()) return refuse(r.error.message);
+        std::string source = std::string(access->describe()) + " candles";
+        if (r.value->filled > 0) source += " (" + std::to_string(r.value->filled) + " without trades filled flat)";
+        PreparedHistory h = prepare_history_candles(cfg, std::move(r.value->candles), source);
+        if (!h.candles.empty())
+            h.description +=
+                "; live candles from " + format_rfc3339_s(r.value->end_s) + " (the open one " + "is built from trades)";
+        return h;
+    } catch (const RunError& e) {
+        return refuse(e.what());
+    }
+}
 
 int run(int argc, char** argv) {
     const Args a = parse_args(argc, argv, 2, {"--help"}, {"--history", "--duration"});
@@ -130,7 +180,8 @@ int run(int argc, char** argv) {
     const TscClock clock = TscClock::calibrate();
     std::fprintf(stderr, "cbtrade live: clock %s; %s\n", clock.describe().c_str(), describe(tls_info()).c_str());
 
-    PreparedHistory history = prepare_history(cfg, cfg.history_file);
+    PreparedHistory history =
+        cfg.history_file.empty() ? warm_up_from_exchange(cfg) : prepare_history(cfg, cfg.history_file);
     if (!history.description.empty()) std::fprintf(stderr, "cbtrade live: history %s\n", history.description.c_str());
     if (!history.not_trading.empty())
         std::fprintf(stderr, "cbtrade live: NOT TRADING: %s (market data, candles and metrics still run)\n",

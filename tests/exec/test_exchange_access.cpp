@@ -164,4 +164,64 @@ TEST(CandlePagePlan, a_range_without_a_bucket_start_has_no_page) {
     EXPECT_EQ(plan_candle_pages(60, 60, 60).size(), 1u);
 }
 
+// ---- the warm-up: recent closed candles -----------------------------------------------------------
+
+TEST_F(ExchangeAccessTest, recent_candles_leave_the_open_one_to_the_live_feed_and_fill_quiet_buckets) {
+    constexpr std::int64_t g = 60;
+    const std::int64_t end = 1'700'000'000 / g * g;  // the open bucket starts here
+    const std::int64_t now = end + 30;
+    // 5 buckets asked for: [end - 300, end - 1] (never the open one). The exchange answers (newest
+    // first) without end - 180 and end - 60 (no trades).
+    transport_.answer(200, R"({"candles":[)" + candle_json(end - 120, 103) + "," + candle_json(end - 240, 101) + "," +
+                               candle_json(end - 300, 100) + "]}");
+    const auto r = recent_closed_candles(*access_, "BTC-USD", Granularity::one_minute, now, 5);
+    ASSERT_TRUE(r.ok()) << r.error.message;
+    const RecentCandles& rc = *r.value;
+    EXPECT_EQ(rc.end_s, end);
+    EXPECT_EQ(rc.filled, 2u);
+    ASSERT_EQ(rc.candles.size(), 5u);
+    for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(rc.candles[i].time_s, end - 300 + static_cast<std::int64_t>(i) * g);
+    EXPECT_DOUBLE_EQ(rc.candles[2].close, 101) << "a quiet bucket is flat at the previous close";
+    EXPECT_DOUBLE_EQ(rc.candles[2].volume, 0);
+    EXPECT_DOUBLE_EQ(rc.candles[4].open, 103) << "quiet buckets up to the open one: the history ends at end_s";
+    EXPECT_EQ(rc.candles.back().time_s + g, rc.end_s);
+    ASSERT_EQ(transport_.sent.size(), 1u);
+    EXPECT_NE(transport_.sent[0].target.find("start=" + std::to_string(end - 300) + "&end=" + std::to_string(end - 1)),
+              std::string::npos)
+        << transport_.sent[0].target;
+}
+
+TEST_F(ExchangeAccessTest, a_bucket_that_ended_less_than_the_settle_time_ago_is_not_yet_history) {
+    const std::int64_t boundary = 1'700'000'000 / 60 * 60;
+    transport_.answer(200, R"({"candles":[)" + candle_json(boundary - 120, 100) + "]}");
+    const auto r = recent_closed_candles(*access_, "BTC-USD", Granularity::one_minute, boundary + 1, 1, 2);
+    ASSERT_TRUE(r.ok()) << r.error.message;
+    EXPECT_EQ(r.value->end_s, boundary - 60);
+    ASSERT_EQ(r.value->candles.size(), 1u);
+    EXPECT_EQ(r.value->candles[0].time_s, boundary - 120);
+}
+
+TEST_F(ExchangeAccessTest, the_open_candle_sent_anyway_is_refused_not_taken_as_closed) {
+    const std::int64_t end = 1'700'000'000 / 60 * 60;
+    transport_.answer(200, R"({"candles":[)" + candle_json(end, 200) + "," + candle_json(end - 60, 100) + "]}");
+    const auto r = recent_closed_candles(*access_, "BTC-USD", Granularity::one_minute, end + 30, 2);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error.kind, RestErrorKind::malformed);
+}
+
+TEST_F(ExchangeAccessTest, recent_candles_pass_on_a_failure_and_refuse_a_count_out_of_range) {
+    transport_.answer(404, R"({"error":"NOT_FOUND","message":"Product not found"})");
+    transport_.answer(404, R"({"error":"NOT_FOUND","message":"Product not found"})");
+    const auto r = recent_closed_candles(*access_, "BTC-USD", Granularity::one_minute, 1'700'000'000, 300);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error.kind, RestErrorKind::not_found);
+    const std::size_t sent = transport_.sent.size();
+    EXPECT_FALSE(recent_closed_candles(*access_, "BTC-USD", Granularity::one_minute, 1'700'000'000, 0).ok());
+    EXPECT_FALSE(recent_closed_candles(*access_, "BTC-USD", Granularity::one_minute, 1'700'000'000,
+                                       max_exchange_access_buckets + 1)
+                     .ok());
+    EXPECT_FALSE(recent_closed_candles(*access_, "BTC-USD", Granularity::one_minute, 100, 300).ok());
+    EXPECT_EQ(transport_.sent.size(), sent);
+}
+
 }  // namespace

@@ -64,6 +64,14 @@ MarketFeed::MarketFeed(const SyntheticMarketParams& params)
       step_s_(params.step_s > 0 ? params.step_s : 60),
       random_(params.seed * 0x9E3779B97F4A7C15ull + 7) {}
 
+void MarketFeed::start_at(std::int64_t time_s) {
+    if (!candles_) return;
+    csv_index_ =
+        static_cast<std::size_t>(std::lower_bound(candles_->begin(), candles_->end(), time_s,
+                                                  [](const Candle& c, std::int64_t t) { return c.time_s < t; }) -
+                                 candles_->begin());
+}
+
 bool MarketFeed::load_next_candle() {
     if (synthetic_) {
         current_ = synthetic_->next();

@@ -63,6 +63,8 @@ public:
     MarketFeed(std::shared_ptr<const std::vector<Candle>> candles, std::int64_t step_s, bool loop, std::uint64_t seed);
     // A synthetic random walk.
     explicit MarketFeed(const SyntheticMarketParams& params);
+    // CSV: start at the first candle at or after `time_s` (before the first candle is loaded).
+    void start_at(std::int64_t time_s);
 
     // The next tick, or nullopt when a non-looping replay has ended.
     [[nodiscard]] std::optional<TickerQuote> next();

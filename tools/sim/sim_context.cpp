@@ -38,6 +38,7 @@ MarketFeed& SimContext::feed(const std::string& product_id) {
     std::unique_ptr<MarketFeed> f;
     if (csv_candles_) {
         f = std::make_unique<MarketFeed>(csv_candles_, step_s_, options.loop, seed);
+        if (options.feed_from_s) f->start_at(*options.feed_from_s);
     } else {
         SyntheticMarketParams p;
         p.seed = seed;

@@ -86,6 +86,8 @@ listening and TLS
 market data
   --csv FILE                replay these candles (default: synthetic random walk)
   --loop                    restart the CSV at its end (default: close connections and exit)
+  --feed-from T             the WebSocket replays the CSV from its first candle at or after T (UNIX
+                            seconds); REST candles still serve every row (warm-up tests)
   --seed N                  synthetic market seed (default 1; product k uses seed+k)
   --start-price P           synthetic start price (default 42000)
   --step-sec S              synthetic candle length (default 60)
@@ -268,6 +270,8 @@ std::optional<SimOptions> parse_sim_options(int argc, char** argv) {
             o.rate_limit = false;
         } else if (opt == "--rest-fault") {
             o.rest_faults.push_back(parse_rest_fault(value()));
+        } else if (opt == "--feed-from") {
+            o.feed_from_s = static_cast<std::int64_t>(to_u64(opt, value()));
         } else if (opt == "--quiet") {
             o.quiet = true;
         } else {

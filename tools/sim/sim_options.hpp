@@ -71,6 +71,9 @@ struct SimOptions {
         std::string kind;   // 401 403 429 500 503 timeout drop insufficient
         std::uint64_t count = 1;
     };
+    // CSV: the WebSocket starts replaying at the first candle at or after this time (REST serves
+    // every row): REST history before it, live trades after it (warm-up tests).
+    std::optional<std::int64_t> feed_from_s;
     std::vector<RestFault> rest_faults;
 
     bool quiet = false;
