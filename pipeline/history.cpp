@@ -40,7 +40,8 @@ PreparedHistory prepare_history(const Config& c, const std::string& path) {
     return prepare_history_candles(c, std::move(csv.candles), name);
 }
 
-PreparedHistory prepare_history_candles(const Config& c, std::vector<Candle> candles, const std::string& name) {
+PreparedHistory prepare_history_candles(const Config& c, std::vector<Candle> candles, const std::string& source) {
+    const std::string& name = source;
     PreparedHistory h;
     h.candles = std::move(candles);
     if (h.candles.empty()) {
