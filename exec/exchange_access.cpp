@@ -23,6 +23,34 @@ std::vector<CandlePage> plan_candle_pages(std::int64_t granularity_s, std::int64
     return pages;
 }
 
+RestResult<std::vector<Candle>> fetch_candle_pages(
+    Granularity granularity, std::int64_t start_s, std::int64_t end_s,
+    const std::function<RestResult<std::vector<Candle>>(const CandlePage&)>& fetch_page) {
+    using Result = RestResult<std::vector<Candle>>;
+    const std::int64_t g = granularity_seconds(granularity);
+    if (start_s < 0 || end_s < start_s || end_s > max_candle_time_s)
+        return Result::failure(RestError{
+            RestErrorKind::invalid_order,
+            0,
+            {},
+            "candles: need 0 <= start <= end, got " + std::to_string(start_s) + ".." + std::to_string(end_s)});
+    // Bound the range before planning it (a wild end must not build a huge plan).
+    if ((end_s - start_s) / g >= static_cast<std::int64_t>(max_exchange_access_buckets))
+        return Result::failure(RestError{
+            RestErrorKind::invalid_order,
+            0,
+            {},
+            "candles: the range spans more than " + std::to_string(max_exchange_access_buckets) + " buckets"});
+    std::vector<Candle> out;
+    for (const CandlePage& page : plan_candle_pages(g, start_s, end_s)) {
+        Result r = fetch_page(page);
+        if (!r.ok()) return r;
+        // Pages do not overlap and each is checked inside its range, so the whole stays in order.
+        out.insert(out.end(), r.value->begin(), r.value->end());
+    }
+    return Result::success(std::move(out));
+}
+
 namespace {
 
 class RestExchangeAccess final : public ExchangeAccess {
@@ -36,29 +64,9 @@ public:
 
     RestResult<std::vector<Candle>> candles(std::string_view product_id, Granularity granularity, std::int64_t start_s,
                                             std::int64_t end_s) override {
-        using Result = RestResult<std::vector<Candle>>;
-        const std::int64_t g = granularity_seconds(granularity);
-        if (start_s < 0 || end_s < start_s || end_s > max_candle_time_s)
-            return Result::failure(RestError{
-                RestErrorKind::invalid_order,
-                0,
-                {},
-                "candles: need 0 <= start <= end, got " + std::to_string(start_s) + ".." + std::to_string(end_s)});
-        // Bound the range before planning it (a wild end must not build a huge plan).
-        if ((end_s - start_s) / g >= static_cast<std::int64_t>(max_exchange_access_buckets))
-            return Result::failure(RestError{
-                RestErrorKind::invalid_order,
-                0,
-                {},
-                "candles: the range spans more than " + std::to_string(max_exchange_access_buckets) + " buckets"});
-        std::vector<Candle> out;
-        for (const CandlePage& page : plan_candle_pages(g, start_s, end_s)) {
-            Result r = client_.candles(product_id, granularity, page.start_s, page.end_s, page.buckets, true);
-            if (!r.ok()) return r;
-            // Pages do not overlap and each is checked inside its range, so the whole stays in order.
-            out.insert(out.end(), r.value->begin(), r.value->end());
-        }
-        return Result::success(std::move(out));
+        return fetch_candle_pages(granularity, start_s, end_s, [&](const CandlePage& page) {
+            return client_.candles(product_id, granularity, page.start_s, page.end_s, page.buckets, true);
+        });
     }
 
     std::string_view describe() const noexcept override { return describe_; }

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -73,5 +74,12 @@ struct RecentCandles {
 [[nodiscard]] RestResult<RecentCandles> recent_closed_candles(ExchangeAccess& access, std::string_view product_id,
                                                               Granularity granularity, std::int64_t now_s,
                                                               std::size_t count, std::int64_t settle_s = 2);
+
+// ExchangeAccess::candles for any implementation: checks the range (invalid_order past
+// max_exchange_access_buckets or outside 0..max_candle_time_s), fetches each planned page and joins
+// them oldest first; the first failing page's error is the result.
+[[nodiscard]] RestResult<std::vector<Candle>> fetch_candle_pages(
+    Granularity granularity, std::int64_t start_s, std::int64_t end_s,
+    const std::function<RestResult<std::vector<Candle>>(const CandlePage&)>& fetch_page);
 
 }  // namespace cbtrade::rest

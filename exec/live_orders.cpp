@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "exec/api_key.hpp"
+#include "exec/bridge_client.hpp"
 #include "exec/jwt.hpp"
 #include "exec/rest_session.hpp"
 
@@ -125,7 +126,10 @@ CoinbaseBroker::CoinbaseBroker(io::HttpClient& http, TokenPool& tokens, OrderTic
 }
 
 std::size_t CoinbaseBroker::size_text(const OrderRequest& order, char* out) const noexcept {
-    const LiveProduct& p = options_.product;
+    return order_size_text(options_.product, order, out);
+}
+
+std::size_t order_size_text(const LiveProduct& p, const OrderRequest& order, char* out) noexcept {
     const bool buy = order.side == Side::buy;
     // BUY spends quote (the trader's quantity at the price it decided on); SELL sells base.
     const double amount = buy ? order.qty * order.ref_price : order.qty;
@@ -244,6 +248,52 @@ bool CoinbaseBroker::poll(std::int64_t now_ns, OrderOutcome& out) noexcept {
     return false;
 }
 
+// ---- BridgeBroker (exec thread) ----------------------------------------------------------------------
+
+BridgeBroker::BridgeBroker(OrderTicketRing& tickets, OrderSettlementRing& settlements, LiveProduct product,
+                           std::uint64_t seed_high, std::uint64_t seed_low)
+    : tickets_(tickets),
+      settlements_(settlements),
+      product_(std::move(product)),
+      ids_high_(seed_high),
+      ids_low_(seed_low) {}
+
+bool BridgeBroker::submit(const OrderRequest& order, double, std::int64_t now_ns, OrderOutcome& out) noexcept {
+    const auto refuse = [&](OrderError e) {
+        out = OrderOutcome{Fill{order.time_s, 0, order.ref_price, 0, order.side, order.reason}, e};
+        return true;
+    };
+    if (busy_) return refuse(OrderError::invalid_order);  // the exec stage never does this
+    const std::size_t size_chars = order_size_text(product_, order, ticket_.size);
+    if (size_chars == 0) return refuse(OrderError::invalid_order);
+    ticket_.request = order;
+    ticket_.size_chars = static_cast<std::uint8_t>(size_chars);
+    ticket_.first = FirstAttempt::not_sent;  // the desk sends it (through the bridge)
+    ticket_.sent_ns = 0;
+    ticket_.settled_ns = now_ns;
+    ticket_.status = 0;
+    ticket_.body_bytes = 0;
+    ticket_.content_type_chars = 0;
+    ticket_.body_truncated = false;
+    rest::format_uuid_v4(ids_high_.next(), ids_low_.next(), ticket_.client_order_id);
+    busy_ = true;
+    ticket_pushed_ = tickets_.try_push(ticket_);  // one order at a time: never full; else again next poll
+    return false;
+}
+
+bool BridgeBroker::poll(std::int64_t, OrderOutcome& out) noexcept {
+    if (!busy_) return false;
+    if (!ticket_pushed_) ticket_pushed_ = tickets_.try_push(ticket_);
+    OrderSettlement s;
+    while (settlements_.try_pop(s)) {
+        if (std::memcmp(s.client_order_id, ticket_.client_order_id, sizeof s.client_order_id) != 0) continue;
+        out = s.outcome;
+        busy_ = false;
+        return true;
+    }
+    return false;
+}
+
 // ---- TokenRefill (ops thread) --------------------------------------------------------------------
 
 TokenRefill::TokenRefill(TokenPool& pool, JwtSigner& signer, std::string host, std::string orders_path)
@@ -269,12 +319,52 @@ std::size_t TokenRefill::poll(std::int64_t now_ns) noexcept {
     });
 }
 
+// ---- venues ----------------------------------------------------------------------------------------------
+
+namespace {
+
+// Both clients have the same two calls with the same rules.
+template <class Client>
+class ClientOrderVenue final : public OrderVenue {
+public:
+    explicit ClientOrderVenue(Client& c) : client_(c) {}
+    rest::RestResult<rest::CreateOrderResult> create_market_order(const rest::MarketOrder& o) override {
+        return client_.create_market_order(o);
+    }
+    rest::RestResult<rest::Order> order(std::string_view id) override { return client_.order(id); }
+
+private:
+    Client& client_;
+};
+
+}  // namespace
+
+std::unique_ptr<OrderVenue> make_rest_order_venue(rest::RestClient& client) {
+    return std::make_unique<ClientOrderVenue<rest::RestClient>>(client);
+}
+
+std::unique_ptr<OrderVenue> make_bridge_order_venue(rest::BridgeClient& client) {
+    return std::make_unique<ClientOrderVenue<rest::BridgeClient>>(client);
+}
+
 // ---- OrderDesk -------------------------------------------------------------------------------------
 
 OrderDesk::OrderDesk(rest::RestClient& client, std::string product_id, OrderTicketRing& tickets,
                      OrderSettlementRing& settlements, BotMetrics* metrics, OrderDeskOptions options,
                      rest::RestClock& clock)
-    : client_(client),
+    : owned_venue_(make_rest_order_venue(client)),
+      client_(*owned_venue_),
+      product_id_(std::move(product_id)),
+      tickets_(tickets),
+      settlements_(settlements),
+      metrics_(metrics),
+      options_(options),
+      clock_(clock) {}
+
+OrderDesk::OrderDesk(OrderVenue& venue, std::string product_id, OrderTicketRing& tickets,
+                     OrderSettlementRing& settlements, BotMetrics* metrics, OrderDeskOptions options,
+                     rest::RestClock& clock)
+    : client_(venue),
       product_id_(std::move(product_id)),
       tickets_(tickets),
       settlements_(settlements),
@@ -502,6 +592,20 @@ LiveOrders::LiveOrders(const Config& config, const rest::Product& product, BotMe
 }
 
 LiveOrders::~LiveOrders() = default;
+
+// ---- BridgeOrders ------------------------------------------------------------------------------------
+
+BridgeOrders::BridgeOrders(const Config& config, const rest::Product& product, BotMetrics& metrics) {
+    desk_session_ = std::make_unique<rest::BridgeSession>(config);
+    venue_ = make_bridge_order_venue(desk_session_->client());
+    tickets_ = std::make_unique<OrderTicketRing>();
+    settlements_ = std::make_unique<OrderSettlementRing>();
+    broker_ = std::make_unique<BridgeBroker>(*tickets_, *settlements_, LiveProduct::from(product),
+                                             SplitMix64::entropy_seed(), SplitMix64::entropy_seed());
+    desk_ = std::make_unique<OrderDesk>(*venue_, product.product_id, *tickets_, *settlements_, &metrics);
+}
+
+BridgeOrders::~BridgeOrders() = default;
 
 std::string LiveOrders::warm_up() {
     (void)refill_->poll(now_ns());

@@ -61,7 +61,9 @@ namespace cbtrade {
 
 namespace rest {
 class RestSession;
-}
+class BridgeClient;
+class BridgeSession;
+}  // namespace rest
 class JwtSigner;
 
 // What the broker needs of the product (GET /products/{id} at start-up).
@@ -75,6 +77,11 @@ struct LiveProduct {
     double quote_max_size = 0;  // 0: no maximum
     [[nodiscard]] static LiveProduct from(const rest::Product& p);
 };
+
+// The size text a BUY (quote_size: the order's quantity at its price) or SELL (base_size) of `order`
+// carries, floored to the product's increment, into out[0, decimal_text_max_chars): its length, or 0
+// when it floors to zero or falls outside the product's minimum and maximum. Exec thread: no allocation.
+[[nodiscard]] std::size_t order_size_text(const LiveProduct& product, const OrderRequest& order, char* out) noexcept;
 
 // ---- the records between the exec thread and the desk ----------------------------------------------
 
@@ -180,6 +187,31 @@ private:
     Stats stats_;
 };
 
+// The broker of the bridge path (BRIDGE_URL, no key; issue 12 item 5): the exec thread only sizes the
+// order, gives it a client_order_id and hands it to the desk as a ticket whose first attempt is
+// "not sent"; the desk (with a BridgeClient venue) sends it through the bridge and settles it. Not the
+// low-latency path: the order crosses the desk thread and the bridge. Busy until the desk settles it.
+class BridgeBroker final : public Broker {
+public:
+    BridgeBroker(OrderTicketRing& tickets, OrderSettlementRing& settlements, LiveProduct product,
+                 std::uint64_t seed_high, std::uint64_t seed_low);
+    [[nodiscard]] bool live() const noexcept override { return true; }
+    [[nodiscard]] bool submit(const OrderRequest& order, double market_price, std::int64_t now_ns,
+                              OrderOutcome& out) noexcept override;
+    [[nodiscard]] bool poll(std::int64_t now_ns, OrderOutcome& out) noexcept override;
+    [[nodiscard]] bool busy() const noexcept override { return busy_; }
+
+private:
+    OrderTicketRing& tickets_;
+    OrderSettlementRing& settlements_;
+    LiveProduct product_;
+    SplitMix64 ids_high_;
+    SplitMix64 ids_low_;
+    bool busy_ = false;
+    bool ticket_pushed_ = false;
+    OrderTicket ticket_{};
+};
+
 // ---- ops thread ------------------------------------------------------------------------------------
 
 // Keeps the token pool full of fresh JWTs for POST <host><base_path>/orders (a Stage polled on the
@@ -202,6 +234,19 @@ private:
 
 // ---- the desk --------------------------------------------------------------------------------------
 
+// Where the desk sends orders and asks how they ended: the REST client (direct) or the bridge client
+// (exec/bridge_client.hpp). Both resend create-order only with the same client_order_id and return
+// unknown_outcome when no attempt's answer was seen.
+class OrderVenue {
+public:
+    virtual ~OrderVenue() = default;
+    [[nodiscard]] virtual rest::RestResult<rest::CreateOrderResult> create_market_order(
+        const rest::MarketOrder& order) = 0;
+    [[nodiscard]] virtual rest::RestResult<rest::Order> order(std::string_view order_id) = 0;
+};
+[[nodiscard]] std::unique_ptr<OrderVenue> make_rest_order_venue(rest::RestClient& client);
+[[nodiscard]] std::unique_ptr<OrderVenue> make_bridge_order_venue(rest::BridgeClient& client);
+
 struct OrderDeskOptions {
     std::int64_t unknown_retry_ns = 10'000'000'000;  // resend of an order whose outcome is unknown
     std::int64_t poll_first_ns = 100'000'000;        // get-order polling: first wait, doubling to
@@ -216,6 +261,8 @@ public:
     OrderDesk(rest::RestClient& client, std::string product_id, OrderTicketRing& tickets,
               OrderSettlementRing& settlements, BotMetrics* metrics, OrderDeskOptions options = {},
               rest::RestClock& clock = rest::system_rest_clock());
+    OrderDesk(OrderVenue& venue, std::string product_id, OrderTicketRing& tickets, OrderSettlementRing& settlements,
+              BotMetrics* metrics, OrderDeskOptions options = {}, rest::RestClock& clock = rest::system_rest_clock());
 
     std::string_view name() const noexcept override { return "orders"; }
     std::size_t poll(std::int64_t now_ns) noexcept override;
@@ -234,7 +281,8 @@ private:
     void declare_unknown(const std::string& why);
     [[nodiscard]] rest::MarketOrder market_order() const;
 
-    rest::RestClient& client_;
+    std::unique_ptr<OrderVenue> owned_venue_;  // the REST client's, when built from one
+    OrderVenue& client_;
     std::string product_id_;
     OrderTicketRing& tickets_;
     OrderSettlementRing& settlements_;
@@ -286,6 +334,26 @@ private:
     std::unique_ptr<OrderSettlementRing> settlements_;
     std::unique_ptr<CoinbaseBroker> broker_;
     std::unique_ptr<TokenRefill> refill_;
+    std::unique_ptr<OrderDesk> desk_;
+};
+
+// Everything a run through the bridge needs (BRIDGE_URL, no key): the broker and the desk with its own
+// bridge connection. Throws ConfigError for a bad BRIDGE_URL, RunError when io_uring is unavailable.
+class BridgeOrders {
+public:
+    BridgeOrders(const Config& config, const rest::Product& product, BotMetrics& metrics);
+    ~BridgeOrders();
+    BridgeOrders(const BridgeOrders&) = delete;
+    BridgeOrders& operator=(const BridgeOrders&) = delete;
+    [[nodiscard]] Broker& broker() noexcept { return *broker_; }
+    [[nodiscard]] Stage& desk() noexcept { return *desk_; }
+
+private:
+    std::unique_ptr<rest::BridgeSession> desk_session_;
+    std::unique_ptr<OrderVenue> venue_;
+    std::unique_ptr<OrderTicketRing> tickets_;
+    std::unique_ptr<OrderSettlementRing> settlements_;
+    std::unique_ptr<BridgeBroker> broker_;
     std::unique_ptr<OrderDesk> desk_;
 };
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "exec/bridge_client.hpp"
 #include "exec/rest_client.hpp"
 #include "exec/trader.hpp"
 
@@ -39,5 +40,10 @@ struct LiveStart {
 // REST base URL as configured.
 [[nodiscard]] LiveStart check_live_start(rest::RestClient& client, const Config& config, const std::string& key_name,
                                          const std::string& key_kind);
+
+// The same for orders through the earlier stack's bridge (BRIDGE_URL, no key; issue 12 item 5):
+// LONG_ONLY=false, a failing /health, and a product that is unknown or cannot take market orders are
+// refused (ConfigError, exit 2); the sizes and the statement as above, through the bridge.
+[[nodiscard]] LiveStart check_bridge_live_start(rest::BridgeClient& bridge, const Config& config);
 
 }  // namespace cbtrade

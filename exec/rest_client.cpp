@@ -82,14 +82,14 @@ void RestClient::wait_for_budget(bool is_public) {
     b.tokens -= 1.0;
 }
 
-std::int64_t RestClient::backoff_ns(int attempt, bool rate_limited, const std::optional<std::string>& retry_after) {
-    const std::int64_t base_ms = rate_limited ? options_.rate_limited_backoff_ms : options_.backoff_initial_ms;
+std::int64_t retry_backoff_ns(int attempt, std::int64_t base_ms, std::int64_t max_ms,
+                              const std::optional<std::string>& retry_after, SplitMix64& jitter) {
     const int shift = std::min(attempt - 1, 20);
-    const std::int64_t cap_ms = std::max(base_ms, options_.backoff_max_ms);
+    const std::int64_t cap_ms = std::max(base_ms, max_ms);
     const std::int64_t exp_ms = std::min(cap_ms, base_ms << shift);
     // Half fixed, half random: retries of many clients spread out, and none comes back at once.
     const std::int64_t wait_ms =
-        exp_ms / 2 + static_cast<std::int64_t>(jitter_.next_at_most(static_cast<std::uint64_t>(exp_ms - exp_ms / 2)));
+        exp_ms / 2 + static_cast<std::int64_t>(jitter.next_at_most(static_cast<std::uint64_t>(exp_ms - exp_ms / 2)));
     std::int64_t out_ns = wait_ms * 1'000'000;
     if (retry_after) {
         std::int64_t seconds = 0;
@@ -99,6 +99,29 @@ std::int64_t RestClient::backoff_ns(int attempt, bool rate_limited, const std::o
             out_ns = std::max(out_ns, seconds * 1'000'000'000);
     }
     return out_ns;
+}
+
+RestResult<std::vector<Account>> collect_account_pages(
+    const std::function<RestResult<AccountsPage>(std::string_view cursor)>& fetch_page, std::size_t max_pages) {
+    std::vector<Account> out;
+    std::string cursor;
+    for (std::size_t page = 0; page < max_pages; ++page) {
+        RestResult<AccountsPage> r = fetch_page(cursor);
+        if (!r.ok()) return RestResult<std::vector<Account>>::failure(std::move(r.error));
+        for (auto& acc : r.value->accounts) out.push_back(std::move(acc));
+        if (!r.value->has_next) return RestResult<std::vector<Account>>::success(std::move(out));
+        if (r.value->cursor == cursor)
+            return RestResult<std::vector<Account>>::failure(
+                RestError{RestErrorKind::malformed, 0, {}, "list accounts: the cursor did not advance"});
+        cursor = std::move(r.value->cursor);
+    }
+    return RestResult<std::vector<Account>>::failure(
+        RestError{RestErrorKind::malformed, 0, {}, "list accounts: more than " + std::to_string(max_pages) + " pages"});
+}
+
+std::int64_t RestClient::backoff_ns(int attempt, bool rate_limited, const std::optional<std::string>& retry_after) {
+    return retry_backoff_ns(attempt, rate_limited ? options_.rate_limited_backoff_ms : options_.backoff_initial_ms,
+                            options_.backoff_max_ms, retry_after, jitter_);
 }
 
 RestClient::Answer RestClient::send_once(const RestRequest& request) {
@@ -193,20 +216,8 @@ RestResult<AccountsPage> RestClient::accounts_page(std::size_t limit, std::strin
 }
 
 RestResult<std::vector<Account>> RestClient::all_accounts(std::size_t max_pages) {
-    std::vector<Account> out;
-    std::string cursor;
-    for (std::size_t page = 0; page < max_pages; ++page) {
-        RestResult<AccountsPage> r = accounts_page(max_accounts_per_page, cursor);
-        if (!r.ok()) return RestResult<std::vector<Account>>::failure(std::move(r.error));
-        for (auto& acc : r.value->accounts) out.push_back(std::move(acc));
-        if (!r.value->has_next) return RestResult<std::vector<Account>>::success(std::move(out));
-        if (r.value->cursor == cursor)
-            return RestResult<std::vector<Account>>::failure(
-                RestError{RestErrorKind::malformed, 0, {}, "list accounts: the cursor did not advance"});
-        cursor = std::move(r.value->cursor);
-    }
-    return RestResult<std::vector<Account>>::failure(
-        RestError{RestErrorKind::malformed, 0, {}, "list accounts: more than " + std::to_string(max_pages) + " pages"});
+    return collect_account_pages(
+        [this](std::string_view cursor) { return accounts_page(max_accounts_per_page, cursor); }, max_pages);
 }
 
 RestResult<Product> RestClient::product(std::string_view product_id, bool public_endpoint) {

@@ -87,6 +87,18 @@ public:
 // CLOCK_MONOTONIC, CLOCK_REALTIME and nanosleep.
 [[nodiscard]] RestClock& system_rest_clock();
 
+// ---- shared by the clients (this one and exec/bridge_client.hpp) ---------------------------------------
+
+// The wait before retry `attempt` (1 = the first retry): base_ms doubling up to max_ms, half fixed and
+// half random (so many clients spread out), at least Retry-After when it names 1..60 seconds.
+[[nodiscard]] std::int64_t retry_backoff_ns(int attempt, std::int64_t base_ms, std::int64_t max_ms,
+                                            const std::optional<std::string>& retry_after, SplitMix64& jitter);
+
+// Every account, following the cursor from "" through `fetch_page` (at most max_pages pages; more,
+// or a cursor that does not advance, is a malformed error).
+[[nodiscard]] RestResult<std::vector<Account>> collect_account_pages(
+    const std::function<RestResult<AccountsPage>(std::string_view cursor)>& fetch_page, std::size_t max_pages);
+
 // ---- client --------------------------------------------------------------------------------------
 
 struct RestClientOptions {

@@ -268,11 +268,12 @@ std::string_view trim(std::string_view s) noexcept {
     return s;
 }
 
-// A code such as INSUFFICIENT_FUND: upper-case letters, digits and '_', else dropped.
+// A code such as INSUFFICIENT_FUND (the exchange) or no_tick (the bridge): letters, digits and '_',
+// else dropped.
 std::string checked_code(std::string_view s) {
     if (s.empty() || s.size() > 64) return {};
     for (char c : s)
-        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return {};
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return {};
     return std::string(s);
 }
 
@@ -653,6 +654,42 @@ RestResult<KeyPermissions> decode_key_permissions(const HttpAnswer& answer) {
     }
     if (r.failed()) return RestResult<KeyPermissions>::failure(r.error(answer.status));
     return RestResult<KeyPermissions>::success(std::move(k));
+}
+
+// ---- the bridge's own answers ------------------------------------------------------------------------
+
+RestResult<BridgeHealth> decode_bridge_health(const HttpAnswer& answer) {
+    constexpr std::string_view what = "bridge health";
+    if (!is_2xx(answer.status)) return RestResult<BridgeHealth>::failure(error_from_answer(answer, what));
+    Reader r(what);
+    dom::object root;
+    BridgeHealth h;
+    if (r.parse(answer.body, root)) {
+        bool ok = true;
+        if (r.boolean(root, "ok", "ok", ok, false) && !ok) r.fail("ok", "is false");
+        if (r.text(root, "status", "status", h.status, false, 64) && h.status != "ok" && h.status != "healthy")
+            r.fail("status", "is not ok: " + quote_for_message(h.status));
+        if (h.status.empty()) h.status = "ok";
+    }
+    if (r.failed()) return RestResult<BridgeHealth>::failure(r.error(answer.status));
+    return RestResult<BridgeHealth>::success(std::move(h));
+}
+
+RestResult<BridgePrice> decode_bridge_price(const HttpAnswer& answer) {
+    constexpr std::string_view what = "bridge price";
+    if (!is_2xx(answer.status)) return RestResult<BridgePrice>::failure(error_from_answer(answer, what));
+    Reader r(what);
+    dom::object root;
+    BridgePrice p;
+    if (r.parse(answer.body, root)) {
+        r.product_id(root, "product_id", "product_id", p.product_id);
+        r.amount(root, "price", "price", p.price, min_sane_price, max_sane_price, true);
+        r.boolean(root, "stale", "stale", p.stale, false);
+        Amount age;
+        if (r.amount(root, "age_sec", "age_sec", age, 0, 1e9, false)) p.age_s = age.value;
+    }
+    if (r.failed()) return RestResult<BridgePrice>::failure(r.error(answer.status));
+    return RestResult<BridgePrice>::success(std::move(p));
 }
 
 }  // namespace cbtrade::rest

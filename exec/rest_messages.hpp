@@ -318,6 +318,27 @@ struct KeyPermissions {
 };
 [[nodiscard]] RestResult<KeyPermissions> decode_key_permissions(const HttpAnswer& answer);
 
+// ---- the earlier bridge's own answers (cbtrade bridge, or the Python bridge it replaces) ------------
+// Its other answers are the exchange's shapes and use the decoders above. Tolerant as the bridge's
+// shapes were never written down: numbers as strings or numbers, unknown members ignored.
+
+// GET /health: any JSON object with a 2xx status, unless it says "ok": false or a "status" other
+// than "ok"/"healthy".
+struct BridgeHealth {
+    std::string status;  // "ok" when the answer had none
+};
+[[nodiscard]] RestResult<BridgeHealth> decode_bridge_health(const HttpAnswer& answer);
+
+// GET /price?product_id=: {"product_id","price", "stale"?, "age_sec"?}; 503 {"error":"no_tick"} is
+// an error of kind server_error whose code is "no_tick".
+struct BridgePrice {
+    std::string product_id;
+    Amount price;
+    bool stale = false;
+    double age_s = 0;  // 0 when the bridge did not say
+};
+[[nodiscard]] RestResult<BridgePrice> decode_bridge_price(const HttpAnswer& answer);
+
 // ---- order sizing --------------------------------------------------------------------------------
 
 // A market order for `amount` (quote currency for BUY, base units for SELL) floored to the

@@ -78,7 +78,7 @@ std::string Url::authority() const {
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-UrlResult parse_url(std::string_view text) {
+UrlResult parse_url(std::string_view text, Plaintext plaintext) {
     if (text.empty()) return fail("the URL is empty");
     if (text.size() > max_url_bytes)
         return fail("the URL is " + std::to_string(text.size()) + " bytes long (at most " +
@@ -168,14 +168,14 @@ UrlResult parse_url(std::string_view text) {
     else if (target.front() == '?') url.target = "/" + std::string(target);
     else url.target = std::string(target);
 
-    if (!url.tls() && !is_loopback_host(url.host))
+    if (!url.tls() && plaintext == Plaintext::loopback_only && !is_loopback_host(url.host))
         return fail("plaintext " + std::string(scheme_text(url.scheme)) + ":// is only accepted for a loopback host " +
                     "(localhost, 127.0.0.1, ::1); use " + (url.websocket() ? "wss://" : "https://"));
     return {std::move(url), {}};
 }
 
-Url parse_config_url(std::string_view key, std::string_view value, UrlKind kind) {
-    UrlResult r = parse_url(value);
+Url parse_config_url(std::string_view key, std::string_view value, UrlKind kind, Plaintext plaintext) {
+    UrlResult r = parse_url(value, plaintext);
     if (!r) throw ConfigError(std::string(key) + ": " + r.error);
     const bool want_ws = kind == UrlKind::websocket;
     if (r.url->websocket() != want_ws)

@@ -46,8 +46,13 @@ struct UrlResult {
     [[nodiscard]] explicit operator bool() const noexcept { return url.has_value(); }
 };
 
-// Any of the four schemes (plaintext ones for loopback hosts only).
-[[nodiscard]] UrlResult parse_url(std::string_view text);
+// Whether http:// and ws:// may name a host other than loopback. Only BRIDGE_URL allows it: the
+// earlier stack reached its bridge as http://bridge:8787 on a private container network, and
+// nothing secret travels to the bridge (it holds the key; requests carry none).
+enum class Plaintext : std::uint8_t { loopback_only, any_host };
+
+// Any of the four schemes (plaintext ones for loopback hosts only, unless `plaintext` says any).
+[[nodiscard]] UrlResult parse_url(std::string_view text, Plaintext plaintext = Plaintext::loopback_only);
 
 // True for "localhost", 127.0.0.0/8 and ::1: the hosts a plaintext URL may name.
 [[nodiscard]] bool is_loopback_host(std::string_view host) noexcept;
@@ -56,7 +61,8 @@ struct UrlResult {
 // true: wss/ws) or an HTTP one (https/http). Throws ConfigError (exit 2) naming the key, e.g.
 // "COINBASE_WS_URL: port '99999' is out of range 1..65535".
 enum class UrlKind : std::uint8_t { websocket, http };
-[[nodiscard]] Url parse_config_url(std::string_view key, std::string_view value, UrlKind kind);
+[[nodiscard]] Url parse_config_url(std::string_view key, std::string_view value, UrlKind kind,
+                                   Plaintext plaintext = Plaintext::loopback_only);
 
 // Percent-decoding of a query component ('+' is a space; a '%' not followed by two hex digits is
 // kept as is).

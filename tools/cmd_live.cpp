@@ -31,6 +31,7 @@
 #include "exec/api_key.hpp"
 #include "exec/exchange_access.hpp"
 #include "exec/live_equity.hpp"
+#include "exec/bridge_client.hpp"
 #include "exec/live_orders.hpp"
 #include "exec/live_start.hpp"
 #include "exec/rest_session.hpp"
@@ -79,7 +80,8 @@ constexpr const char* live_usage =
     "  trade PRODUCT_ID on the live feed (COINBASE_WS_URL): candles from market_trades, the model\n"
     "  fitted on the history at start, the trader and its broker on every price: paper by default;\n"
     "  with DRY_RUN=false and an API key, real market orders (checked first: the key may trade, the\n"
-    "  product takes market orders, the clock agrees; see README's real trading section). /metrics,\n"
+    "  product takes market orders, the clock agrees; see README's real trading section); without a\n"
+    "  key but with BRIDGE_URL, real orders through the earlier bridge (README's bridge section). /metrics,\n"
     "  /healthz, /readyz on METRICS_ADDR:PORT. Needs at least 300 GRANULARITY candles of history\n"
     "  (--history wins over HISTORY_FILE; without either, the last closed candles from the exchange's\n"
     "  public REST candles) ending near the first live trade, or it runs without trading\n"
@@ -153,11 +155,21 @@ int run(int argc, char** argv) {
 
     // Real orders: every check before anything else starts (exec/live_start.hpp); a refusal is exit 2.
     std::optional<LiveStart> live_start;
-    if (!cfg.dry_run) {
+    // Without a key but with BRIDGE_URL, real orders go through the earlier stack's bridge (issue 12
+    // item 5): the bridge holds the key.
+    const bool through_bridge = !cfg.dry_run && !signer && !cfg.bridge_url.empty();
+    if (through_bridge) {
+        rest::BridgeSession bridge(cfg, 10000);
+        live_start = check_bridge_live_start(bridge.client(), cfg);
+        for (const std::string& line : live_start->lines) std::fprintf(stderr, "cbtrade live: %s\n", line.c_str());
+        std::fprintf(stderr, "cbtrade live: LIVE trading %s %s through the bridge\n", cfg.product_id.c_str(),
+                     std::string(granularity_name(cfg.granularity)).c_str());
+    } else if (!cfg.dry_run) {
         if (!signer)
             throw ConfigError(
                 "DRY_RUN=false needs an API key: set COINBASE_API_KEY_NAME and COINBASE_API_PRIVATE_KEY, or "
-                "COINBASE_API_PRIVATE_KEY_FILE (or DRY_RUN=true to paper-trade)");
+                "COINBASE_API_PRIVATE_KEY_FILE, or BRIDGE_URL to trade through the earlier bridge (or DRY_RUN=true "
+                "to paper-trade)");
         rest::RestClientOptions o;
         o.max_attempts = 2;
         o.timeout_ms = 8000;
@@ -207,6 +219,7 @@ int run(int argc, char** argv) {
     // Live equity: the balances read now (a failure refuses to start: real money is not sized from a
     // guess), then refreshed on a thread of its own over its own REST connection.
     std::unique_ptr<rest::RestSession> equity_session;
+    std::unique_ptr<rest::BridgeSession> equity_bridge;
     std::unique_ptr<rest::ExchangeAccess> equity_access;
     LiveFunds live_funds;
     std::unique_ptr<LiveEquityRefresher> refresher;
@@ -214,8 +227,13 @@ int run(int argc, char** argv) {
         rest::RestClientOptions o;
         o.max_attempts = 2;
         o.timeout_ms = 3000;
-        equity_session = std::make_unique<rest::RestSession>(cfg, true, o);
-        equity_access = rest::make_rest_exchange_access(equity_session->client());
+        if (through_bridge) {  // the balances through the bridge, which holds the key
+            equity_bridge = std::make_unique<rest::BridgeSession>(cfg, 3000);
+            equity_access = rest::make_bridge_exchange_access(equity_bridge->client());
+        } else {
+            equity_session = std::make_unique<rest::RestSession>(cfg, true, o);
+            equity_access = rest::make_rest_exchange_access(equity_session->client());
+        }
         refresher = std::make_unique<LiveEquityRefresher>(
             *equity_access, cfg.product_id, cfg.live_equity_refresh_sec * 1'000'000'000, live_funds, metrics);
         AccountHoldings h;
@@ -244,7 +262,10 @@ int run(int argc, char** argv) {
 
     // The exec thread's broker, the order desk and the token pool; warmed up before the feed starts.
     std::unique_ptr<LiveOrders> live;
-    if (live_start) {
+    std::unique_ptr<BridgeOrders> bridge_orders;
+    if (through_bridge) {
+        bridge_orders = std::make_unique<BridgeOrders>(cfg, live_start->product, metrics);
+    } else if (live_start) {
         live = std::make_unique<LiveOrders>(cfg, live_start->product, metrics);
         if (const std::string err = live->warm_up(); !err.empty())
             std::fprintf(stderr, "cbtrade live: warning: %s (the broker reconnects on its own)\n", err.c_str());
@@ -276,6 +297,11 @@ int run(int argc, char** argv) {
     setup.clock = &clock;
     setup.ready = &ready;
     setup.usr1_count = &usr1_count;
+    if (bridge_orders) {
+        setup.broker = &bridge_orders->broker();
+        setup.trader = live_start->trader;
+        setup.order_desk = &bridge_orders->desk();
+    }
     if (live) {
         setup.broker = &live->broker();
         setup.trader = live_start->trader;

@@ -22,23 +22,15 @@
 #include "core/decimal.hpp"
 #include "core/records.hpp"
 #include "exec/rest_messages.hpp"
+#include "tests/fuzz/fuzz_checks.hpp"
 
 namespace {
 
 using namespace cbtrade;
 using namespace cbtrade::rest;
 
-void check(bool ok) {
-    if (!ok) std::abort();
-}
-
-bool printable(std::string_view s) {
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c >= 0x7f) return false;
-    }
-    return true;
-}
+using fuzz::check;
+using fuzz::printable;
 
 // A call name, a field path, two quotes of 64 bytes cut and escaped, and the advice.
 constexpr std::size_t max_message_chars = 1024;

@@ -45,6 +45,45 @@ skip_without_io_uring() {
   fi
 }
 
+# A free TCP port on loopback (python3).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() {  # FILE PATTERN SECONDS: until PATTERN appears in FILE
+  for _ in $(seq $(($3 * 10))); do grep -qE -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+wait_count() {  # FILE PATTERN N SECONDS: until PATTERN has N matching lines
+  for _ in $(seq $(($4 * 10))); do [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0; sleep 0.1; done
+  return 1
+}
+# start_sim_process NAME ARGS...: "$SIM" --quiet --ca-out NAME.ca.pem ARGS in the background, output in
+# NAME.sim.out/err; sets SIM_PID and PORT once it listens (at most 10 s), else fails and returns 1.
+start_sim_process() {
+  local name=$1
+  shift
+  "$SIM" --quiet --ca-out "$name.ca.pem" "$@" >"$name.sim.out" 2>"$name.sim.err" &
+  SIM_PID=$!
+  PIDS+=("$SIM_PID")
+  PORT=""
+  for _ in $(seq 100); do
+    if [[ $(head -n 1 "$name.sim.out" 2>/dev/null) =~ ^listening\ 127\.0\.0\.1:([0-9]+)$ ]] && [ -s "$name.ca.pem" ]; then
+      PORT=${BASH_REMATCH[1]}
+      return 0
+    fi
+    kill -0 "$SIM_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "$name: simulator did not start: $(head -c 600 "$name.sim.err")"
+  return 1
+}
+# stop_pid PID: SIGTERM, at most 40 s, then SIGKILL; sets RC to its exit status.
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null
+  for _ in $(seq 400); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null
+  wait "$1"
+  RC=$?
+}
+
 finish() {
   if [ "$FAILURES" -gt 0 ]; then
     echo "$FAILURES check(s) failed" >&2
