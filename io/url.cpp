@@ -195,7 +195,8 @@ int hex_digit(char c) noexcept {
 
 }  // namespace
 
-std::string percent_decode(std::string_view s) {
+std::string percent_decode(std::string_view text) {
+    const std::string_view s = text;
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -209,8 +210,9 @@ std::string percent_decode(std::string_view s) {
     return out;
 }
 
-std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view rest,
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query,
                                                                             std::size_t max_items) {
+    std::string_view rest = query;
     std::vector<std::pair<std::string, std::string>> out;
     while (!rest.empty()) {
         const std::size_t amp = rest.find('&');
