@@ -90,10 +90,10 @@ constexpr const char* live_usage =
     "  the presence of HALT_FILE.\n";
 
 // Without --history (and HISTORY_FILE): the last candles from the exchange's public REST candles
-// (exec/exchange_access.hpp, recent_closed_candles: the open candle left to the live feed, so the
+// (exec/exchange_access.hpp, recent_closed_candles; through the bridge's /candles when trading through it: the open candle left to the live feed, so the
 // first candle built from trades is the one after the last REST candle). Enough for the model's
 // window, at least 300. A failure is not fatal: the daemon runs without trading and says why.
-PreparedHistory warm_up_from_exchange(const Config& cfg) {
+PreparedHistory warm_up_from_exchange(const Config& cfg, bool through_bridge) {
     const std::size_t count =
         std::clamp<std::size_t>(static_cast<std::size_t>(cfg.walk_forward_window) + warmup_candles, min_history_candles,
                                 rest::max_exchange_access_buckets);
@@ -109,11 +109,21 @@ PreparedHistory warm_up_from_exchange(const Config& cfg) {
         rest::RestClientOptions o;
         o.max_attempts = 3;
         o.timeout_ms = 5000;
-        rest::RestSession session(cfg, false, o);  // public endpoints: no key needed
-        std::unique_ptr<rest::ExchangeAccess> access = rest::make_rest_exchange_access(session.client());
-        auto now = session.client().server_time();
-        if (!now.ok()) return refuse(now.error.message);
-        std::int64_t now_s = now.value->epoch_ms / 1000;
+        std::unique_ptr<rest::RestSession> session;
+        std::unique_ptr<rest::BridgeSession> bridge;
+        std::unique_ptr<rest::ExchangeAccess> access;
+        std::int64_t now_s = 0;
+        if (through_bridge) {  // the bridge's candles; the bridge has no clock of the exchange's: this machine's
+            bridge = std::make_unique<rest::BridgeSession>(cfg, 15000);
+            access = rest::make_bridge_exchange_access(bridge->client());
+            now_s = wall_ns() / 1'000'000'000;
+        } else {
+            session = std::make_unique<rest::RestSession>(cfg, false, o);  // public endpoints: no key needed
+            access = rest::make_rest_exchange_access(session->client());
+            auto now = session->client().server_time();
+            if (!now.ok()) return refuse(now.error.message);
+            now_s = now.value->epoch_ms / 1000;
+        }
         // Just after a bucket ended the exchange may still be adding its last trades: wait until it
         // has settled (at most 2 s), so that it is history and not a gap before the first live candle.
         constexpr std::int64_t settle_s = 2;
@@ -193,7 +203,7 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "cbtrade live: clock %s; %s\n", clock.describe().c_str(), describe(tls_info()).c_str());
 
     PreparedHistory history =
-        cfg.history_file.empty() ? warm_up_from_exchange(cfg) : prepare_history(cfg, cfg.history_file);
+        cfg.history_file.empty() ? warm_up_from_exchange(cfg, through_bridge) : prepare_history(cfg, cfg.history_file);
     if (!history.description.empty()) std::fprintf(stderr, "cbtrade live: history %s\n", history.description.c_str());
     if (!history.not_trading.empty())
         std::fprintf(stderr, "cbtrade live: NOT TRADING: %s (market data, candles and metrics still run)\n",
