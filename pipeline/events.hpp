@@ -103,4 +103,15 @@ struct alignas(cache_line) ExecNote {
 static_assert(std::is_trivially_copyable_v<ExecNote>);
 static_assert(sizeof(ExecNote) == cache_line);
 
+// exec -> notifier (SLACK_WEBHOOK): what an operator is told about. Halts come from the ops
+// thread's flag, not from here.
+enum class NoticeKind : std::uint8_t { fill, order_error, breaker };
+struct Notice {
+    Fill fill;  // kind fill: what was filled; kind order_error: the order asked for
+    double equity_usd;
+    NoticeKind kind;
+    OrderError order_error;  // kind order_error
+};
+static_assert(std::is_trivially_copyable_v<Notice>);
+
 }  // namespace cbtrade

@@ -94,6 +94,12 @@ void ExecStage::handle(const PriceRecord& r) noexcept {
     metrics_.equity_usd.set(equity);
     metrics_.daily_pnl_usd.set(trader_.book_equity_usd(price) - trader_.day_start_equity_usd());
     metrics_.circuit_breaker_tripped.set(trader_.breaker_tripped() ? 1 : 0);
+    if (trader_.breaker_tripped() != breaker_noticed_) {
+        breaker_noticed_ = trader_.breaker_tripped();
+        if (breaker_noticed_)
+            notice(NoticeKind::breaker, Fill{time_s, 0, price, 0, Side::buy, OrderReason::entry}, OrderError::none,
+                   equity);
+    }
     status_.equity_usd.store(equity, std::memory_order_relaxed);
     metrics_.stage_latency(StageLabel::exec).observe_ns(clock_.to_ns(read_tsc(), start_tsc));
 }
@@ -152,6 +158,7 @@ void ExecStage::settle(const OrderRequest& req, const OrderOutcome& o) noexcept 
         n.order_error = o.error;
         n.equity_usd = trader_.equity_usd(last_price_ > 0 ? last_price_ : req.ref_price);
         note(n);
+        notice(NoticeKind::order_error, n.fill, o.error, n.equity_usd);
     } else {
         order_pause_ns_ = 0;
     }
@@ -195,6 +202,7 @@ void ExecStage::settle(const OrderRequest& req, const OrderOutcome& o) noexcept 
     n.fill = f;
     n.equity_usd = trader_.equity_usd(f.price);
     note(n);
+    notice(NoticeKind::fill, f, OrderError::none, n.equity_usd);
 }
 
 void ExecStage::publish_blocked() noexcept {
@@ -211,6 +219,11 @@ void ExecStage::publish_blocked() noexcept {
     bump(BlockReason::market_data, c.blocked_market_data, published_.blocked_market_data);
     bump(BlockReason::halt, c.blocked_halt, published_.blocked_halt);
     bump(BlockReason::funds, c.blocked_funds, published_.blocked_funds);
+}
+
+void ExecStage::notice(NoticeKind kind, const Fill& f, OrderError e, double equity) noexcept {
+    if (notices_ == nullptr) return;
+    (void)notices_->try_push(Notice{f, equity, kind, e});  // full: dropped, counted by the ring
 }
 
 void ExecStage::note(const ExecNote& n) noexcept {

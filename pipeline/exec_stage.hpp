@@ -62,6 +62,9 @@ public:
     // settled since the accounts were asked for (AccountFunds::settled; else it is skipped and
     // counted in Status::funds_skipped); applying one lifts the INSUFFICIENT_FUND entry block.
     void set_live_funds(const LiveFunds* funds) noexcept { live_funds_ = funds; }
+    // Cold, before the runner starts: where fills, order errors and breaker trips are pushed for
+    // notifications (SLACK_WEBHOOK); null: none. A full ring drops (counted by the ring).
+    void set_notices(NoticeRing* notices) noexcept { notices_ = notices; }
     [[nodiscard]] bool live() const noexcept { return broker_->live(); }
 
     // Written by the exec thread, read by the ops thread (relaxed: independent status values).
@@ -91,6 +94,7 @@ private:
     void publish_blocked() noexcept;
     void apply_funds(const AccountFunds& f) noexcept;
     void note(const ExecNote& n) noexcept;
+    void notice(NoticeKind kind, const Fill& f, OrderError e, double equity) noexcept;
 
     PriceRing& in_;
     ExecNoteRing* notes_;
@@ -106,6 +110,8 @@ private:
     bool awaiting_ = false;
     std::int64_t orders_paused_until_ns_ = 0;  // after a failed order (see the header comment)
     std::int64_t order_pause_ns_ = 0;
+    NoticeRing* notices_ = nullptr;
+    bool breaker_noticed_ = false;
     const LiveFunds* live_funds_ = nullptr;
     std::uint64_t live_funds_seen_ = 0;
     bool lost_block_ = false;  // a ring B record was lost: no entry until the next candle close

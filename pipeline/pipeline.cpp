@@ -31,6 +31,7 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
                                         setup_.trader);
     exec_->set_probe(setup_.exec_probe);
     exec_->set_live_funds(setup_.live_funds);
+    exec_->set_notices(setup_.notices);
     OpsRings rings{ring_a_.get(), ring_b_.get(), signal_notes_.get(), record_.get(), exec_notes_.get()};
     OpsSources sources{source_.get(), signal_.get(), exec_.get(), setup_.usr1_count};
     ops_ = std::make_unique<OpsStage>(c, rings, sources, *trainer_, models_, m, setup_.ready, halted_,
@@ -73,7 +74,8 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
         o.core = setup_.plan.ops_core;
         o.idle = IdlePolicy::sleep;
         o.background = true;
-        o.sleep_ns = 10'000'000;  // periodic work: 10 ms naps
+        o.sleep_ns = 10'000'000;              // periodic work: 10 ms naps
+        o.drain_timeout_ns = 10'000'000'000;  // a last bounded REST call or post may be under way
         runners_.push_back(std::make_unique<StageRunner>(o, std::vector<Stage*>{stage}));
     }
     RunnerOptions ops;

@@ -68,6 +68,7 @@ struct PipelineSetup {
     std::vector<Stage*> ops_stages;         // polled on the ops thread after the ops stage (token pool)
     Stage* order_desk = nullptr;            // its own low-priority thread "cbt-orders" (blocking REST)
     const LiveFunds* live_funds = nullptr;  // USE_LIVE_EQUITY: see ExecStage::set_live_funds
+    NoticeRing* notices = nullptr;          // SLACK_WEBHOOK: see ExecStage::set_notices
     // Each on a low-priority thread of its own named "cbt-" + name() (blocking work: live-equity
     // refreshes, notifications), so that neither a hot thread nor the ops thread ever waits on it.
     std::vector<Stage*> background_stages;
@@ -125,6 +126,8 @@ public:
     [[nodiscard]] const ExecStage& exec() const noexcept { return *exec_; }
     [[nodiscard]] const OpsStage& ops() const noexcept { return *ops_; }
     [[nodiscard]] bool halted() const noexcept { return halted_.load(std::memory_order_relaxed); }
+    // The halt flag itself, for a background stage that reports its changes (notifications).
+    [[nodiscard]] const std::atomic<bool>& halt_flag() const noexcept { return halted_; }
 
 private:
     PipelineSetup setup_;

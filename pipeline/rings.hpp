@@ -34,4 +34,9 @@ using RecordRing = SpscRing<MarketEvent, 16384>;
 // the decision log gets a "! lost N" line (the trader's own state and metrics are unaffected).
 using ExecNoteRing = SpscRing<ExecNote, 4096>;
 
+// exec -> notifier, entries, exits, order errors and breaker trips, only with SLACK_WEBHOOK. Full
+// (the notifier far behind, e.g. a webhook that hangs): dropped and counted
+// (bot_notifications_dropped_total); the exec stage never waits for a notification.
+using NoticeRing = SpscRing<Notice, 256>;
+
 }  // namespace cbtrade

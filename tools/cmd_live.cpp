@@ -41,6 +41,7 @@
 #include "monitoring/metrics_server.hpp"
 #include "pipeline/feed_stage.hpp"
 #include "pipeline/history.hpp"
+#include "pipeline/notifier.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/signal_stage.hpp"
 #include "tools/cli_args.hpp"
@@ -270,6 +271,17 @@ int run(int argc, char** argv) {
                      cfg.risk_per_trade_pct);
     }
 
+    // Notifications: the exec stage pushes notices, a thread of its own posts them (pipeline/notifier.hpp).
+    std::unique_ptr<NoticePoster> poster;
+    std::unique_ptr<NoticeRing> notices;
+    if (!cfg.slack_webhook.empty()) {
+        poster = make_webhook_poster(cfg);
+        notices = std::make_unique<NoticeRing>();
+        std::fprintf(stderr,
+                     "cbtrade live: notifications to SLACK_WEBHOOK: entries, exits, order errors, breaker trips, "
+                     "halts\n");
+    }
+
     // The exec thread's broker, the order desk and the token pool; warmed up before the feed starts.
     std::unique_ptr<LiveOrders> live;
     std::unique_ptr<BridgeOrders> bridge_orders;
@@ -318,6 +330,7 @@ int run(int argc, char** argv) {
         setup.ops_stages = {&live->token_refill()};
         setup.order_desk = &live->desk();
     }
+    setup.notices = notices.get();
     if (refresher) {
         setup.live_funds = &live_funds;
         setup.background_stages.push_back(refresher.get());
@@ -328,7 +341,14 @@ int run(int argc, char** argv) {
         feed_stage = s.get();
         return std::unique_ptr<SourceStage>(std::move(s));
     };
+    // Built before the pipeline (its thread is one of the pipeline's), bound to the halt flag after.
+    std::unique_ptr<Notifier> notifier;
+    if (poster) {
+        notifier = std::make_unique<Notifier>(*poster, *notices, nullptr, cfg.product_id, metrics);
+        setup.background_stages.push_back(notifier.get());
+    }
     Pipeline pipeline(std::move(setup));
+    if (notifier) notifier->watch_halt(&pipeline.halt_flag());
     if (refresher)
         refresher->attach(pipeline.exec().status().settled, pipeline.exec().status().order_in_flight,
                           pipeline.exec().status().base_short);

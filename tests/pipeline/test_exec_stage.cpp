@@ -402,5 +402,32 @@ TEST(ExecStageLiveFunds, a_price_move_of_holdings_it_did_not_buy_never_trips_the
     EXPECT_DOUBLE_EQ(rig.metrics.daily_pnl_usd.value(), 0) << "the day's P&L is the daemon's own book";
 }
 
+TEST(ExecStageNotices, fills_order_errors_and_a_breaker_trip_are_pushed_for_notifications) {
+    LiveRig rig;
+    auto ring = std::make_unique<NoticeRing>();
+    rig.stage->set_notices(ring.get());
+    rig.send_at(close_with(Signal::buy, 100, 60));
+    rig.broker.settle(0, 0, OrderError::rejected);
+    rig.tick();
+    rig.send_at(close_with(Signal::buy, 100, 120), 2'000'000'000);
+    rig.broker.settle(1.0, 100);  // the exchange filled 1 BTC: 100 USD at stake
+    rig.tick();
+    // The day's first price, then a crash through the stop and far beyond the daily-loss limit.
+    rig.send_at(price(100, 125));
+    rig.send_at(price(10, 130));
+    std::vector<Notice> got;
+    Notice n;
+    while (ring->try_pop(n)) got.push_back(n);
+    ASSERT_GE(got.size(), 3u);
+    EXPECT_EQ(got[0].kind, NoticeKind::order_error);
+    EXPECT_EQ(got[0].order_error, OrderError::rejected);
+    EXPECT_EQ(got[1].kind, NoticeKind::fill);
+    EXPECT_EQ(got[1].fill.reason, OrderReason::entry);
+    EXPECT_DOUBLE_EQ(got[1].fill.price, 100);
+    bool breaker = false;
+    for (const Notice& x : got) breaker = breaker || x.kind == NoticeKind::breaker;
+    EXPECT_TRUE(breaker) << "the breaker trip is announced";
+}
+
 }  // namespace
 }  // namespace cbtrade
