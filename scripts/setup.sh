@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shared by run.sh and test.sh: installs missing Debian packages (as root, or through
+# Shared by run.sh, test.sh and the Dockerfile: installs missing Debian packages (as root, or through
 # sudo), picks the wolfSSL build and configures + builds a meson build directory. Source it; it
 # defines functions only.
 
@@ -9,9 +9,9 @@ CBTRADE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CBTRADE_BUILD_PACKAGES=(meson ninja-build g++ pkg-config python3 liburing-dev libsimdjson-dev libwolfssl-dev
   libboost1.81-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev ca-certificates)
 # What the full test suite needs on top (promtool/amtool, a real Prometheus, clang for libFuzzer,
-# clang-format/clang-tidy for scripts/lint.sh).
+# clang-format/clang-tidy for scripts/lint.sh, podman + runc + debootstrap to build and run the image).
 CBTRADE_TEST_PACKAGES=(prometheus prometheus-alertmanager clang libclang-rt-14-dev python3-yaml clang-format
-  clang-tidy)
+  clang-tidy podman runc debootstrap)
 
 cbtrade_log() { printf 'cbtrade-setup: %s\n' "$*" >&2; }
 
@@ -55,7 +55,8 @@ cbtrade_wolfssl_args() {
   fi
 }
 
-# The main build, as scripts/run.sh and scripts/test.sh make it, in two steps:
+# The main build, as scripts/run.sh, scripts/test.sh and the Dockerfile make it, in two steps (an image
+# layer caches the first):
 # cbtrade_prepare: the build packages, and the accelerated wolfSSL cache if it can be made.
 cbtrade_prepare() {
   cbtrade_install "${CBTRADE_BUILD_PACKAGES[@]}" || return 1
