@@ -75,6 +75,38 @@ std::optional<OrderRequest> Trader::on_price(double price, std::int64_t time_s) 
     return std::nullopt;
 }
 
+TraderBooks Trader::books() const noexcept {
+    TraderBooks b;
+    b.cash_usd = cash_;
+    b.position_qty = qty_;
+    b.entry_price = entry_price_;
+    b.entry_fee_usd = entry_fee_;
+    b.fees_usd = fees_;
+    b.stop_level = stop_level_;
+    b.take_level = take_level_;
+    b.day_start_equity_usd = day_start_equity_;
+    b.day_start_s = day_start_s_;
+    b.breaker_tripped = breaker_ ? 1 : 0;
+    return b;
+}
+
+void Trader::restore(const TraderBooks& b) noexcept {
+    cash_ = b.cash_usd;
+    qty_ = b.position_qty;
+    entry_price_ = b.entry_price;
+    entry_fee_ = b.entry_fee_usd;
+    fees_ = b.fees_usd;
+    // The levels as they were set at entry: a restart with other STOP_LOSS_PCT/TAKE_PROFIT_PCT
+    // does not move the exits of a position already open.
+    stop_level_ = b.stop_level;
+    take_level_ = b.take_level;
+    day_start_equity_ = b.day_start_equity_usd;
+    day_start_s_ = b.day_start_s;
+    daily_loss_limit_usd_ = p_.max_daily_loss_pct / 100 * day_start_equity_;
+    breaker_ = b.breaker_tripped != 0;
+    pending_ = false;
+}
+
 std::optional<OrderRequest> Trader::on_decision(const Decision& d) noexcept {
     if (pending_ || !usable_price(d.price)) return std::nullopt;
     switch (d.signal) {

@@ -48,6 +48,24 @@ struct TraderCounters {
     std::uint64_t winning_round_trips = 0;
 };
 
+// The trader's books: what a restart must get back (the order journal, exec/journal.hpp, writes
+// them after every fill and at each day start, breaker trip and rotation). Plain bytes: the journal
+// stores the struct as it is, so fields are fixed-size and padding is explicit.
+struct TraderBooks {
+    double cash_usd = 0;
+    double position_qty = 0;  // signed: > 0 long, < 0 short
+    double entry_price = 0;
+    double entry_fee_usd = 0;
+    double fees_usd = 0;
+    double stop_level = 0;
+    double take_level = 0;
+    double day_start_equity_usd = 0;
+    std::int64_t day_start_s = 0;  // INT64_MAX: no day started yet
+    std::uint8_t breaker_tripped = 0;
+    std::uint8_t padding[7] = {};
+};
+static_assert(std::is_trivially_copyable_v<TraderBooks> && sizeof(TraderBooks) == 80);
+
 class Trader {
 public:
     Trader(const TraderParams& p, double starting_equity_usd) noexcept;
@@ -106,6 +124,11 @@ public:
     [[nodiscard]] double stop_level() const noexcept { return stop_level_; }
     [[nodiscard]] double take_level() const noexcept { return take_level_; }
     [[nodiscard]] const TraderCounters& counters() const noexcept { return counters_; }
+
+    // The books as they are, and a restart's way back to them (restart recovery: no order is
+    // pending afterwards; an order whose outcome the journal lacks is settled by reconciliation).
+    [[nodiscard]] TraderBooks books() const noexcept;
+    void restore(const TraderBooks& b) noexcept;
 
 private:
     [[nodiscard]] std::optional<OrderRequest> exit(Side side, double price, std::int64_t t, OrderReason r) noexcept;

@@ -17,7 +17,7 @@ namespace cbtrade::io {
 
 namespace {
 
-// user_data = stream pointer | operation tag (TcpStream is at least 8-byte aligned).
+// TcpStream's operation tags (uring_user_data: the owner's address | tag).
 enum Tag : unsigned {
     tag_connect = 1,
     tag_connect_timeout = 2,
@@ -26,11 +26,10 @@ enum Tag : unsigned {
     tag_cancel = 5,
     tag_close = 6,
 };
-constexpr std::uint64_t tag_mask = 7;
-static_assert(alignof(TcpStream) >= 8);
+static_assert(alignof(UringHandler) > uring_tag_mask);
 
 std::uint64_t make_user_data(TcpStream* s, Tag t) noexcept {
-    return reinterpret_cast<std::uint64_t>(s) | static_cast<std::uint64_t>(t);
+    return uring_user_data(s, t);
 }
 
 // An SQE, submitting first if the submission queue is full. Null only if the ring is broken.
@@ -140,8 +139,8 @@ int UringLoop::reap() noexcept {
     io_uring_cqe* cqe = nullptr;
     io_uring_for_each_cqe(ring_, head, cqe) {
         const std::uint64_t ud = cqe->user_data;
-        auto* stream = reinterpret_cast<TcpStream*>(ud & ~tag_mask);
-        if (stream != nullptr) stream->on_completion(static_cast<unsigned>(ud & tag_mask), *cqe);
+        auto* owner = reinterpret_cast<UringHandler*>(ud & ~uring_tag_mask);
+        if (owner != nullptr) owner->on_completion(static_cast<unsigned>(ud & uring_tag_mask), *cqe);
         ++count;
     }
     io_uring_cq_advance(ring_, count);

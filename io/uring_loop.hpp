@@ -49,6 +49,24 @@ public:
 
 class TcpStream;
 
+// Whatever puts SQEs on a UringLoop: a TCP stream, an append-only file (io/append_file.hpp). Each
+// SQE's user_data is its owner's address with a small operation tag in the low 3 bits
+// (uring_user_data); the loop hands every completion back to the owner with that tag.
+class UringHandler {
+public:
+    virtual void on_completion(unsigned tag, const io_uring_cqe& cqe) noexcept = 0;
+
+protected:
+    UringHandler() = default;
+    ~UringHandler() = default;
+    UringHandler(const UringHandler&) = default;
+    UringHandler& operator=(const UringHandler&) = default;
+};
+inline constexpr std::uint64_t uring_tag_mask = 7;
+[[nodiscard]] inline std::uint64_t uring_user_data(UringHandler* owner, unsigned tag) noexcept {
+    return reinterpret_cast<std::uint64_t>(owner) | (tag & uring_tag_mask);
+}
+
 // One io_uring, owned by one thread. init() is the cold set-up; poll() and wait() are the loop.
 class UringLoop {
 public:
@@ -113,7 +131,7 @@ struct TcpStreamOptions {
 //
 // Lifetime: close() cancels outstanding operations; the object must stay alive (and the loop keep
 // polling) until idle() is true. The destructor drains for a bounded time if needed.
-class TcpStream final : public ByteTransport {
+class TcpStream final : public ByteTransport, public UringHandler {
 public:
     enum class State : std::uint8_t { closed, connecting, open, closing };
 
@@ -155,7 +173,7 @@ public:
     [[nodiscard]] std::uint64_t recv_completions() const noexcept { return recv_completions_; }
 
     // Called by UringLoop.
-    void on_completion(unsigned tag, const io_uring_cqe& cqe) noexcept;
+    void on_completion(unsigned tag, const io_uring_cqe& cqe) noexcept override;
     void flush() noexcept;
 
 private:
