@@ -4,8 +4,8 @@
 # The version line must name the wolfSSL build, the backtest must print this build's report (the
 # speed line aside), and the image must not run cbtrade as root.
 #
-# No image registry is used. The base `debian:12` is the one in podman's store when it is Debian 12;
-# otherwise it is imported from a root tarball made once with debootstrap from Debian's mirror and
+# No image registry is used. The base `debian:12` is the one in podman's store when it is Debian 12
+# with the apt suites of Debian's own image (bookworm, -updates, -security); otherwise it is imported from a root tarball made once with debootstrap from Debian's mirror and
 # kept in CBTRADE_CACHE_DIR (default /var/cache/cbtrade; the build directory where that cannot be
 # made), reused while its checksum holds. podman runs with a private containers.conf written into
 # the build directory: runc, and open-file/process limits a sandbox can grant.
@@ -46,11 +46,14 @@ flock 8
 
 podman info >"$SCRATCH/info.log" 2>&1 || skip "podman does not work here: $(tail -n 3 "$SCRATCH/info.log" | head -c 400)"
 
-# debian_version IMAGE: the Debian version inside IMAGE (empty if it does not run); also the probe
-# that podman can run a container at all.
-debian_version() {
-  podman run --rm --network=none --entrypoint cat "$1" /etc/debian_version 2>"$SCRATCH/run.err"
+# base_state IMAGE: the Debian version inside IMAGE, with " +security" when its apt sources have the
+# security suite (empty if it does not run); also the probe that podman can run a container at all.
+base_state() {
+  podman run --rm --network=none --entrypoint sh "$1" -c 'v=$(cat /etc/debian_version) || exit 1
+    if grep -qs bookworm-security /etc/apt/sources.list.d/debian.sources; then echo "$v +security"; else echo "$v"; fi' \
+    2>"$SCRATCH/run.err"
 }
+good_base() { [[ $1 == 12.*" +security" ]]; }
 
 # 1. The base image.
 cache=${CBTRADE_CACHE_DIR:-/var/cache/cbtrade}
@@ -58,16 +61,18 @@ if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then cache=$BUILD_ROOT;
 tarball=$cache/debian-12-minbase-$(uname -m).tar.gz
 
 tarball_valid() {
-  [ -f "$tarball" ] && [ -f "$tarball.sha256" ] && (cd "$cache" && sha256sum --status -c "$tarball.sha256")
+  [ -f "$tarball" ] && [ -f "$tarball.sha256" ] && (cd "$cache" && sha256sum --status -c "$tarball.sha256") &&
+    tar -xzOf "$tarball" ./etc/apt/sources.list.d/debian.sources 2>/dev/null | grep -q bookworm-security
 }
 if podman image exists "$BASE_IMAGE"; then
-  version=$(debian_version "$BASE_IMAGE")
+  version=$(base_state "$BASE_IMAGE")
   if [ -z "$version" ]; then
     skip "podman cannot run a container here: $(head -c 400 "$SCRATCH/run.err")"
   fi
-  [[ $version == 12.* ]] || echo "$BASE_IMAGE in podman's store is Debian '$version', not 12: importing a Debian 12 tree"
+  good_base "$version" ||
+    echo "$BASE_IMAGE in podman's store is Debian '$version', not 12 with the security suite: importing a new base"
 fi
-if [[ ${version:-} != 12.* ]]; then
+if ! good_base "${version:-}"; then
   if tarball_valid; then
     echo "Debian 12 base from $tarball"
   else
@@ -78,6 +83,23 @@ if [[ ${version:-} != 12.* ]]; then
       tail -n 5 "$SCRATCH/debootstrap.log"
       skip "debootstrap of Debian 12 from $MIRROR failed (no root, or no network to the mirror)"
     fi
+    # The apt suites of Debian's own debian:12 image: debootstrap's sources.list has bookworm alone,
+    # so the image would miss security updates (wolfSSL's among them). No package files or lists.
+    rm -rf "$SCRATCH/rootfs/etc/apt/sources.list" "$SCRATCH/rootfs/var/lib/apt/lists/"* \
+      "$SCRATCH/rootfs/var/cache/apt/archives/"*.deb
+    cat >"$SCRATCH/rootfs/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $MIRROR
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: ${MIRROR}-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
     # Written under a temporary name and checksummed last: an interrupted run leaves no valid tarball.
     tar -C "$SCRATCH/rootfs" --numeric-owner -czf "$tarball.part" . &&
       mv "$tarball.part" "$tarball" &&
@@ -92,10 +114,10 @@ if [[ ${version:-} != 12.* ]]; then
       fail "podman import $tarball failed: $(head -c 400 "$SCRATCH/import.err")"
       finish
     }
-  version=$(debian_version "$BASE_IMAGE")
+  version=$(base_state "$BASE_IMAGE")
   [ -n "$version" ] || skip "podman cannot run a container here: $(head -c 400 "$SCRATCH/run.err")"
-  [[ $version == 12.* ]] || {
-    fail "the imported base is Debian '$version', not 12"
+  good_base "$version" || {
+    fail "the imported base is Debian '$version', not 12 with the security suite"
     finish
   }
 fi
