@@ -229,7 +229,13 @@ TEST(Metrics, bot_metrics_export_the_whole_contract_from_the_start) {
                           "bot_stage_latency_seconds_count{stage=\"signal\"} 0",
                           "bot_stage_latency_seconds_bucket{stage=\"exec\",le=\"1e-06\"} 1",
                           "bot_ready 0",
-                          "bot_halted 0"})
+                          "bot_halted 0",
+                          "bot_live_equity_refreshes_total 0",
+                          "bot_live_equity_refresh_failures_total 0",
+                          "bot_live_equity_age_seconds 0",
+                          "bot_notifications_total 0",
+                          "bot_notifications_failed_total 0",
+                          "bot_notifications_dropped_total 0"})
         EXPECT_TRUE(contains(out, std::string(s) + "\n")) << s;
 }
 

@@ -88,7 +88,9 @@ metric() { grep -E "^$2 " "$1.metrics" | awk '{print $2}'; }
 fills() { grep -c '"type":"fill"' "$1.log"; }
 
 # 1. A receiver that answers: entries, exits and the halt are posted, as Slack JSON, on the path given.
-if run ok ok; then
+#    (USE_LIVE_EQUITY=true too: ignored in paper trading, with a warning.)
+if USE_LIVE_EQUITY=true run ok ok; then
+  expect_grep ok.err 'warning: USE_LIVE_EQUITY=true is ignored in paper trading: equity starts at USD_EQUITY 1000' "ok: live equity ignored in paper, said"
   expect_grep ok.err 'notifications to SLACK_WEBHOOK: entries, exits, order errors, breaker trips, halts' "ok: stated"
   [ "$(fills ok)" -ge 2 ] || fail "ok: fewer than 2 fills: nothing to notify"
   python3 - ok.posts "$SECRET" <<'EOF' || fail "ok: posts: $(head -c 800 ok.posts)"

@@ -139,6 +139,12 @@ CONTRACT = {
     "bot_ring_full_total": {"ring": {"ticks", "decisions", "ops"}},
     "bot_ready": {},
     "bot_halted": {},
+    "bot_live_equity_refreshes_total": {},
+    "bot_live_equity_refresh_failures_total": {},
+    "bot_live_equity_age_seconds": {},
+    "bot_notifications_total": {},
+    "bot_notifications_failed_total": {},
+    "bot_notifications_dropped_total": {},
 }
 HISTOGRAMS = {
     "bot_tick_to_decision_seconds": {},
