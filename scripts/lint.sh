@@ -8,7 +8,10 @@
 #                                     (the `lint_tidy` test runs it on the library folders)
 #   scripts/lint.sh --fix-format      rewrites the files clang-format would change
 # BUILD_DIR (default: $BUILD_ROOT in a meson test, else build/) supplies compile_commands.json; LINT_JOBS the
-# number of clang-tidy processes (default: the number of CPUs).
+# number of clang-tidy processes (default: the number of CPUs); LINT_TIDY_CHECKS globs added to
+# .clang-tidy's Checks (the `lint_tidy` test in .ci/run sets '-clang-analyzer-*': the path-sensitive
+# analyzer is about 95% of clang-tidy's time here, so CI checks every other rule on every run and the
+# analyzer runs with scripts/lint.sh by hand).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -88,10 +91,11 @@ if [ $mode = all ] || [ $mode = tidy ]; then
 names = {os.path.normpath(os.path.join(e["directory"], e["file"])) for e in json.load(open(sys.argv[1]))}
 print(sum(1 for n in names if re.search(sys.argv[2], n)))' \
     "$build/compile_commands.json" "${regex:-.}")
-  echo "== clang-tidy $(clang-tidy --version | grep -oE '[0-9]+\.[0-9.]+' | head -n 1): $files files of $build/compile_commands.json${paths[*]:+ under ${paths[*]}} (-j $jobs)"
+  echo "== clang-tidy $(clang-tidy --version | grep -oE '[0-9]+\.[0-9.]+' | head -n 1): $files files of $build/compile_commands.json${paths[*]:+ under ${paths[*]}} (-j $jobs)${LINT_TIDY_CHECKS:+, checks also $LINT_TIDY_CHECKS}"
   # -quiet drops the per-file "N warnings generated"; a finding is an error (WarningsAsErrors in
   # .clang-tidy), so run-clang-tidy exits non-zero on any. Its colours (always on) are taken out.
-  if ! run-clang-tidy -quiet -p "$build" -j "$jobs" -extra-arg=-fno-diagnostics-color ${regex:+"$regex"} 2>&1 |
+  if ! run-clang-tidy -quiet -p "$build" -j "$jobs" -extra-arg=-fno-diagnostics-color \
+    ${LINT_TIDY_CHECKS:+-checks="$LINT_TIDY_CHECKS"} ${regex:+"$regex"} 2>&1 |
     sed 's/\x1b\[[0-9;]*m//g' >"$build/clang-tidy.log"; then
     grep -E '(warning|error): ' "$build/clang-tidy.log" | sort -u
     echo "lint.sh: clang-tidy findings above (whole log: $build/clang-tidy.log)" >&2
