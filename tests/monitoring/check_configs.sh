@@ -434,8 +434,10 @@ try:
 except OSError:
     df = ""
 expect(re.search(r"^FROM\s+debian:(12|bookworm)\b", df, re.M) is not None, "Dockerfile is based on Debian 12")
-expect("meson setup build" in df and "/src" in df and "build/cbtrade" in df,
-       "Dockerfile builds with meson into /src/build and runs build/cbtrade")
+# The image builds through README's setup script (issue 8 item 6: the two cannot drift apart).
+expect(re.search(r"source scripts/setup\.sh && cbtrade_build_main build\b", df) is not None
+       and "WORKDIR /src" in df and "/src/build/cbtrade" in df,
+       "Dockerfile builds through scripts/setup.sh (cbtrade_build_main) into /src/build and runs build/cbtrade")
 
 with open(os.path.join(TMP, "py_counts"), "w") as f:
     f.write("%d %d\n" % (passes, fails))
