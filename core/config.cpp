@@ -329,6 +329,13 @@ const std::array key_table{
            c.record_ticks = path_value(v), c.record_ticks),
     CB_KEY("DECISION_LOG", "", "live and replay: write every decision and fill to this file", false,
            c.decision_log = path_value(v), c.decision_log),
+    CB_KEY("JOURNAL_DIR", "journal",
+           "live: directory of the order journal (restart recovery); created if missing; never empty", false,
+           {
+               if (v.empty()) throw Invalid{"a directory path (the journal cannot be turned off)"};
+               c.journal_dir = path_value(v);
+           },
+           c.journal_dir),
     CB_KEY("HALT_FILE", "", "live: while this file exists no new entries are taken (exits still are)", false,
            c.halt_file = path_value(v), c.halt_file),
     CB_KEY("STATUS_INTERVAL_SEC", "5", "live: seconds between status lines on stderr; 0 = none", false,

@@ -102,8 +102,9 @@ struct Config {
     std::int64_t history_max_gap_candles = 2;  // missing candles between history and the first live trade
     std::string record_ticks;                  // path: record what the signal stage consumed, for `cbtrade replay`
     std::string decision_log;                  // path: one line per decision and fill, for `cbtrade replay --compare`
-    std::string halt_file;                     // path: while it exists, no new entries (exits still allowed)
-    std::int64_t status_interval_sec = 5;      // status line on stderr; 0: none
+    std::string journal_dir = "journal";   // the order journal (exec/journal.hpp); relative: to the working directory
+    std::string halt_file;                 // path: while it exists, no new entries (exits still allowed)
+    std::int64_t status_interval_sec = 5;  // status line on stderr; 0: none
     // wolfSSL cipher-suite list, most preferred first; "auto" lets io/ order it by the measured
     // record-decryption cost of the linked wolfSSL (docs/wolfssl.md): AES-128-GCM first with AES-NI,
     // ChaCha20-Poly1305 first without.

@@ -343,5 +343,15 @@ TEST(Config, ws_products_list) {
     EXPECT_FALSE(error_of("COINBASE_WS_PRODUCTS=BTC-USD,,ETH-USD\n").empty());
 }
 
+TEST(Config, journal_dir) {
+    EXPECT_EQ(Config{}.journal_dir, "journal");  // a default under the working directory
+    const Config c = apply_entries(parse_env_text("JOURNAL_DIR=/var/lib/cbtrade/journal\n", "p.env")).config;
+    EXPECT_EQ(c.journal_dir, "/var/lib/cbtrade/journal");
+    // Empty does not turn the journal off: orders are never sent without one (DESIGN.md section 5).
+    EXPECT_NE(error_of("JOURNAL_DIR=\n").find("JOURNAL_DIR"), std::string::npos);
+    EXPECT_NE(error_of("JOURNAL_DIR=\n").find("cannot be turned off"), std::string::npos);
+    EXPECT_FALSE(error_of("JOURNAL_DIR=a\tb\n").empty());
+}
+
 }  // namespace
 }  // namespace cbtrade
