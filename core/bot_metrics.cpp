@@ -47,6 +47,9 @@ BotMetrics::BotMetrics(MetricsRegistry& r, const BuildInfo& build)
       notifications(r.counter("bot_notifications_total", {}, "Notifications posted (SLACK_WEBHOOK).")),
       notifications_failed(r.counter("bot_notifications_failed_total", {},
                                      "Notification posts that failed (error answer, timeout, connection).")),
+      journal_failures(r.counter("bot_journal_failures_total", {},
+                                 "Times the order journal stopped taking records (a write failed, staging full): "
+                                 "no order is sent after it.")),
       notifications_dropped(r.counter("bot_notifications_dropped_total", {},
                                       "Notifications never posted: their ring was full, or they were folded into a "
                                       "summary while posting failed.")) {

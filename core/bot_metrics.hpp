@@ -78,6 +78,7 @@ struct BotMetrics {
     // Notifications (SLACK_WEBHOOK; monitoring/notifier.hpp).
     Counter& notifications;          // posted (2xx)
     Counter& notifications_failed;   // a post failed (error answer, timeout, connection)
+    Counter& journal_failures;       // the order journal stopped taking records: no order is sent any more
     Counter& notifications_dropped;  // never posted: the ring was full, or coalesced while posting failed
 
 private:

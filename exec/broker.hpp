@@ -38,6 +38,11 @@ public:
     [[nodiscard]] virtual bool submit(const OrderRequest& order, double market_price, std::int64_t now_ns,
                                       OrderOutcome& out) noexcept = 0;
 
+    // The client_order_id (36 characters) the next submit() must send: the exec stage chooses it and
+    // journals the order's intent under it before the order may leave (exec/journal.hpp, DESIGN.md
+    // section 5), so a restart can look the order up by it. A broker that sends orders uses it
+    // instead of making one; the paper broker sends nothing.
+    virtual void use_client_order_id(const char* id) noexcept { (void)id; }
     // Called on every exec-stage poll, orders or not (a live broker keeps its connection warm here).
     // true when the submitted order has settled, its outcome in `out`.
     [[nodiscard]] virtual bool poll(std::int64_t /*now_ns*/, OrderOutcome& /*out*/) noexcept { return false; }

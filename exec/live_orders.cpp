@@ -142,6 +142,11 @@ std::size_t order_size_text(const LiveProduct& p, const OrderRequest& order, cha
     return n;
 }
 
+void CoinbaseBroker::use_client_order_id(const char* id) noexcept {
+    std::memcpy(next_id_, id, sizeof next_id_);
+    next_id_set_ = true;
+}
+
 bool CoinbaseBroker::submit(const OrderRequest& order, double, std::int64_t now_ns, OrderOutcome& out) noexcept {
     const auto refuse = [&](OrderError e) {
         out = OrderOutcome{Fill{order.time_s, 0, order.ref_price, 0, order.side, order.reason}, e};
@@ -156,7 +161,12 @@ bool CoinbaseBroker::submit(const OrderRequest& order, double, std::int64_t now_
     ticket_.size_chars = static_cast<std::uint8_t>(size_chars);
     ticket_.sent_ns = 0;
     ticket_.settled_ns = 0;
-    rest::format_uuid_v4(ids_high_.next(), ids_low_.next(), ticket_.client_order_id);
+    if (next_id_set_) {  // the exec stage's, journaled before this order may leave
+        std::memcpy(ticket_.client_order_id, next_id_, sizeof next_id_);
+        next_id_set_ = false;
+    } else {
+        rest::format_uuid_v4(ids_high_.next(), ids_low_.next(), ticket_.client_order_id);
+    }
     body_.clear();
     rest::append_create_order_body(
         body_, rest::MarketOrderView{ticket_.id(), options_.product.product_id, order.side, ticket_.size_text()});
@@ -258,6 +268,11 @@ BridgeBroker::BridgeBroker(OrderTicketRing& tickets, OrderSettlementRing& settle
       ids_high_(seed_high),
       ids_low_(seed_low) {}
 
+void BridgeBroker::use_client_order_id(const char* id) noexcept {
+    std::memcpy(next_id_, id, sizeof next_id_);
+    next_id_set_ = true;
+}
+
 bool BridgeBroker::submit(const OrderRequest& order, double, std::int64_t now_ns, OrderOutcome& out) noexcept {
     const auto refuse = [&](OrderError e) {
         out = OrderOutcome{Fill{order.time_s, 0, order.ref_price, 0, order.side, order.reason}, e};
@@ -275,7 +290,12 @@ bool BridgeBroker::submit(const OrderRequest& order, double, std::int64_t now_ns
     ticket_.body_bytes = 0;
     ticket_.content_type_chars = 0;
     ticket_.body_truncated = false;
-    rest::format_uuid_v4(ids_high_.next(), ids_low_.next(), ticket_.client_order_id);
+    if (next_id_set_) {  // the exec stage's, journaled before this order may leave
+        std::memcpy(ticket_.client_order_id, next_id_, sizeof next_id_);
+        next_id_set_ = false;
+    } else {
+        rest::format_uuid_v4(ids_high_.next(), ids_low_.next(), ticket_.client_order_id);
+    }
     busy_ = true;
     ticket_pushed_ = tickets_.try_push(ticket_);  // one order at a time: never full; else again next poll
     return false;

@@ -147,6 +147,7 @@ public:
                               OrderOutcome& out) noexcept override;
     [[nodiscard]] bool poll(std::int64_t now_ns, OrderOutcome& out) noexcept override;
     [[nodiscard]] bool busy() const noexcept override { return state_ != State::idle; }
+    void use_client_order_id(const char* id) noexcept override;
 
     // The size text a BUY (quote_size) or SELL (base_size) of `order` would carry, into out[0, 48):
     // its length, or 0 when it floors to zero or falls outside the product's minimum and maximum.
@@ -177,6 +178,8 @@ private:
     std::string time_target_;    // base_path + "/time"
     SplitMix64 ids_high_;
     SplitMix64 ids_low_;
+    char next_id_[rest::client_order_id_chars] = {};  // use_client_order_id's, for the next submit
+    bool next_id_set_ = false;
     State state_ = State::idle;
     bool keepalive_in_flight_ = false;
     bool ticket_pushed_ = false;   // the ticket of the order with the desk is on the ring
@@ -200,6 +203,7 @@ public:
                               OrderOutcome& out) noexcept override;
     [[nodiscard]] bool poll(std::int64_t now_ns, OrderOutcome& out) noexcept override;
     [[nodiscard]] bool busy() const noexcept override { return busy_; }
+    void use_client_order_id(const char* id) noexcept override;
 
 private:
     OrderTicketRing& tickets_;
@@ -207,6 +211,8 @@ private:
     LiveProduct product_;
     SplitMix64 ids_high_;
     SplitMix64 ids_low_;
+    char next_id_[rest::client_order_id_chars] = {};  // use_client_order_id's, for the next submit
+    bool next_id_set_ = false;
     bool busy_ = false;
     bool ticket_pushed_ = false;
     OrderTicket ticket_{};

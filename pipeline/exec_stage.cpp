@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+
+#include "exec/journal.hpp"
+#include "exec/rest_messages.hpp"
+#include "io/uring_loop.hpp"
 
 namespace cbtrade {
 
@@ -20,13 +25,16 @@ ExecStage::ExecStage(const Config& c, PriceRing& in, ExecNoteRing* notes, BotMet
       halted_(halted),
       trader_(trader ? *trader : TraderParams::from(c), c.usd_equity),
       paper_(c.fee_bps, c.slippage_bps),
-      broker_(broker != nullptr ? broker : &paper_) {
+      broker_(broker != nullptr ? broker : &paper_),
+      ids_high_(SplitMix64::entropy_seed()),
+      ids_low_(SplitMix64::entropy_seed()) {
     status_.equity_usd.store(c.usd_equity, std::memory_order_relaxed);
 }
 
 std::size_t ExecStage::poll(std::int64_t now_ns) noexcept {
     now_ns_ = now_ns;
     std::size_t n = 0;
+    if (journal_ != nullptr) journal_turn();
     if (broker_ != &paper_) {
         // Every poll: the live broker keeps its connection warm and reads its answers here.
         OrderOutcome o;
@@ -89,6 +97,8 @@ void ExecStage::handle(const PriceRecord& r) noexcept {
         last_price_ = r.price;
         if (const auto req = trader_.on_price(r.price, time_s)) execute(*req, r.price);
     }
+    last_time_s_ = time_s;
+    if (journal_ != nullptr) journal_state(time_s);
     const double price = last_price_ > 0 ? last_price_ : r.price;
     const double equity = trader_.equity_usd(price);
     metrics_.equity_usd.set(equity);
@@ -129,8 +139,30 @@ void ExecStage::execute(const OrderRequest& req, double market_price) noexcept {
         trader_.on_order_failed();  // not sent: the trader asks again at a later price or signal
         return;
     }
+    if (!journal_intent(req)) {
+        trader_.on_order_failed();  // no order leaves unjournaled (journal_failed said why)
+        return;
+    }
+    if (journal_ != nullptr && broker_->live()) {
+        // Sent once the intent is durable (journal_turn, on a later poll): the thread never waits.
+        send_target_ = journal_->sync();
+        send_req_ = req;
+        send_market_price_ = market_price;
+        send_waiting_ = true;
+        status_.order_in_flight.store(true, std::memory_order_relaxed);
+        status_.orders_waiting_for_journal.store(status_.orders_waiting_for_journal.load(std::memory_order_relaxed) + 1,
+                                                 std::memory_order_relaxed);
+        journal_turn();  // queue the write now; durable a few polls later
+        return;
+    }
+    send(req, market_price);
+}
+
+void ExecStage::send(const OrderRequest& req, double market_price) noexcept {
+    if (journal_ != nullptr) broker_->use_client_order_id(order_id_.data());
     OrderOutcome o;
     if (broker_->submit(req, market_price, now_ns_, o)) {
+        status_.order_in_flight.store(false, std::memory_order_relaxed);
         settle(req, o);
         return;
     }
@@ -141,6 +173,8 @@ void ExecStage::execute(const OrderRequest& req, double market_price) noexcept {
 
 void ExecStage::settle(const OrderRequest& req, const OrderOutcome& o) noexcept {
     const Fill& f = o.fill;
+    if (f.qty > 0) trader_.on_fill(f);  // before the journal's books record; the rest below as before
+    journal_settled(req, o);
     status_.settled.store(status_.settled.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (o.error != OrderError::none) {
         metrics_.order_errors(o.error).inc();
@@ -166,7 +200,6 @@ void ExecStage::settle(const OrderRequest& req, const OrderOutcome& o) noexcept 
         trader_.on_order_failed();
         return;
     }
-    trader_.on_fill(f);
     metrics_
         .orders(broker_->live() ? OrderMode::live : OrderMode::paper,
                 f.side == Side::buy ? OrderSideIndex::buy : OrderSideIndex::sell)
@@ -229,6 +262,129 @@ void ExecStage::notice(NoticeKind kind, const Fill& f, OrderError e, double equi
 void ExecStage::note(const ExecNote& n) noexcept {
     if (notes_ == nullptr) return;
     (void)notes_->try_push(n);  // a refusal is counted by the ring; the ops thread logs the loss
+}
+
+void ExecStage::restore(const TraderBooks& books, bool halted) noexcept {
+    trader_.restore(books);
+    journaled_day_start_s_ = books.day_start_s;
+    journaled_breaker_ = books.breaker_tripped;
+    journaled_halt_ = halted;
+    breaker_noticed_ = books.breaker_tripped != 0;
+    status_.position_base.store(books.position_qty, std::memory_order_relaxed);
+    status_.equity_usd.store(books.cash_usd + books.position_qty * books.entry_price, std::memory_order_relaxed);
+}
+
+void ExecStage::set_journal(journal::Writer* writer, io::UringLoop* loop) noexcept {
+    journal_ = writer;
+    journal_loop_ = loop;
+    const TraderBooks b = trader_.books();
+    journaled_day_start_s_ = b.day_start_s;
+    journaled_breaker_ = b.breaker_tripped;
+}
+
+void ExecStage::journal_failed(int error) noexcept {
+    if (journal_broken_) return;
+    journal_broken_ = true;
+    metrics_.journal_failures.inc();
+    status_.journal_error.store(error != 0 ? error : 1, std::memory_order_relaxed);
+}
+
+bool ExecStage::journal_intent(const OrderRequest& req) noexcept {
+    if (journal_ == nullptr) return true;
+    if (journal_broken_ || journal_->failed() != 0) {
+        journal_failed(journal_->failed());
+        return false;
+    }
+    rest::format_uuid_v4(ids_high_.next(), ids_low_.next(), order_id_.data());
+    journal::OrderIntent i;
+    std::memcpy(i.client_order_id.data(), order_id_.data(), order_id_.size());
+    i.side = req.side;
+    i.reason = req.reason;
+    i.live = broker_->live() ? 1 : 0;
+    i.qty = req.qty;
+    i.ref_price = req.ref_price;
+    i.time_s = req.time_s;
+    i.unix_ns = now_ns_;
+    if (!journal_->intent(i)) {
+        journal_failed(journal_->failed());
+        return false;
+    }
+    return true;
+}
+
+void ExecStage::journal_settled(const OrderRequest& req, const OrderOutcome& o) noexcept {
+    if (journal_ == nullptr || journal_broken_) return;
+    // An outcome still unknown is no end: the order stays open in the journal (the order desk keeps
+    // asking the exchange; it never settles an order so, but a restart must not read one as over).
+    if (o.error == OrderError::unknown_outcome && !(o.fill.qty > 0)) return;
+    journal::OrderEndRecord e;
+    std::memcpy(e.client_order_id.data(), order_id_.data(), order_id_.size());
+    e.error = o.error;
+    bool ok = true;
+    if (o.fill.qty > 0) {
+        journal::OrderFill f;
+        f.client_order_id = e.client_order_id;
+        f.side = req.side;
+        f.fill = o.fill;
+        const TraderBooks b = trader_.books();
+        ok = journal_->fill(f) && journal_->books(b, o.fill.time_s);
+        journaled_day_start_s_ = b.day_start_s;
+        journaled_breaker_ = b.breaker_tripped;
+        e.end = journal::OrderEnd::filled;
+    } else {
+        // Refused before it left (no token, a size off the limits, no connection) or by the exchange.
+        const bool not_sent =
+            o.error == OrderError::no_token || o.error == OrderError::invalid_order || o.error == OrderError::network;
+        e.end = not_sent ? journal::OrderEnd::not_sent : journal::OrderEnd::refused;
+    }
+    if (!ok || !journal_->end(e)) journal_failed(journal_->failed());
+    (void)journal_->sync();
+}
+
+void ExecStage::journal_state(std::int64_t time_s) noexcept {
+    if (journal_broken_) return;
+    const bool halted = halted_.load(std::memory_order_relaxed);
+    bool ok = true;
+    if (halted != journaled_halt_) {
+        ok = journal_->halt(halted, time_s);
+        journaled_halt_ = halted;
+    }
+    // Cheap: two fields compared per record; the books are written only when a day started or the
+    // breaker changed (fills write their own).
+    const TraderBooks b = trader_.books();
+    if (b.day_start_s != journaled_day_start_s_ || b.breaker_tripped != journaled_breaker_) {
+        ok = journal_->books(b, time_s) && ok;
+        journaled_day_start_s_ = b.day_start_s;
+        journaled_breaker_ = b.breaker_tripped;
+    }
+    if (!ok) journal_failed(journal_->failed());
+}
+
+void ExecStage::journal_turn() noexcept {
+    journal_->pump();
+    (void)journal_loop_->poll();
+    if (!journal_broken_ && journal_->failed() != 0) journal_failed(journal_->failed());
+    if (send_waiting_) {
+        if (journal_broken_) {
+            // The intent may never be durable: the order is not sent (and cannot be journaled as such).
+            send_waiting_ = false;
+            status_.order_in_flight.store(false, std::memory_order_relaxed);
+            trader_.on_order_failed();
+        } else if (journal_->durable(send_target_)) {
+            send_waiting_ = false;
+            send(send_req_, send_market_price_);
+        }
+        return;
+    }
+    // Rotation opens a file (cold-ish): only between orders, never while one is waiting or in flight.
+    if (!awaiting_ && !trader_.pending() && !journal_broken_ && journal_->wants_rotation()) {
+        try {
+            journal_->rotate(trader_.books(), last_time_s_, journaled_halt_, {});
+        } catch (...) {  // could not finish the old segment or start the new one: no order any more
+            journal_failed(journal_->failed());
+        }
+        if (journal_->failed() != 0) journal_failed(journal_->failed());
+    }
 }
 
 }  // namespace cbtrade

@@ -9,7 +9,17 @@
 // they keep failing, so a refusal that persists (a revoked key) is not repeated at every price.
 // With live equity (USE_LIVE_EQUITY=true) the exchange's balances come through a LiveFunds
 // seqlock (exec/live_funds.hpp): applied between orders only, they replace the trader's cash.
+//
+// With the order journal (exec/journal.hpp, set_journal) every order gets a client_order_id and an
+// order_intent record first; a live order is handed to the broker only once that intent is durable
+// (checked on later polls, never waited for); its fill, the books and its order_end follow when it
+// settles (paper: at once). Day starts, breaker trips and the halt are journaled as they change. A
+// record that cannot be staged, or a journal file that failed, stops every order for good (DESIGN.md
+// section 5: no order leaves unjournaled): counted in bot_journal_failures_total and shown in
+// Status::journal_error for the ops thread to say.
 #pragma once
+
+#include <array>
 
 #include <atomic>
 #include <cstdint>
@@ -18,6 +28,7 @@
 #include "core/bot_metrics.hpp"
 #include "core/config.hpp"
 #include "core/cpu.hpp"
+#include "core/random.hpp"
 #include "core/stage_runner.hpp"
 #include "exec/broker.hpp"
 #include "exec/live_funds.hpp"
@@ -25,6 +36,13 @@
 #include "pipeline/rings.hpp"
 
 namespace cbtrade {
+
+namespace io {
+class UringLoop;
+}
+namespace journal {
+class Writer;
+}
 
 // Sees every record the exec stage takes off ring B, on the exec thread, at the moment it holds it
 // (the end of tick-to-decision). For benchmarks (bench/bench_tick_to_decision.cpp): hot-path rules
@@ -50,7 +68,9 @@ public:
     std::string_view name() const noexcept override { return "exec"; }
     std::size_t poll(std::int64_t now_ns) noexcept override;
     // An order in flight is waited for (within the runner's drain timeout): its fill belongs to the run.
-    bool drained(std::int64_t) const noexcept override { return upstream_finished() && in_.empty() && !awaiting_; }
+    bool drained(std::int64_t) const noexcept override {
+        return upstream_finished() && in_.empty() && !awaiting_ && !send_waiting_;
+    }
 
     // Exec thread (or after the runner stopped): the trader's state for the summary.
     [[nodiscard]] const Trader& trader() const noexcept { return trader_; }
@@ -65,6 +85,12 @@ public:
     // Cold, before the runner starts: where fills, order errors and breaker trips are pushed for
     // notifications (SLACK_WEBHOOK); null: none. A full ring drops (counted by the ring).
     void set_notices(NoticeRing* notices) noexcept { notices_ = notices; }
+    // Cold, before the runner starts: the books a restart recovered from the journal.
+    void restore(const TraderBooks& books, bool halted) noexcept;
+    // Cold, before the runner starts: the opened order journal and the io_uring loop it writes
+    // through, which this stage polls from then on (on the exec thread). Null: no journal (tests,
+    // replay). The caller closes the writer after the runner stopped.
+    void set_journal(journal::Writer* writer, io::UringLoop* loop) noexcept;
     [[nodiscard]] bool live() const noexcept { return broker_->live(); }
 
     // Written by the exec thread, read by the ops thread (relaxed: independent status values).
@@ -84,6 +110,10 @@ public:
         // The exchange held less base than the trader's own position at the last snapshot (someone
         // moved it): exits will be refused for INSUFFICIENT_FUND; the ops side reports it.
         std::atomic<bool> base_short{false};
+        // 0, or why the journal stopped taking records (a negative errno, or 1: a record could not
+        // be staged): no order is sent any more.
+        std::atomic<int> journal_error{0};
+        std::atomic<std::uint64_t> orders_waiting_for_journal{0};  // live orders held until their intent was durable
     };
     [[nodiscard]] const Status& status() const noexcept { return status_; }
 
@@ -94,6 +124,13 @@ private:
     void publish_blocked() noexcept;
     void apply_funds(const AccountFunds& f) noexcept;
     void note(const ExecNote& n) noexcept;
+    // The journal (all no-ops without one). false: the journal is broken (journal_failed()).
+    bool journal_intent(const OrderRequest& req) noexcept;
+    void journal_settled(const OrderRequest& req, const OrderOutcome& o) noexcept;
+    void journal_state(std::int64_t time_s) noexcept;  // day start, breaker, halt when they changed
+    void journal_failed(int error) noexcept;
+    void journal_turn() noexcept;  // once per poll: writes, the wait for a durable intent, rotation
+    void send(const OrderRequest& req, double market_price) noexcept;
     void notice(NoticeKind kind, const Fill& f, OrderError e, double equity) noexcept;
 
     PriceRing& in_;
@@ -118,6 +155,20 @@ private:
     double last_price_ = 0;
     Status status_;
     ExecProbe* probe_ = nullptr;
+    journal::Writer* journal_ = nullptr;
+    io::UringLoop* journal_loop_ = nullptr;
+    bool journal_broken_ = false;
+    SplitMix64 ids_high_;  // client_order_ids (seeded with entropy at construction)
+    SplitMix64 ids_low_;
+    std::array<char, 36> order_id_{};  // the current order's client_order_id
+    bool send_waiting_ = false;        // a live order waits for its intent to be durable
+    std::uint64_t send_target_ = 0;
+    OrderRequest send_req_{};
+    double send_market_price_ = 0;
+    std::int64_t journaled_day_start_s_ = 0;
+    std::uint8_t journaled_breaker_ = 0;
+    bool journaled_halt_ = false;
+    std::int64_t last_time_s_ = 0;
 };
 
 }  // namespace cbtrade

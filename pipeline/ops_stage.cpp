@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "core/rfc3339.hpp"
 
@@ -174,6 +175,12 @@ void OpsStage::maybe_refit() {
     metrics_.walk_forward_fits.inc();
 }
 
+void OpsStage::restore_halt(bool halted) noexcept {
+    signal_halt_ = halted;
+    halted_.store(signal_halt_ || file_halt_, std::memory_order_relaxed);
+    metrics_.halted.set(halted_.load(std::memory_order_relaxed) ? 1 : 0);
+}
+
 void OpsStage::check_halt(std::int64_t) {
     bool changed = false;
     const char* by = "";
@@ -273,6 +280,18 @@ void OpsStage::publish_metrics(std::int64_t now_ns) {
     else if (block == TradingBlock::waiting_trade) reason = "waiting for the first live trade";
     else if (!fresh) reason = "feed not fresh";
     else if (halted_.load(std::memory_order_relaxed)) reason = "halted";
+    // The order journal broke: no order is sent any more (exec stage). Said once, loudly; not ready.
+    if (const int err = sources_.exec ? sources_.exec->status().journal_error.load(std::memory_order_relaxed) : 0) {
+        if (!journal_error_said_) {
+            journal_error_said_ = true;
+            std::fprintf(stderr,
+                         "cbtrade live: ORDER JOURNAL FAILED (%s): NO ORDER IS SENT ANY MORE, exits included; "
+                         "positions are no longer managed. Stop the daemon, fix the journal's disk (JOURNAL_DIR), "
+                         "then restart\n",
+                         err < 0 ? std::strerror(-err) : "a record could not be staged");
+        }
+        reason = "order journal failed";
+    }
     if (ready_) {
         if (reason) ready_->set_not_ready(reason);
         else ready_->set_ready();

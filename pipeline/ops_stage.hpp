@@ -82,6 +82,9 @@ public:
     [[nodiscard]] std::uint64_t recorded_events() const noexcept { return recorded_.load(std::memory_order_relaxed); }
     // Why it is not ready / not trading, one line ("" when trading).
     [[nodiscard]] std::string not_trading_reason() const;
+    // Cold, before the runner starts: a halt recovered from the order journal stays on until the
+    // operator lifts it (SIGUSR1), as if SIGUSR1 had set it.
+    void restore_halt(bool halted) noexcept;
 
 private:
     void drain(std::int64_t now_ns);
@@ -120,6 +123,7 @@ private:
     std::uint64_t status_trades_ = 0;
     Histogram::Snapshot status_t2d_{};
     TradingBlock announced_block_ = TradingBlock::no_model;
+    bool journal_error_said_ = false;
     bool announced_ = false;
     // writer: the ops thread; readers: the CLI thread (summary). Relaxed: statistics.
     std::atomic<std::uint64_t> fits_{0};

@@ -32,10 +32,14 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
     exec_->set_probe(setup_.exec_probe);
     exec_->set_live_funds(setup_.live_funds);
     exec_->set_notices(setup_.notices);
+    if (setup_.books || setup_.halted)
+        exec_->restore(setup_.books ? *setup_.books : exec_->trader().books(), setup_.halted);
+    if (setup_.journal != nullptr) exec_->set_journal(setup_.journal, setup_.journal_loop);
     OpsRings rings{ring_a_.get(), ring_b_.get(), signal_notes_.get(), record_.get(), exec_notes_.get()};
     OpsSources sources{source_.get(), signal_.get(), exec_.get(), setup_.usr1_count};
     ops_ = std::make_unique<OpsStage>(c, rings, sources, *trainer_, models_, m, setup_.ready, halted_,
                                       setup_.print_status);
+    if (setup_.halted) ops_->restore_halt(true);
     signal_->set_upstream(source_.get());
     exec_->set_upstream(signal_.get());
     ops_->set_upstream(exec_.get());

@@ -44,6 +44,13 @@
 
 namespace cbtrade {
 
+namespace io {
+class UringLoop;
+}
+namespace journal {
+class Writer;
+}
+
 // The stage that writes ring A (the feed stage), and what the ops thread may ask it.
 class SourceStage : public Stage, public FeedView {};
 using SourceFactory = std::function<std::unique_ptr<SourceStage>(MarketRing& out, BotMetrics& metrics)>;
@@ -72,6 +79,12 @@ struct PipelineSetup {
     // Each on a low-priority thread of its own named "cbt-" + name() (blocking work: live-equity
     // refreshes, notifications), so that neither a hot thread nor the ops thread ever waits on it.
     std::vector<Stage*> background_stages;
+    // The order journal (exec/journal.hpp), opened, and the io_uring loop it writes through (polled
+    // by the exec stage). Optional: without it nothing is journaled (tests, benchmarks).
+    journal::Writer* journal = nullptr;
+    io::UringLoop* journal_loop = nullptr;
+    std::optional<TraderBooks> books;  // recovered from the journal: the trader starts from them
+    bool halted = false;               // recovered: the halt stays on until SIGUSR1 lifts it
 };
 
 struct PipelineSummary {

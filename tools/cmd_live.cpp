@@ -30,6 +30,7 @@
 #include "core/thread_placement.hpp"
 #include "exec/api_key.hpp"
 #include "exec/exchange_access.hpp"
+#include "exec/journal.hpp"
 #include "exec/live_equity.hpp"
 #include "exec/bridge_client.hpp"
 #include "exec/live_orders.hpp"
@@ -200,6 +201,37 @@ int run(int argc, char** argv) {
                          "USD_EQUITY %g and follows the paper fills\n",
                          cfg.usd_equity);
     }
+    // The order journal (JOURNAL_DIR, exec/journal.hpp): what the last run left, before anything trades.
+    // Corruption before its end stops here (DataError, exit 1); a torn end is cut with a warning.
+    const TraderParams trader_params = live_start ? live_start->trader : TraderParams::from(cfg);
+    const journal::Recovered recovered = journal::recover(cfg.journal_dir, cfg.product_id, trader_params);
+    std::fprintf(stderr, "cbtrade live: %s (JOURNAL_DIR %s)\n", journal::describe(recovered).c_str(),
+                 escape_for_message(cfg.journal_dir).c_str());
+    for (const std::string& w : recovered.warnings)
+        std::fprintf(stderr, "cbtrade live: warning: journal: %s\n", w.c_str());
+    // An order whose outcome the journal does not hold. Live (or an order that went to an exchange):
+    // it may have filled; nothing is traded until that is known (reconciliation by client_order_id
+    // is not built yet). Paper: nothing was filled (the paper broker fills at once, and its fill would
+    // be journaled); it is ended no_outcome below, never given a fill.
+    bool open_live_order = false;
+    for (const journal::OpenOrder& o : recovered.open_orders) {
+        const std::string id(o.intent.client_order_id.data(), o.intent.client_order_id.size());
+        if (o.intent.live != 0 || live_start) {
+            open_live_order = true;
+            std::fprintf(stderr,
+                         "cbtrade live: journal: %s order %s %s %.8g (client_order_id %s) has no recorded outcome\n",
+                         o.intent.live != 0 ? "live" : "paper", std::string(side_name(o.intent.side)).c_str(),
+                         std::string(reason_name(o.intent.reason)).c_str(), o.intent.qty, id.c_str());
+        }
+    }
+    if (open_live_order) {
+        std::fprintf(stderr,
+                     "cbtrade live: NOT STARTING: an order's outcome is unknown; reconciliation with the exchange is "
+                     "not built yet; check the order in Coinbase (by its client_order_id), then move the journal "
+                     "aside (%s)\n",
+                     escape_for_message(cfg.journal_dir).c_str());
+        return 2;
+    }
     const TscClock clock = TscClock::calibrate();
     std::fprintf(stderr, "cbtrade live: clock %s; %s\n", clock.describe().c_str(), describe(tls_info()).c_str());
 
@@ -310,8 +342,44 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "cbtrade live: feed %s:%u (ticker, market_trades, heartbeats)\n", feed.url().host.c_str(),
                  feed.url().port);
 
+    // The journal's writer, on an io_uring loop the exec stage polls (exec thread); opened here (cold).
+    io::UringLoop journal_loop;
+    if (const int rc = journal_loop.init(64); rc < 0) throw RunError(io::uring_unavailable_message(rc));
+    journal::Writer journal_writer(journal_loop);
+    const TraderBooks start_books = recovered.books ? *recovered.books : Trader(trader_params, cfg.usd_equity).books();
+    journal_writer.open(cfg.journal_dir, recovered, cfg.product_id, start_books, wall_ns() / 1'000'000'000);
+    for (const journal::OpenOrder& o : recovered.open_orders) {
+        journal::OrderEndRecord e;
+        e.client_order_id = o.intent.client_order_id;
+        // Its fill, when journaled, is in the books already (only its end was lost); without one nothing
+        // filled: a paper order is never given a fill it did not get.
+        e.end = o.filled_qty > 0 ? journal::OrderEnd::filled : journal::OrderEnd::no_outcome;
+        if (!journal_writer.end(e)) throw RunError("journal " + journal_writer.path() + ": cannot write");
+        if (o.filled_qty > 0)
+            std::fprintf(stderr,
+                         "cbtrade live: journal: paper order %.*s (%s %.8g): its fill %.8g is in the books; its end "
+                         "was lost in the crash and is written now\n",
+                         static_cast<int>(e.client_order_id.size()), e.client_order_id.data(),
+                         std::string(side_name(o.intent.side)).c_str(), o.intent.qty, o.filled_qty);
+        else
+            std::fprintf(stderr,
+                         "cbtrade live: journal: paper order %.*s (%s %.8g) had no recorded fill: ended with nothing "
+                         "filled (a paper order is never given a fill it did not get)\n",
+                         static_cast<int>(e.client_order_id.size()), e.client_order_id.data(),
+                         std::string(side_name(o.intent.side)).c_str(), o.intent.qty);
+    }
+    (void)journal_writer.sync();
+    if (recovered.books)
+        std::fprintf(stderr, "cbtrade live: restored from the journal: position %.8f, cash %.2f USD%s\n",
+                     recovered.books->position_qty, recovered.books->cash_usd,
+                     recovered.halted ? "; HALTED (SIGUSR1 lifts it)" : "");
+
     PipelineSetup setup;
     setup.config = cfg;
+    setup.journal = &journal_writer;
+    setup.journal_loop = &journal_loop;
+    setup.books = recovered.books;
+    setup.halted = recovered.halted;
     setup.plan = plan;
     setup.history = history.candles;
     setup.model = history.model;
@@ -383,6 +451,11 @@ int run(int argc, char** argv) {
     pipeline.stop();
     ready.set_not_ready("stopped");
     server.stop();
+    if (!journal_writer.close()) {
+        std::fprintf(stderr, "cbtrade live: error: journal %s: the last records may not be on disk\n",
+                     escape_for_message(journal_writer.path()).c_str());
+        exit_code = 1;
+    }
     const PipelineSummary summary = pipeline.summary();
     std::fputs(summary_text(summary).c_str(), stdout);
     std::fflush(stdout);

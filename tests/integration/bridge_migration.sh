@@ -75,7 +75,7 @@ start_live() {
   shift
   MPORT=$(free_port)
   env COINBASE_WS_URL="wss://localhost:$PORT" TLS_CA_FILE="$name.ca.pem" PORT=$MPORT "$@" \
-    IDLE_POLICY=sleep STATUS_INTERVAL_SEC=1 DECISION_LOG="$name.log" \
+    IDLE_POLICY=sleep STATUS_INTERVAL_SEC=1 DECISION_LOG="$name.log" JOURNAL_DIR="$name.journal" \
     "$CBTRADE" live --env-file bot.env --history history.csv --duration 120 >"$name.out" 2>"$name.err" &
   LIVE_PID=$!
   PIDS+=("$LIVE_PID")

@@ -86,7 +86,7 @@ start_live() {
   METRICS="http://127.0.0.1:$mport/metrics"
   COINBASE_WS_URL="wss://localhost:$PORT" COINBASE_API_BASE="https://localhost:$PORT/api/v3/brokerage" \
     TLS_CA_FILE="$name.ca.pem" COINBASE_API_PRIVATE_KEY_FILE="${KEY_FILE:-key.json}" DRY_RUN=false PORT=$mport \
-    IDLE_POLICY=sleep STATUS_INTERVAL_SEC=1 DECISION_LOG="$name.log" \
+    IDLE_POLICY=sleep STATUS_INTERVAL_SEC=1 DECISION_LOG="$name.log" JOURNAL_DIR="$name.journal" \
     "$CBTRADE" live --history history.csv --duration 90 "$@" >"$name.out" 2>"$name.err" &
   LIVE_PID=$!
   PIDS+=("$LIVE_PID")

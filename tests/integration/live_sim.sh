@@ -55,7 +55,7 @@ start_live() {
   mport=$(free_port)
   METRICS="http://127.0.0.1:$mport/metrics"
   COINBASE_WS_URL="wss://localhost:$PORT" TLS_CA_FILE="$name.ca.pem" PORT=$mport IDLE_POLICY=sleep \
-    STATUS_INTERVAL_SEC=1 DECISION_LOG="$name.log" RECORD_TICKS="$name.rec" \
+    STATUS_INTERVAL_SEC=1 DECISION_LOG="$name.log" JOURNAL_DIR="$name.journal" RECORD_TICKS="$name.rec" \
     "$CBTRADE" live --history history.csv --duration 90 "$@" >"$name.out" 2>"$name.err" &
   LIVE_PID=$!
   PIDS+=("$LIVE_PID")

@@ -69,7 +69,7 @@ run() {
   [ -n "$sport" ] && [ -n "$rport" ] || { fail "$name: sim or receiver did not start"; return 1; }
   mport=$(free_port)
   SLACK_WEBHOOK="http://127.0.0.1:$rport/services/$SECRET" COINBASE_WS_URL="wss://localhost:$sport" \
-    TLS_CA_FILE="$name.ca.pem" PORT=$mport IDLE_POLICY=sleep STATUS_INTERVAL_SEC=2 DECISION_LOG="$name.log" \
+    TLS_CA_FILE="$name.ca.pem" PORT=$mport IDLE_POLICY=sleep STATUS_INTERVAL_SEC=2 DECISION_LOG="$name.log" JOURNAL_DIR="$name.journal" \
     "$CBTRADE" live --history history.csv --duration 25 >"$name.out" 2>"$name.err" &
   local pid=$!
   PIDS+=("$pid")

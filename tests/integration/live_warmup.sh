@@ -42,7 +42,7 @@ run_case() {
   done
   [ -n "$port" ] || { fail "$name: simulator did not start: $(head -c 600 "$name.sim.err")"; return 1; }
   COINBASE_WS_URL="wss://localhost:$port" COINBASE_API_BASE="https://localhost:$port/api/v3/brokerage" \
-    TLS_CA_FILE="$name.ca.pem" PORT=$(free_port) IDLE_POLICY=sleep STATUS_INTERVAL_SEC=0 DECISION_LOG="$name.log" \
+    TLS_CA_FILE="$name.ca.pem" PORT=$(free_port) IDLE_POLICY=sleep STATUS_INTERVAL_SEC=0 DECISION_LOG="$name.log" JOURNAL_DIR="$name.journal" \
     timeout 60 "$CBTRADE" live --duration 12 >"$name.out" 2>"$name.err"
   local rc=$?
   kill -TERM "$sim_pid" 2>/dev/null

@@ -1,12 +1,22 @@
 // pipeline/exec_stage: the trader and paper broker driven by ring B records: entries only with fit
-// market data, no halt and no ring loss; stops on every price; metrics and notes for every fill.
+// market data, no halt and no ring loss; stops on every price; metrics and notes for every fill. With
+// the order journal: every paper order is journaled (intent, fill, books, end) so that the books
+// recovered from the file are the trader's; a live order reaches the broker only once its intent is
+// durable, under the client_order_id journaled for it; a broken journal stops every order.
 #include "pipeline/exec_stage.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/metrics.hpp"
+#include "exec/journal.hpp"
+#include "io/uring_loop.hpp"
 
 namespace cbtrade {
 namespace {
@@ -148,8 +158,10 @@ TEST(ExecStage, drained_only_when_upstream_finished_and_ring_empty) {
 class ScriptedBroker final : public Broker {
 public:
     bool live() const noexcept override { return true; }
+    void use_client_order_id(const char* id) noexcept override { next_id_.assign(id, 36); }
     bool submit(const OrderRequest& o, double, std::int64_t, OrderOutcome&) noexcept override {
         submitted.push_back(o);
+        ids.push_back(next_id_);
         busy_ = true;
         return false;
     }
@@ -168,8 +180,10 @@ public:
         ready_ = true;
     }
     std::vector<OrderRequest> submitted;
+    std::vector<std::string> ids;  // the client_order_id each was given (the journal's)
 
 private:
+    std::string next_id_;
     OrderOutcome next_{};
     bool ready_ = false;
     bool busy_ = false;
@@ -427,6 +441,177 @@ TEST(ExecStageNotices, fills_order_errors_and_a_breaker_trip_are_pushed_for_noti
     bool breaker = false;
     for (const Notice& x : got) breaker = breaker || x.kind == NoticeKind::breaker;
     EXPECT_TRUE(breaker) << "the breaker trip is announced";
+}
+
+struct JournalRig : Rig {  // Rig with a journal in a fresh directory
+    explicit JournalRig(Broker* broker = nullptr) {
+        char tmpl[] = "/tmp/cbtrade_exec_journal_XXXXXX";
+        EXPECT_NE(::mkdtemp(tmpl), nullptr);
+        dir = tmpl;
+        EXPECT_EQ(loop.init(), 0);
+        params = TraderParams::from(config);
+        params.order_min_usd = 1;
+        stage = std::make_unique<ExecStage>(config, *in, notes.get(), metrics, clock, halted, broker, params);
+        const journal::Recovered r = journal::recover(dir, config.product_id, params);
+        writer = std::make_unique<journal::Writer>(loop);
+        writer->open(dir, r, config.product_id, stage->trader().books(), 1'700'000'000);
+        stage->set_journal(writer.get(), &loop);
+    }
+    ~JournalRig() {
+        stage.reset();
+        writer.reset();
+        std::filesystem::remove_all(dir);
+    }
+    journal::Recovered close_and_recover() {
+        EXPECT_TRUE(writer->close());
+        return journal::recover(dir, config.product_id, params);
+    }
+    void send(PriceRecord r) {  // at a moving time (Rig::send polls at 0)
+        ASSERT_TRUE(in->try_push(r));
+        tick();
+    }
+    void tick() {
+        now += 1'000'000;
+        (void)stage->poll(now);
+    }
+    // Polls until `done` (the journal's writes complete in the kernel: a bounded wait, not a timing).
+    template <class Done>
+    bool poll_until(Done done) {
+        for (int i = 0; i < 20000 && !done(); ++i) {
+            (void)loop.wait(1'000'000);
+            tick();
+        }
+        return done();
+    }
+
+    std::string dir;
+    TraderParams params;
+    io::UringLoop loop;
+    std::unique_ptr<journal::Writer> writer;
+    std::int64_t now = 1'000'000'000;
+};
+
+// The journal stores the books as they are: what comes back is bit for bit the trader's.
+void expect_same_books(const TraderBooks& a, const TraderBooks& b) {
+    EXPECT_EQ(std::memcmp(&a, &b, sizeof a), 0)
+        << "position " << a.position_qty << " vs " << b.position_qty << ", cash " << a.cash_usd << " vs " << b.cash_usd;
+}
+
+TEST(ExecStageJournal, paper_fills_are_journaled_and_the_recovered_books_are_the_traders) {
+    JournalRig rig;
+    // Round trips: entries on buy signals, exits by stop loss and by signal; one left open.
+    std::int64_t t = 0;
+    for (int k = 0; k < 3; ++k) {
+        rig.send(close_with(Signal::buy, 100, t += 60));
+        ASSERT_GT(rig.stage->trader().position_qty(), 0);
+        rig.send(price(k % 2 == 0 ? 99.0 : 100.5, t += 1));  // 0.2% stop, or nothing
+        if (k % 2 == 1) rig.send(close_with(Signal::sell, 100.4, t += 60));
+        EXPECT_EQ(rig.stage->trader().position_qty(), 0);
+    }
+    rig.send(close_with(Signal::buy, 101, t += 60));
+    ASSERT_GT(rig.stage->trader().position_qty(), 0);
+    const std::uint64_t fills = rig.stage->status().fills.load();
+    EXPECT_EQ(fills, 7u);
+    const TraderBooks books = rig.stage->trader().books();
+    const journal::Recovered r = rig.close_and_recover();
+    ASSERT_TRUE(r.found);
+    ASSERT_TRUE(r.books);
+    expect_same_books(*r.books, books);
+    EXPECT_TRUE(r.open_orders.empty()) << "every paper order was ended";
+    EXPECT_EQ(r.orders_seen, fills);
+    EXPECT_TRUE(r.warnings.empty());
+    EXPECT_EQ(rig.metrics.journal_failures.value(), 0u);
+}
+
+TEST(ExecStageJournal, restored_books_carry_on_where_the_journal_stopped) {
+    TraderBooks books;
+    std::uint64_t fills = 0;
+    {
+        JournalRig first;
+        first.send(close_with(Signal::buy, 100, 60));
+        books = first.stage->trader().books();
+        ASSERT_GT(books.position_qty, 0);
+        const journal::Recovered r = first.close_and_recover();
+        ASSERT_TRUE(r.books);
+        // A second stage on the same books: the position is there, and its stop works.
+        ExecStage again(first.config, *first.in, nullptr, first.metrics, first.clock, first.halted, nullptr,
+                        first.params);
+        again.restore(*r.books, false);
+        expect_same_books(again.trader().books(), books);
+        ASSERT_TRUE(first.in->try_push(price(99, 61)));
+        (void)again.poll(2'000'000'000);
+        EXPECT_EQ(again.trader().position_qty(), 0) << "the restored stop level was acted on";
+        fills = again.status().fills.load();
+    }
+    EXPECT_EQ(fills, 1u);
+}
+
+TEST(ExecStageJournal, halt_day_start_and_breaker_changes_are_journaled) {
+    JournalRig rig;
+    rig.send(price(100, 0));
+    rig.halted.store(true);
+    rig.send(price(100, 1));
+    journal::Recovered r = rig.close_and_recover();
+    EXPECT_TRUE(r.halted);
+    ASSERT_TRUE(r.books);
+    EXPECT_EQ(r.books->day_start_s, rig.stage->trader().books().day_start_s) << "the day start was journaled";
+    EXPECT_NE(r.books->day_start_s, TraderBooks{}.day_start_s);
+}
+
+TEST(ExecStageJournal, a_live_order_is_sent_only_once_its_intent_is_durable_under_the_journaled_id) {
+    ScriptedBroker broker;
+    JournalRig rig(&broker);
+    ASSERT_TRUE(rig.in->try_push(close_with(Signal::buy, 100, 60)));
+    (void)rig.stage->poll(rig.now);  // the decision: intent staged, nothing sent in this poll
+    EXPECT_TRUE(broker.submitted.empty()) << "sent before its intent was durable";
+    EXPECT_TRUE(rig.stage->status().order_in_flight.load());
+    EXPECT_FALSE(rig.stage->drained(0));
+    ASSERT_TRUE(rig.poll_until([&] { return !broker.submitted.empty(); })) << "the intent never became durable";
+    ASSERT_EQ(broker.ids.size(), 1u);
+    EXPECT_EQ(rig.stage->status().orders_waiting_for_journal.load(), 1u);
+    // What a crash now would leave: an open order under the id the broker sends.
+    const journal::Recovered open = journal::recover(rig.dir, rig.config.product_id, rig.params);
+    ASSERT_EQ(open.open_orders.size(), 1u);
+    EXPECT_EQ(std::string(open.open_orders[0].intent.client_order_id.data(), 36), broker.ids[0]);
+    EXPECT_EQ(open.open_orders[0].intent.live, 1);
+    broker.settle(broker.submitted[0].qty, 101);
+    rig.tick();
+    EXPECT_GT(rig.stage->trader().position_qty(), 0);
+    const TraderBooks books = rig.stage->trader().books();
+    const journal::Recovered r = rig.close_and_recover();
+    EXPECT_TRUE(r.open_orders.empty());
+    ASSERT_TRUE(r.books);
+    expect_same_books(*r.books, books);
+}
+
+TEST(ExecStageJournal, a_refused_live_order_is_ended_without_a_fill) {
+    ScriptedBroker broker;
+    JournalRig rig(&broker);
+    rig.send(close_with(Signal::buy, 100, 60));
+    ASSERT_TRUE(rig.poll_until([&] { return !broker.submitted.empty(); }));
+    broker.settle(0, 0, OrderError::rejected);
+    rig.tick();
+    EXPECT_EQ(rig.stage->trader().position_qty(), 0);
+    const journal::Recovered r = rig.close_and_recover();
+    EXPECT_TRUE(r.open_orders.empty());
+    ASSERT_TRUE(r.books);
+    EXPECT_DOUBLE_EQ(r.books->position_qty, 0);
+    EXPECT_DOUBLE_EQ(r.books->cash_usd, rig.stage->trader().cash_usd());
+}
+
+TEST(ExecStageJournal, a_broken_journal_stops_every_order_and_is_counted) {
+    ScriptedBroker broker;
+    JournalRig rig(&broker);
+    ASSERT_TRUE(rig.writer->close());  // no record can be staged any more
+    rig.send(close_with(Signal::buy, 100, 60));
+    for (int i = 0; i < 10; ++i) rig.tick();
+    EXPECT_TRUE(broker.submitted.empty()) << "an order left without a journaled intent";
+    EXPECT_EQ(rig.stage->trader().position_qty(), 0);
+    EXPECT_EQ(rig.metrics.journal_failures.value(), 1u);
+    EXPECT_NE(rig.stage->status().journal_error.load(), 0);
+    rig.send(close_with(Signal::buy, 100, 120));
+    EXPECT_TRUE(broker.submitted.empty());
+    EXPECT_EQ(rig.metrics.journal_failures.value(), 1u) << "counted once";
 }
 
 }  // namespace
