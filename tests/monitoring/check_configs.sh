@@ -145,6 +145,7 @@ CONTRACT = {
     "bot_notifications_total": {},
     "bot_notifications_failed_total": {},
     "bot_notifications_dropped_total": {},
+    "bot_journal_failures_total": {},
 }
 HISTOGRAMS = {
     "bot_tick_to_decision_seconds": {},
