@@ -18,6 +18,11 @@
 //     Beside it, bm_decision_to_kernel_signing: the same with the JWT signed in the timed path
 //     (what the pool avoids), for each key type. hot_allocations counts heap allocations on the
 //     timing thread in the timed path (tests/pipeline/counting_malloc.hpp).
+//   - bm_journal_intent_durable: what the order journal (exec/journal.hpp) adds before a live order
+//     may be sent: an order_intent record staged, then written and fdatasync'ed through io_uring
+//     (the exec stage's polling, spun here as the exec thread does) until durable() says so. On the
+//     filesystem of CBTRADE_BENCH_JOURNAL_DIR (default: a new directory under the working
+//     directory, where JOURNAL_DIR's default lives); tmpfs would show no disk at all.
 // Keys are made at start with wolfCrypt (throwaway). Results and commands: README.md.
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/settings.h>
@@ -35,7 +40,9 @@
 
 #include <sys/prctl.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "bench/loopback_feed_server.hpp"  // bench_pki()
@@ -43,6 +50,7 @@
 #include "core/base64.hpp"
 #include "core/bot_metrics.hpp"
 #include "core/metrics.hpp"
+#include "exec/journal.hpp"
 #include "exec/jwt.hpp"
 #include "exec/live_orders.hpp"
 #include "exec/rest_messages.hpp"
@@ -313,8 +321,52 @@ void bm_decision_to_kernel_signing_eddsa(benchmark::State& state) {
     bm_decision_to_kernel(state, true, false);
 }
 
+void bm_journal_intent_durable(benchmark::State& state) {
+    const char* base = std::getenv("CBTRADE_BENCH_JOURNAL_DIR");
+    std::string tmpl = std::string(base != nullptr ? base : ".") + "/bench_journal_XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+        state.SkipWithError("cannot make a journal directory");
+        return;
+    }
+    const std::string dir = tmpl;
+    io::UringLoop loop;
+    if (loop.init(64) < 0) {
+        state.SkipWithError("io_uring unavailable");
+        return;
+    }
+    TraderParams params;
+    const journal::Recovered none = journal::recover(dir, "BTC-USD", params);
+    journal::Writer w(loop);
+    w.open(dir, none, "BTC-USD", Trader(params, 1000).books(), 1'700'000'000);
+    bench::LatencySamples samples(static_cast<std::size_t>(state.max_iterations));
+    journal::OrderIntent intent;
+    std::memcpy(intent.client_order_id.data(), "00000000-0000-4000-8000-000000000000", 36);
+    intent.live = 1;
+    intent.qty = 0.001;
+    intent.ref_price = 40000;
+    for (auto _ : state) {
+        const auto t0 = clock_type::now();
+        if (!w.intent(intent)) {
+            state.SkipWithError("the journal refused a record");
+            break;
+        }
+        const std::uint64_t target = w.sync();
+        while (!w.durable(target) && w.failed() == 0) {
+            w.pump();
+            (void)loop.poll();
+        }
+        samples.add(clock_type::now() - t0, 1);
+        ++intent.time_s;
+    }
+    if (w.failed() != 0) state.SkipWithError("the journal file failed");
+    (void)w.close();
+    std::filesystem::remove_all(dir);
+    samples.report(state);
+}
+
 }  // namespace
 
+BENCHMARK(bm_journal_intent_durable)->Iterations(3000)->UseRealTime();
 BENCHMARK(bm_jwt_es256);
 BENCHMARK(bm_jwt_eddsa);
 BENCHMARK(bm_create_order_request);
