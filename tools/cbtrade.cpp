@@ -60,6 +60,7 @@ const char* usage_text =
     "  live                the daemon: paper trading on COINBASE_WS_URL (--history FILE, --duration SEC)\n"
     "  bridge              the earlier stack's bridge HTTP API on 127.0.0.1:8787 (--listen, --port)\n"
     "  replay TICKS        a RECORD_TICKS recording through the live stages (--history F, --compare LOG)\n"
+    "  journal             what the order journal (JOURNAL_DIR) holds: books, halt, open orders\n"
     "  version             print the version\n"
     "\n"
     "options for every command:\n"
@@ -205,6 +206,7 @@ int main(int argc, char** argv) {
         if (cmd == "live") return cmd_live(argc, argv);
         if (cmd == "bridge") return cmd_bridge(argc, argv);
         if (cmd == "replay") return cmd_replay(argc, argv);
+        if (cmd == "journal") return cmd_journal(argc, argv);
         if (cmd == "version" || cmd == "--version") {
             std::printf("%s\n%s\n", version_text, describe(tls_info()).c_str());
             return 0;

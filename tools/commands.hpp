@@ -23,6 +23,8 @@ int cmd_live(int argc, char** argv);
 
 // cbtrade replay: a RECORD_TICKS recording through the live signal and exec stages (tools/cmd_replay.cpp).
 int cmd_replay(int argc, char** argv);
+// cbtrade journal: what the order journal holds, as cbtrade live reads it (tools/cmd_journal.cpp).
+int cmd_journal(int argc, char** argv);
 
 // The command boundary of a subcommand (DESIGN.md section 4): runs body(argc, argv) and turns what
 // it throws into one line on stderr and the exit code (usage errors also print the usage).

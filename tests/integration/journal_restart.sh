@@ -67,6 +67,8 @@ import sys
 a, b = float(sys.argv[1]), float(sys.argv[2])
 assert abs(a - b) <= 1e-7 * max(1.0, abs(a)), (a, b)
 PY
+expect_exit 0 "journal command" -- "$CBTRADE" journal --journal-dir journal
+expect_grep out "^journal: journal/journal-0+1\.cbj, [0-9]+ records; position [0-9.]+, cash " "journal command: the books"
 grep -q 'order .* had no recorded fill' second.err && echo "note: an intent was open at the kill (ended no_outcome)"
 
 # 3. A torn tail: the last 3 bytes cut. Cut with a warning; the daemon starts.
@@ -97,6 +99,7 @@ wait_exit
 [ "$RC" = 1 ] || fail "corrupt: exit $RC, want 1: $(tail -c 600 corrupt.err)"
 expect_grep corrupt.err 'journal-0+1\.cbj.* is corrupt at byte [0-9]+' "corrupt: the file and offset named"
 grep -q 'running' corrupt.err && fail "corrupt: it started trading"
+expect_exit 1 "journal command on the corrupt journal" -- "$CBTRADE" journal --journal-dir journal
 
 stop_pid "$SIM_PID"
 finish
