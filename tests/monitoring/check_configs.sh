@@ -207,6 +207,7 @@ REQUIRED_ALERTS = {  # name -> (for, severity); None = not checked
     "OrderErrors": (None, None),
     "TickToDecisionSlow": ("10m", None),
     "ReconnectStorm": (None, None),
+    "OrderJournalFailed": (None, "critical"),
 }
 rules_doc = load_yaml("prometheus/rules.yml") or {}
 alerts = {r["alert"]: r for g in rules_doc.get("groups") or [] for r in g.get("rules") or [] if "alert" in r}
