@@ -47,6 +47,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Each run is a new paper session over the same sample data: its order journal starts empty in
+# out/journal (a journal carried over from the last run would restore that run's books, and the
+# printed replay, which starts from nothing, would then differ). JOURNAL_DIR set by the caller is
+# used as it is, restored books and all.
+if [ -z "${JOURNAL_DIR:-}" ]; then
+  rm -rf "$OUT/journal"
+  export JOURNAL_DIR="$OUT/journal"
+fi
+
 # The first 4000 candles are the history the model is fitted on; the simulator replays the rest,
 # starting right where the history ends, so the two join.
 head -n 4001 "$DATA" >"$work/history.csv"
