@@ -23,12 +23,8 @@
 //     (the exec stage's polling, spun here as the exec thread does) until durable() says so. On the
 //     filesystem of CBTRADE_BENCH_JOURNAL_DIR (default: a new directory under the working
 //     directory, where JOURNAL_DIR's default lives); tmpfs would show no disk at all.
-// Keys are made at start with wolfCrypt (throwaway). Results and commands: README.md.
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/settings.h>
-#include <wolfssl/wolfcrypt/asn_public.h>
-#include <wolfssl/wolfcrypt/ecc.h>
-#include <wolfssl/wolfcrypt/random.h>
+// Keys are made at start with wolfCrypt (tests/exec/wolfcrypt_keys.hpp, throwaway). Results and
+// commands: README.md.
 
 #include <benchmark/benchmark.h>
 
@@ -58,6 +54,7 @@
 #include "io/tls_info.hpp"
 #include "io/url.hpp"
 #include "pipeline/exec_stage.hpp"
+#include "tests/exec/wolfcrypt_keys.hpp"  // throwaway keys, made at start
 #include "tests/io/loopback_server.hpp"
 #include "tests/pipeline/counting_malloc.hpp"  // this program's malloc
 
@@ -71,33 +68,8 @@ constexpr std::string_view key_name =
 constexpr std::string_view host = "api.coinbase.com";
 constexpr std::string_view orders_path = "/api/v3/brokerage/orders";
 
-// A throwaway P-256 key as SEC1 PEM, made with wolfCrypt.
-std::string make_p256_pem() {
-    WC_RNG rng;
-    ecc_key key;
-    std::array<byte, 256> der{};
-    if (wc_InitRng(&rng) != 0 || wc_ecc_init(&key) != 0 || wc_ecc_make_key_ex(&rng, 32, &key, ECC_SECP256R1) != 0)
-        return {};
-    const int n = wc_EccKeyToDer(&key, der.data(), static_cast<word32>(der.size()));
-    wc_ecc_free(&key);
-    wc_FreeRng(&rng);
-    if (n <= 0) return {};
-    const std::string body = base64_encode(std::span<const std::uint8_t>(der.data(), static_cast<std::size_t>(n)));
-    return "-----BEGIN EC PRIVATE KEY-----\n" + body + "\n-----END EC PRIVATE KEY-----\n";
-}
-
-// A throwaway Ed25519 key: 32 random bytes are a seed, given as Coinbase's base64 form.
-std::string make_ed25519_seed() {
-    WC_RNG rng;
-    std::array<std::uint8_t, 32> seed{};
-    if (wc_InitRng(&rng) != 0 || wc_RNG_GenerateBlock(&rng, seed.data(), static_cast<word32>(seed.size())) != 0)
-        return {};
-    wc_FreeRng(&rng);
-    return base64_encode(std::span<const std::uint8_t>(seed));
-}
-
 void bm_jwt(benchmark::State& state, bool es256) {
-    const std::string key = es256 ? make_p256_pem() : make_ed25519_seed();
+    const std::string key = es256 ? test::make_p256_sec1_pem() : test::make_ed25519_seed_base64();
     std::optional<JwtSigner> signer;
     try {
         signer.emplace(std::string(key_name), key, "benchmark key");
@@ -129,7 +101,7 @@ void bm_jwt_eddsa(benchmark::State& state) {
 
 // Headers + body + pre-signed JWT into a send buffer reserved once: no signing, no allocation.
 void bm_create_order_request(benchmark::State& state) {
-    JwtSigner signer(std::string(key_name), make_ed25519_seed(), "benchmark key");
+    JwtSigner signer(std::string(key_name), test::make_ed25519_seed_base64(), "benchmark key");
     const std::string authorization = "Bearer " + signer.rest_jwt("POST", host, orders_path, 1'736'949'787);
     const rest::MarketOrder order{"0d6b5c2e-7f3a-4c1e-9a55-3e2b8c1f0a77", "BTC-USD", Side::buy, "25.37"};
     std::string body;
@@ -189,7 +161,8 @@ struct LiveOrderRig {
         ho.ca_file = pki.ca_pem;
         http = std::make_unique<io::HttpClient>(loop, *url.url, ho);
         if (http->init(error) < 0) throw std::runtime_error(error);
-        signer.emplace(std::string(key_name), es256 ? make_p256_pem() : make_ed25519_seed(), "benchmark key");
+        signer.emplace(std::string(key_name), es256 ? test::make_p256_sec1_pem() : test::make_ed25519_seed_base64(),
+                       "benchmark key");
         CoinbaseBrokerOptions bo;
         bo.product.product_id = "BTC-USD";
         bo.product.base_increment = *DecimalIncrement::parse("0.00000001");
