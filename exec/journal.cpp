@@ -67,46 +67,66 @@ std::size_t payload_size(RecordType t) noexcept {
     return 0;
 }
 
-// Whether a good record starts at `at` (check_record without building a message: the torn-end
-// search tries every offset after a bad record).
-bool good_record_at(std::span<const std::byte> bytes, std::size_t at) noexcept {
-    if (bytes.size() - at < header_bytes) return false;
+// What is wrong with the record at `at`, if anything. One check for both uses: scan() asks it at
+// every offset after a bad record (the torn-end search, so it builds no text), and flaw_message()
+// words the first one found.
+enum class Flaw : std::uint8_t {
+    none,
+    header_cut,
+    reserved,
+    format,
+    unknown_type,
+    wrong_length,
+    payload_cut,
+    checksum
+};
+
+Flaw record_flaw(std::span<const std::byte> bytes, std::size_t at) noexcept {
+    const std::size_t left = bytes.size() - at;
+    if (left < header_bytes) return Flaw::header_cut;
     const std::byte* h = bytes.data() + at;
     const std::uint32_t len = load_u32(h);
     const auto type = static_cast<RecordType>(h[8]);
-    if (h[9] != static_cast<std::byte>(format_version) || h[10] != std::byte{0} || h[11] != std::byte{0}) return false;
-    if (len != payload_size(type) || len == 0 || bytes.size() - at - header_bytes < len) return false;
+    if (h[10] != std::byte{0} || h[11] != std::byte{0}) return Flaw::reserved;
+    if (h[9] != static_cast<std::byte>(format_version)) return Flaw::format;
+    const std::size_t want = payload_size(type);
+    if (want == 0) return Flaw::unknown_type;
+    if (len != want) return Flaw::wrong_length;
+    if (left - header_bytes < len) return Flaw::payload_cut;
+    // The checksum covers the type byte and the payload (the format and reserved bytes are checked
+    // above).
     std::uint32_t sum = crc32c(bytes.subspan(at + 8, 1));
     sum = crc32c(bytes.subspan(at + header_bytes, len), sum);
-    return sum == load_u32(h + 4);
+    return sum == load_u32(h + 4) ? Flaw::none : Flaw::checksum;
 }
 
-// Why the record at `at` is not a good one ("" if it is).
-std::string check_record(std::span<const std::byte> bytes, std::size_t at) {
+std::string flaw_message(Flaw flaw, std::span<const std::byte> bytes, std::size_t at) {
     const std::size_t left = bytes.size() - at;
-    if (left < header_bytes) return "a record header cut short (" + std::to_string(left) + " of 12 bytes)";
+    if (flaw == Flaw::header_cut) return "a record header cut short (" + std::to_string(left) + " of 12 bytes)";
     const std::byte* h = bytes.data() + at;
     const std::uint32_t len = load_u32(h);
     const auto type = static_cast<RecordType>(h[8]);
-    const auto format = static_cast<std::uint8_t>(h[9]);
-    if (h[10] != std::byte{0} || h[11] != std::byte{0}) return "a record header with non-zero reserved bytes";
-    if (format != format_version)
-        return "a record of format " + std::to_string(format) + " (this build reads format " +
-               std::to_string(format_version) + ")";
-    const std::size_t want = payload_size(type);
-    if (want == 0) return "a record of unknown type " + std::to_string(static_cast<unsigned>(type));
-    if (len != want)
-        return "a " + std::string(record_type_name(type)) + " record of " + std::to_string(len) + " bytes (expected " +
-               std::to_string(want) + ")";
-    if (left - header_bytes < len)
-        return "a " + std::string(record_type_name(type)) + " record cut short (" +
-               std::to_string(left - header_bytes) + " of " + std::to_string(len) + " bytes)";
-    // The checksum covers the type byte and the payload (not the format and reserved bytes, which
-    // are checked above).
-    std::uint32_t sum = crc32c(bytes.subspan(at + 8, 1));
-    sum = crc32c(bytes.subspan(at + header_bytes, len), sum);
-    if (sum != load_u32(h + 4))
-        return "a " + std::string(record_type_name(type)) + " record whose checksum does not match";
+    const std::string name(record_type_name(type));
+    switch (flaw) {
+        case Flaw::none:
+        case Flaw::header_cut:
+            break;
+        case Flaw::reserved:
+            return "a record header with non-zero reserved bytes";
+        case Flaw::format:
+            return "a record of format " + std::to_string(static_cast<unsigned>(h[9])) + " (this build reads format " +
+                   std::to_string(format_version) + ")";
+        case Flaw::unknown_type:
+            return "a record of unknown type " + std::to_string(static_cast<unsigned>(type));
+        case Flaw::wrong_length:
+            return "a " + name + " record of " + std::to_string(len) + " bytes (expected " +
+                   std::to_string(payload_size(type)) + ")";
+        case Flaw::payload_cut:
+            return "a " + name + " record cut short (" + std::to_string(left - header_bytes) + " of " +
+                   std::to_string(len) + " bytes)";
+        case Flaw::checksum:
+            return "a " + name + " record whose checksum does not match";
+    }
     return {};
 }
 
@@ -375,14 +395,13 @@ ScanResult scan(std::span<const std::byte> bytes, const std::function<void(const
     ScanResult out;
     std::size_t at = 0;
     while (at < bytes.size()) {
-        std::string why = check_record(bytes, at);
-        if (!why.empty()) {
-            out.error = std::move(why);
+        if (const Flaw flaw = record_flaw(bytes, at); flaw != Flaw::none) {
+            out.error = flaw_message(flaw, bytes, at);
             // A torn end: no good record starts anywhere after the bad one. (A crash tears only the
             // last write; corruption in the middle leaves good records behind it.)
             out.torn = true;
             for (std::size_t next = at + 1; next + header_bytes <= bytes.size(); ++next)
-                if (good_record_at(bytes, next)) {
+                if (record_flaw(bytes, next) == Flaw::none) {
                     out.torn = false;
                     break;
                 }

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include "core/error.hpp"
@@ -258,6 +259,37 @@ TEST_F(JournalTest, CorruptionBeforeTheEndStopsStartUp) {
         EXPECT_NE(what.find("is corrupt at byte 68"), std::string::npos) << what;
         EXPECT_NE(what.find("Refusing to guess"), std::string::npos) << what;
     }
+}
+
+TEST_F(JournalTest, ACheckedRecordWithImpossibleValuesIsRefused) {
+    // Checksums match, values do not: a position or cash no writer produces never becomes the books.
+    std::array<std::byte, 512> buf{};
+    SegmentStart start;
+    start.segment = 1;
+    std::copy_n("BTC-USD", 7, start.product_id.begin());
+    std::size_t n = encode(RecordType::segment_start, start, buf);
+    BooksRecord books;
+    books.books.cash_usd = std::numeric_limits<double>::quiet_NaN();
+    n += encode(RecordType::books, books, std::span<std::byte>(buf).subspan(n));
+    const std::span<const std::byte> bytes(buf.data(), n);
+    try {
+        (void)recover_segment(bytes, "j", 1, "BTC-USD", params());
+        FAIL() << "a NaN cash was accepted";
+    } catch (const DataError& e) {
+        EXPECT_NE(std::string(e.what()).find("holds an impossible cash"), std::string::npos) << e.what();
+    }
+    books.books.cash_usd = 100;
+    books.books.position_qty = -1e300;
+    n = encode(RecordType::segment_start, start, buf);
+    n += encode(RecordType::books, books, std::span<std::byte>(buf).subspan(n));
+    EXPECT_THROW((void)recover_segment(std::span<const std::byte>(buf.data(), n), "j", 1, "BTC-USD", params()),
+                 DataError);
+    books.books.position_qty = 0.5;
+    n = encode(RecordType::segment_start, start, buf);
+    n += encode(RecordType::books, books, std::span<std::byte>(buf).subspan(n));
+    EXPECT_DOUBLE_EQ(
+        recover_segment(std::span<const std::byte>(buf.data(), n), "j", 1, "BTC-USD", params()).books->position_qty,
+        0.5);
 }
 
 TEST_F(JournalTest, AJournalOfAnotherProductIsRefused) {
