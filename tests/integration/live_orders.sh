@@ -23,7 +23,6 @@ skip_without_io_uring "$CBTRADE"
 DATA="$SOURCE_ROOT/data/BTC-USD.csv"
 head -n 1001 "$DATA" >history.csv
 { head -n 1; tail -n +1002; } <"$DATA" >market.csv
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # The key: Ed25519 in Coinbase's key JSON; another one the sim does not know.
 KEY_ID=3f2a9c4e-0000-4000-8000-00000000ed25
@@ -48,21 +47,7 @@ printf '{"id":"%s","privateKey":"%s"}\n' "$KEY_ID" "$OTHER_B64" >other.json
 start_sim() {
   local name=$1
   shift
-  "$SIM" --quiet --ca-out "$name.ca.pem" --csv market.csv --pace x60 --api-key "$KEY_ID=ed.pub" "$@" \
-    >"$name.sim.out" 2>"$name.sim.err" &
-  SIM_PID=$!
-  PIDS+=("$SIM_PID")
-  PORT=""
-  for _ in $(seq 100); do
-    if [[ $(head -n 1 "$name.sim.out" 2>/dev/null) =~ ^listening\ 127\.0\.0\.1:([0-9]+)$ ]] && [ -s "$name.ca.pem" ]; then
-      PORT=${BASH_REMATCH[1]}
-      return 0
-    fi
-    kill -0 "$SIM_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  fail "$name: simulator did not start: $(head -c 600 "$name.sim.err")"
-  return 1
+  start_sim_process "$name" --csv market.csv --pace x60 --api-key "$KEY_ID=ed.pub" "$@"
 }
 stop_sim() {
   kill -TERM "$SIM_PID" 2>/dev/null
@@ -90,14 +75,6 @@ start_live() {
     "$CBTRADE" live --history history.csv --duration 90 "$@" >"$name.out" 2>"$name.err" &
   LIVE_PID=$!
   PIDS+=("$LIVE_PID")
-}
-wait_for() {  # FILE PATTERN SECONDS
-  for _ in $(seq $(($3 * 10))); do grep -qE -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
-wait_count() {  # FILE PATTERN N SECONDS: until PATTERN has N matching lines
-  for _ in $(seq $(($4 * 10))); do [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0; sleep 0.1; done
-  return 1
 }
 stop_live() {  # NAME: SIGTERM, bounded wait, LIVE_RC; no sanitizer report
   kill -TERM "$LIVE_PID" 2>/dev/null

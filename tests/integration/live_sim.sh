@@ -17,26 +17,12 @@ skip_without_io_uring "$CBTRADE"
 DATA="$SOURCE_ROOT/data/BTC-USD.csv"
 head -n 1001 "$DATA" >history.csv
 { head -n 1; tail -n +1002; } <"$DATA" >market.csv
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_sim NAME ARGS...: sets SIM_PID and PORT (at most 10 s).
 start_sim() {
   local name=$1
   shift
-  "$SIM" --quiet --ca-out "$name.ca.pem" --csv market.csv "$@" >"$name.sim.out" 2>"$name.sim.err" &
-  SIM_PID=$!
-  PIDS+=("$SIM_PID")
-  PORT=""
-  for _ in $(seq 100); do
-    if [[ $(head -n 1 "$name.sim.out" 2>/dev/null) =~ ^listening\ 127\.0\.0\.1:([0-9]+)$ ]] && [ -s "$name.ca.pem" ]; then
-      PORT=${BASH_REMATCH[1]}
-      return 0
-    fi
-    kill -0 "$SIM_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  fail "$name: simulator did not start: $(head -c 600 "$name.sim.err")"
-  return 1
+  start_sim_process "$name" --csv market.csv "$@"
 }
 stop_sim() {
   kill -TERM "$SIM_PID" 2>/dev/null
@@ -59,10 +45,6 @@ start_live() {
     "$CBTRADE" live --history history.csv --duration 90 "$@" >"$name.out" 2>"$name.err" &
   LIVE_PID=$!
   PIDS+=("$LIVE_PID")
-}
-wait_for() {  # FILE PATTERN SECONDS
-  for _ in $(seq $(($3 * 10))); do grep -qE -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
 }
 wait_metric() {  # PATTERN SECONDS: until a line of /metrics starts with PATTERN (or the time is up)
   for _ in $(seq $(($2 * 10))); do curl -sf "$METRICS" 2>/dev/null | grep -qE -- "^$1" && return 0; sleep 0.1; done

@@ -18,7 +18,6 @@ skip_without_io_uring "$CBTRADE"
 DATA="$SOURCE_ROOT/data/BTC-USD.csv"
 head -n 1001 "$DATA" >history.csv
 { head -n 1; tail -n +1002; } <"$DATA" >market.csv
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SECRET=T0SECRET/B0SECRET/Zq8rWebhookSecretPath
 
 # The receiver: MODE ok (200 "ok", each body checked and appended to NAME.posts), hang (reads the

@@ -17,7 +17,6 @@ cd "$SCRATCH"
 skip_without_io_uring "$CBTRADE"
 
 DATA="$SOURCE_ROOT/data/BTC-USD.csv"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 row_time() { sed -n "$(($1 + 2))p" "$DATA" | cut -d, -f1; }  # row K (0-based) of the CSV
 
 # run_case NAME K [SIM_ARGS...]: the sim's clock 30 s into row K, its feed from row K-5; the daemon
