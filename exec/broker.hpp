@@ -10,6 +10,8 @@
 // (paper) or later from poll() (live); until then nothing else is sent.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 
 #include "core/records.hpp"
@@ -24,6 +26,10 @@ struct OrderOutcome {
     Fill fill{};
     // Why nothing (or not everything) happened; none for a fill. Counted in bot_order_errors_total.
     OrderError error = OrderError::none;
+    // Live: the exchange's order_id when it accepted the order (order_id_chars 0: it did not, or no
+    // answer was seen). The exec stage journals it as the order's acknowledgement (order_ack).
+    std::uint8_t order_id_chars = 0;
+    std::array<char, 64> order_id{};
 };
 
 class Broker {
@@ -43,6 +49,14 @@ public:
     // section 5), so a restart can look the order up by it. A broker that sends orders uses it
     // instead of making one; the paper broker sends nothing.
     virtual void use_client_order_id(const char* id) noexcept { (void)id; }
+    // The size text a live order of `order` would carry (quote_size for BUY, base_size for SELL),
+    // into out[0, decimal_text_max_chars): its length, 0 when it would be refused (off the product's
+    // limits) or for a broker that sends nothing. The exec stage journals it in the order's intent.
+    [[nodiscard]] virtual std::size_t size_text(const OrderRequest& order, char* out) const noexcept {
+        (void)order;
+        (void)out;
+        return 0;
+    }
     // Called on every exec-stage poll, orders or not (a live broker keeps its connection warm here).
     // true when the submitted order has settled, its outcome in `out`.
     [[nodiscard]] virtual bool poll(std::int64_t /*now_ns*/, OrderOutcome& /*out*/) noexcept { return false; }

@@ -560,6 +560,12 @@ void OrderDesk::finish(const OrderOutcome& o, const std::string& what) {
     OrderSettlement s{};
     std::memcpy(s.client_order_id, ticket_->client_order_id, sizeof s.client_order_id);
     s.outcome = o;
+    // The exchange's order_id, for the journal's order_ack (an id longer than the record holds is
+    // left out: the order is found by its client_order_id anyway).
+    if (!order_id_.empty() && order_id_.size() <= s.outcome.order_id.size()) {
+        std::memcpy(s.outcome.order_id.data(), order_id_.data(), order_id_.size());
+        s.outcome.order_id_chars = static_cast<std::uint8_t>(order_id_.size());
+    }
     while (!settlements_.try_push(s)) clock_.sleep_ns(1 * ms);  // one order at a time: never full
     if (options_.log) {
         const OrderTicket& t = *ticket_;

@@ -151,7 +151,7 @@ public:
 
     // The size text a BUY (quote_size) or SELL (base_size) of `order` would carry, into out[0, 48):
     // its length, or 0 when it floors to zero or falls outside the product's minimum and maximum.
-    [[nodiscard]] std::size_t size_text(const OrderRequest& order, char* out) const noexcept;
+    [[nodiscard]] std::size_t size_text(const OrderRequest& order, char* out) const noexcept override;
 
     // Any thread (relaxed statistics).
     struct Stats {
@@ -204,6 +204,9 @@ public:
     [[nodiscard]] bool poll(std::int64_t now_ns, OrderOutcome& out) noexcept override;
     [[nodiscard]] bool busy() const noexcept override { return busy_; }
     void use_client_order_id(const char* id) noexcept override;
+    [[nodiscard]] std::size_t size_text(const OrderRequest& order, char* out) const noexcept override {
+        return order_size_text(product_, order, out);
+    }
 
 private:
     OrderTicketRing& tickets_;

@@ -301,6 +301,8 @@ bool ExecStage::journal_intent(const OrderRequest& req) noexcept {
     i.side = req.side;
     i.reason = req.reason;
     i.live = broker_->live() ? 1 : 0;
+    // The size text the broker will send (live), so a restart knows what was asked for.
+    if (i.live != 0) i.size_chars = static_cast<std::uint8_t>(broker_->size_text(req, i.size.data()));
     i.qty = req.qty;
     i.ref_price = req.ref_price;
     i.time_s = req.time_s;
@@ -321,20 +323,30 @@ void ExecStage::journal_settled(const OrderRequest& req, const OrderOutcome& o) 
     std::memcpy(e.client_order_id.data(), order_id_.data(), order_id_.size());
     e.error = o.error;
     bool ok = true;
+    // Refused before it left (no token, a size off the limits, no connection) or by the exchange.
+    const bool not_sent =
+        o.error == OrderError::no_token || o.error == OrderError::invalid_order || o.error == OrderError::network;
+    if (broker_->live() && (o.order_id_chars > 0 || (!(o.fill.qty > 0) && !not_sent))) {
+        // The exchange's answer: accepted under its order_id, or refused with the error.
+        journal::OrderAck a;
+        a.client_order_id = e.client_order_id;
+        a.accepted = o.order_id_chars > 0 ? 1 : 0;
+        a.error = a.accepted != 0 ? OrderError::none : o.error;
+        a.order_id_chars = std::min<std::uint8_t>(o.order_id_chars, static_cast<std::uint8_t>(a.order_id.size()));
+        std::memcpy(a.order_id.data(), o.order_id.data(), a.order_id_chars);
+        ok = journal_->ack(a);
+    }
     if (o.fill.qty > 0) {
         journal::OrderFill f;
         f.client_order_id = e.client_order_id;
         f.side = req.side;
         f.fill = o.fill;
         const TraderBooks b = trader_.books();
-        ok = journal_->fill(f) && journal_->books(b, o.fill.time_s);
+        ok = ok && journal_->fill(f) && journal_->books(b, o.fill.time_s);
         journaled_day_start_s_ = b.day_start_s;
         journaled_breaker_ = b.breaker_tripped;
         e.end = journal::OrderEnd::filled;
     } else {
-        // Refused before it left (no token, a size off the limits, no connection) or by the exchange.
-        const bool not_sent =
-            o.error == OrderError::no_token || o.error == OrderError::invalid_order || o.error == OrderError::network;
         e.end = not_sent ? journal::OrderEnd::not_sent : journal::OrderEnd::refused;
     }
     if (!ok || !journal_->end(e)) journal_failed(journal_->failed());

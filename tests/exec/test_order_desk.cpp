@@ -116,6 +116,8 @@ TEST_F(OrderDeskTest, an_answered_order_is_polled_until_filled_and_settles_with_
     EXPECT_DOUBLE_EQ(s->outcome.fill.qty * s->outcome.fill.price, 24.85) << "price = filled_value / filled_size";
     EXPECT_DOUBLE_EQ(s->outcome.fill.fee_usd, 0.15);
     EXPECT_EQ(s->outcome.fill.reason, OrderReason::entry);
+    EXPECT_EQ(std::string_view(s->outcome.order_id.data(), s->outcome.order_id_chars), "o-1")
+        << "the exchange's order_id goes back for the journal's order_ack";
     EXPECT_EQ(creates(), 0u) << "the exec thread's attempt was answered: nothing resent";
     ASSERT_EQ(transport_.sent.size(), 2u);
     EXPECT_EQ(transport_.sent[0].target, "/api/v3/brokerage/orders/historical/o-1");
@@ -162,6 +164,7 @@ TEST_F(OrderDeskTest, insufficient_funds_settles_at_once_and_is_never_resent) {
     ASSERT_TRUE(s);
     EXPECT_EQ(s->outcome.error, OrderError::insufficient_funds);
     EXPECT_EQ(s->outcome.fill.qty, 0);
+    EXPECT_EQ(s->outcome.order_id_chars, 0) << "refused: no order_id";
     EXPECT_TRUE(transport_.sent.empty());
 }
 

@@ -7,10 +7,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -173,10 +178,17 @@ public:
         return true;
     }
     bool busy() const noexcept override { return busy_; }
-    // The pending order ends with `qty` filled at `price` (0: nothing) and `error`.
-    void settle(double qty, double price, OrderError error = OrderError::none) {
+    std::size_t size_text(const OrderRequest& o, char* out) const noexcept override {
+        const int n = std::snprintf(out, decimal_text_max_chars, "%.2f", o.qty * o.ref_price);
+        return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    // The pending order ends with `qty` filled at `price` (0: nothing) and `error`; `order_id`: the
+    // exchange's id when it accepted the order.
+    void settle(double qty, double price, OrderError error = OrderError::none, std::string_view order_id = {}) {
         const OrderRequest& o = submitted.back();
         next_ = OrderOutcome{Fill{o.time_s, qty, price, qty * price * 0.006, o.side, o.reason}, error};
+        next_.order_id_chars = static_cast<std::uint8_t>(order_id.size());
+        std::copy(order_id.begin(), order_id.end(), next_.order_id.begin());
         ready_ = true;
     }
     std::vector<OrderRequest> submitted;
@@ -597,6 +609,69 @@ TEST(ExecStageJournal, a_refused_live_order_is_ended_without_a_fill) {
     ASSERT_TRUE(r.books);
     EXPECT_DOUBLE_EQ(r.books->position_qty, 0);
     EXPECT_DOUBLE_EQ(r.books->cash_usd, rig.stage->trader().cash_usd());
+}
+
+// Every record of the journal's (one) segment, in order.
+std::vector<std::pair<journal::RecordType, std::vector<std::byte>>> journal_records(const std::string& dir) {
+    std::ifstream in(dir + "/" + journal::segment_file_name(1), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::pair<journal::RecordType, std::vector<std::byte>>> out;
+    (void)journal::scan(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())),
+                        [&](const journal::RecordView& r) {
+                            out.emplace_back(r.type, std::vector<std::byte>(r.payload.begin(), r.payload.end()));
+                        });
+    return out;
+}
+
+template <class Payload>
+Payload payload_of(const std::vector<std::byte>& bytes) {
+    Payload p;
+    EXPECT_EQ(bytes.size(), sizeof p);
+    std::memcpy(&p, bytes.data(), sizeof p);
+    return p;
+}
+
+TEST(ExecStageJournal, a_live_order_journals_its_size_text_and_the_exchanges_ack_before_its_fill) {
+    ScriptedBroker broker;
+    JournalRig rig(&broker);
+    rig.send(close_with(Signal::buy, 100, 60));
+    ASSERT_TRUE(rig.poll_until([&] { return !broker.submitted.empty(); }));
+    const std::string sent_size = [&] {
+        char text[decimal_text_max_chars];
+        return std::string(text, broker.size_text(broker.submitted[0], text));
+    }();
+    broker.settle(broker.submitted[0].qty, 101, OrderError::none, "5e1f0000-0000-4000-8000-000000000001");
+    rig.tick();
+    // A second order, refused by the exchange: its ack says so.
+    rig.send(close_with(Signal::sell, 101, 120));
+    ASSERT_TRUE(rig.poll_until([&] { return broker.submitted.size() == 2; }));
+    broker.settle(0, 0, OrderError::insufficient_funds);
+    rig.tick();
+    ASSERT_TRUE(rig.writer->close());
+    std::vector<journal::RecordType> types;
+    std::vector<journal::OrderAck> acks;
+    for (const auto& [type, payload] : journal_records(rig.dir)) {
+        types.push_back(type);
+        if (type == journal::RecordType::order_intent) {
+            const auto i = payload_of<journal::OrderIntent>(payload);
+            if (types.size() < 5) {
+                EXPECT_EQ(std::string(i.size.data(), i.size_chars), sent_size);
+            }
+            EXPECT_GT(i.size_chars, 0);
+        }
+        if (type == journal::RecordType::order_ack) acks.push_back(payload_of<journal::OrderAck>(payload));
+    }
+    using T = journal::RecordType;
+    const std::vector<T> want = {T::segment_start, T::books,     T::order_intent, T::order_ack, T::order_fill,
+                                 T::books,         T::order_end, T::order_intent, T::order_ack, T::order_end};
+    EXPECT_EQ(types, want);
+    ASSERT_EQ(acks.size(), 2u);
+    EXPECT_EQ(acks[0].accepted, 1);
+    EXPECT_EQ(std::string(acks[0].order_id.data(), acks[0].order_id_chars), "5e1f0000-0000-4000-8000-000000000001");
+    EXPECT_EQ(std::string(acks[0].client_order_id.data(), 36), broker.ids[0]);
+    EXPECT_EQ(acks[1].accepted, 0);
+    EXPECT_EQ(acks[1].error, OrderError::insufficient_funds);
+    EXPECT_EQ(acks[1].order_id_chars, 0);
 }
 
 TEST(ExecStageJournal, a_broken_journal_stops_every_order_and_is_counted) {
