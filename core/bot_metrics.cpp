@@ -52,7 +52,10 @@ BotMetrics::BotMetrics(MetricsRegistry& r, const BuildInfo& build)
                                  "no order is sent after it.")),
       notifications_dropped(r.counter("bot_notifications_dropped_total", {},
                                       "Notifications never posted: their ring was full, or they were folded into a "
-                                      "summary while posting failed.")) {
+                                      "summary while posting failed.")),
+      entries_while_stale(r.counter("bot_entries_while_stale_total", {},
+                                    "Entry orders decided on unfit market data (stale feed, gap, lost record) "
+                                    "that reached the exec stage; refused there. Must stay 0.")) {
     build_info.set(1);
     vol_risk_factor.set(1);
     static constexpr const char* order_help = "Orders filled, by mode (paper|live) and side (BUY|SELL).";

@@ -80,6 +80,9 @@ struct BotMetrics {
     Counter& notifications_failed;   // a post failed (error answer, timeout, connection)
     Counter& journal_failures;       // the order journal stopped taking records: no order is sent any more
     Counter& notifications_dropped;  // never posted: the ring was full, or coalesced while posting failed
+    // Entry orders the exec stage was handed from a record whose market data was unfit (stale feed,
+    // gap, lost record): refused there as well; must stay 0 (the trader's gate is the first line).
+    Counter& entries_while_stale;
 
 private:
     std::array<std::array<Counter*, 2>, 2> orders_{};

@@ -71,7 +71,8 @@ void ExecStage::handle(const PriceRecord& r) noexcept {
     if (r.flags & price_flag_lost_before) lost_block_ = true;
     const std::int64_t time_s = seconds_of(r.exchange_time_ns);
     trader_.set_halted(halted_.load(std::memory_order_relaxed));
-    trader_.set_market_data_ok((r.flags & price_flag_data_ok) != 0 && !lost_block_);
+    record_data_ok_ = (r.flags & price_flag_data_ok) != 0 && !lost_block_;
+    trader_.set_market_data_ok(record_data_ok_);
 
     if (r.flags & price_flag_has_decision) {
         const Decision& d = r.decision;
@@ -135,6 +136,13 @@ void ExecStage::apply_funds(const AccountFunds& f) noexcept {
 }
 
 void ExecStage::execute(const OrderRequest& req, double market_price) noexcept {
+    if (req.reason == OrderReason::entry && !record_data_ok_) [[unlikely]] {
+        // The trader blocks these; a second gate here, counted, so a regression shows as a number
+        // that must stay 0 (the fault campaign checks it) instead of as an order.
+        metrics_.entries_while_stale.inc();
+        trader_.on_order_failed();
+        return;
+    }
     if (now_ns_ < orders_paused_until_ns_ || broker_->busy()) {
         trader_.on_order_failed();  // not sent: the trader asks again at a later price or signal
         return;

@@ -151,7 +151,8 @@ private:
     bool breaker_noticed_ = false;
     const LiveFunds* live_funds_ = nullptr;
     std::uint64_t live_funds_seen_ = 0;
-    bool lost_block_ = false;  // a ring B record was lost: no entry until the next candle close
+    bool lost_block_ = false;      // a ring B record was lost: no entry until the next candle close
+    bool record_data_ok_ = false;  // the record being handled carries fit market data (and no loss)
     double last_price_ = 0;
     Status status_;
     ExecProbe* probe_ = nullptr;

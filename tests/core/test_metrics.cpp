@@ -236,7 +236,8 @@ TEST(Metrics, bot_metrics_export_the_whole_contract_from_the_start) {
                           "bot_notifications_total 0",
                           "bot_notifications_failed_total 0",
                           "bot_notifications_dropped_total 0",
-                          "bot_journal_failures_total 0"})
+                          "bot_journal_failures_total 0",
+                          "bot_entries_while_stale_total 0"})
         EXPECT_TRUE(contains(out, std::string(s) + "\n")) << s;
 }
 

@@ -84,6 +84,20 @@ stop_pid() {
   RC=$?
 }
 
+# make_api_key NAME: an Ed25519 key made now with openssl: NAME.pem (private), NAME.pub (the sim's
+# --api-key file); prints the private key as Coinbase's key JSON carries it (base64 of seed + public).
+make_api_key() {
+  openssl genpkey -algorithm ed25519 -out "$1.pem" 2>/dev/null
+  openssl pkey -in "$1.pem" -pubout -out "$1.pub"
+  python3 - "$1" <<'EOF'
+import base64, subprocess, sys
+n = sys.argv[1]
+der = subprocess.run(["openssl", "pkey", "-in", n + ".pem", "-outform", "DER"], capture_output=True).stdout
+pub = subprocess.run(["openssl", "pkey", "-in", n + ".pem", "-pubout", "-outform", "DER"], capture_output=True).stdout
+print(base64.b64encode(der[-32:] + pub[-32:]).decode())
+EOF
+}
+
 finish() {
   if [ "$FAILURES" -gt 0 ]; then
     echo "$FAILURES check(s) failed" >&2

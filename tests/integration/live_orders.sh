@@ -26,20 +26,9 @@ head -n 1001 "$DATA" >history.csv
 
 # The key: Ed25519 in Coinbase's key JSON; another one the sim does not know.
 KEY_ID=3f2a9c4e-0000-4000-8000-00000000ed25
-make_key() {  # NAME: NAME.pem, NAME.pub, NAME.json; prints the private base64
-  openssl genpkey -algorithm ed25519 -out "$1.pem" 2>/dev/null
-  openssl pkey -in "$1.pem" -pubout -out "$1.pub"
-  python3 - "$1" <<'EOF'
-import base64, subprocess, sys
-n = sys.argv[1]
-der = subprocess.run(["openssl", "pkey", "-in", n + ".pem", "-outform", "DER"], capture_output=True).stdout
-pub = subprocess.run(["openssl", "pkey", "-in", n + ".pem", "-pubout", "-outform", "DER"], capture_output=True).stdout
-print(base64.b64encode(der[-32:] + pub[-32:]).decode())
-EOF
-}
-ED_B64=$(make_key ed)
+ED_B64=$(make_api_key ed)
 printf '{"id":"%s","privateKey":"%s"}\n' "$KEY_ID" "$ED_B64" >key.json
-OTHER_B64=$(make_key other)
+OTHER_B64=$(make_api_key other)
 printf '{"id":"%s","privateKey":"%s"}\n' "$KEY_ID" "$OTHER_B64" >other.json
 [ ${#ED_B64} -gt 40 ] || { fail "key generation failed"; finish; }
 

@@ -146,6 +146,7 @@ CONTRACT = {
     "bot_notifications_failed_total": {},
     "bot_notifications_dropped_total": {},
     "bot_journal_failures_total": {},
+    "bot_entries_while_stale_total": {},
 }
 HISTOGRAMS = {
     "bot_tick_to_decision_seconds": {},

@@ -97,9 +97,15 @@ TEST(ExecStage, no_entry_while_market_data_is_unfit) {
     rig.send(close_with(Signal::buy, 100, 60, false));
     EXPECT_EQ(rig.stage->trader().position_qty(), 0);
     EXPECT_EQ(rig.metrics.entries_blocked(BlockReason::market_data).value(), 1u);
+    // Blocked by the trader's gate: nothing reached the exec stage's own check (the fault campaign's
+    // "entries while stale", which must stay 0).
+    EXPECT_EQ(rig.metrics.entries_while_stale.value(), 0u);
     const auto notes = rig.drain_notes();
     ASSERT_EQ(notes.size(), 1u);
     EXPECT_EQ(notes[0].entry_blocked, 1);
+    rig.send(close_with(Signal::buy, 100, 120));  // fit data again: the entry goes
+    EXPECT_GT(rig.stage->trader().position_qty(), 0);
+    EXPECT_EQ(rig.metrics.entries_while_stale.value(), 0u);
 }
 
 TEST(ExecStage, stops_act_on_every_price_even_with_unfit_data_or_halt) {

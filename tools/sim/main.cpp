@@ -92,11 +92,15 @@ void print_stats(const sim::SimStats& s, const sim::RestStats& rest) {
         static_cast<unsigned long long>(s.client_errors));
     std::fprintf(stderr,
                  "rest_requests=%llu rest_orders=%llu rest_order_repeats=%llu rest_unauthorized=%llu "
-                 "rest_rate_limited=%llu rest_faults=%llu ws_jwts=%llu\n",
+                 "rest_rate_limited=%llu rest_faults=%llu ws_jwts=%llu ws_faults=%llu tls_errors=%llu\n",
                  static_cast<unsigned long long>(rest.requests), static_cast<unsigned long long>(rest.orders),
                  static_cast<unsigned long long>(rest.order_repeats),
                  static_cast<unsigned long long>(rest.unauthorized), static_cast<unsigned long long>(rest.rate_limited),
-                 static_cast<unsigned long long>(rest.faults), static_cast<unsigned long long>(s.ws_jwts));
+                 static_cast<unsigned long long>(rest.faults), static_cast<unsigned long long>(s.ws_jwts),
+                 static_cast<unsigned long long>(s.ws_faults), static_cast<unsigned long long>(s.tls_errors));
+    std::fprintf(stderr, "duplicate_orders=%llu orders_while_unknown=%llu\n",
+                 static_cast<unsigned long long>(rest.duplicate_orders),
+                 static_cast<unsigned long long>(rest.orders_while_unknown));
     std::fprintf(stderr, "sent_trades=%llu trade_price_cents_sum=%lld trade_size_units=%lld\n",
                  static_cast<unsigned long long>(s.sent_trades), static_cast<long long>(s.trade_price_cents_sum),
                  static_cast<long long>(s.trade_size_units));

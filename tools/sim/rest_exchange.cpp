@@ -500,13 +500,21 @@ SimReply RestExchange::create_order(const HttpRequest& req, std::optional<std::s
     const auto bad = [&](const std::string& message) {
         return SimReply{json_response(req, http::status::bad_request, json_error_body("INVALID_ARGUMENT", message))};
     };
+    simdjson::dom::parser parser;
+    simdjson::dom::object o;
+    std::string_view client_id, product_id, side;
+    if (parser.parse(req.body()).get_object().get(o) == simdjson::SUCCESS &&
+        o["client_order_id"].get_string().get(client_id) == simdjson::SUCCESS && !client_id.empty() &&
+        client_id.size() <= 128 && !withheld_.empty() && !withheld_.contains(client_id)) {
+        // Counted whatever happens to this request next (refused, rate limited): it was sent.
+        ++stats_.orders_while_unknown;
+        ctx_.log("rest: create order " + std::string(client_id) + ": a new order while the answer for " +
+                 *withheld_.begin() + " is unknown to the client");
+    }
     if (fault && (*fault == "401" || *fault == "403" || *fault == "429")) return fault_reply(req, *fault);
     if (ctx_.options.no_trade_scope) return fault_reply(req, "403");
 
-    simdjson::dom::parser parser;
-    simdjson::dom::object o;
     if (parser.parse(req.body()).get_object().get(o) != simdjson::SUCCESS) return bad("body is not a JSON object");
-    std::string_view client_id, product_id, side;
     if (o["client_order_id"].get_string().get(client_id) != simdjson::SUCCESS || client_id.empty() ||
         client_id.size() > 128)
         return bad("client_order_id is required");
@@ -565,15 +573,26 @@ SimReply RestExchange::create_order(const HttpRequest& req, std::optional<std::s
         return SimReply{json_response(req, http::status::ok, std::move(body))};
     };
     const auto after_placing = [&](const Order& order) -> SimReply {
-        if (fault) return fault_reply(req, *fault);
+        if (fault) {
+            withheld_.insert(order.client_order_id);  // 500 503 timeout drop: the client cannot know
+            return fault_reply(req, *fault);
+        }
+        withheld_.erase(order.client_order_id);
         return {json_response(req, http::status::ok, success_body(order))};
     };
 
     // Idempotency: a known client_order_id returns the first order, never a second one.
     if (const auto it = order_by_client_id_.find(client_id); it != order_by_client_id_.end()) {
         ++stats_.order_repeats;
+        const Order& first = orders_[it->second];
+        if (first.product_id != product_id || first.buy != (side == "BUY") || first.size_text != size_text) {
+            ++stats_.duplicate_orders;
+            ctx_.log("rest: create order " + std::string(client_id) +
+                     ": known client_order_id sent for another order (" + std::string(side) + " " +
+                     std::string(size_text) + " " + std::string(product_id) + ")");
+        }
         ctx_.log("rest: create order " + std::string(client_id) + ": known client_order_id, first order returned");
-        return after_placing(orders_[it->second]);
+        return after_placing(first);
     }
     if (fault && *fault == "insufficient")
         return reject("INSUFFICIENT_FUND", "Insufficient balance in source account", "PREVIEW_INSUFFICIENT_FUND");
@@ -629,13 +648,16 @@ SimReply RestExchange::create_order(const HttpRequest& req, std::optional<std::s
     return after_placing(orders_.back());
 }
 
-SimReply RestExchange::get_order(const HttpRequest& req, const std::string& id) const {
+SimReply RestExchange::get_order(const HttpRequest& req, const std::string& id) {
     for (const Order& o : orders_)
-        if (o.order_id == id) return {json_response(req, http::status::ok, "{\"order\":" + order_json(o) + "}")};
+        if (o.order_id == id) {
+            withheld_.erase(o.client_order_id);  // its outcome is known to the client now
+            return {json_response(req, http::status::ok, "{\"order\":" + order_json(o) + "}")};
+        }
     return {json_response(req, http::status::not_found, json_error_body("NOT_FOUND", "order not found"))};
 }
 
-SimReply RestExchange::fills(const HttpRequest& req, const Query& q) const {
+SimReply RestExchange::fills(const HttpRequest& req, const Query& q) {
     std::vector<const Order*> matching;
     const auto [first, last] = q.equal_range("order_ids");
     for (const Order& o : orders_) {
@@ -665,6 +687,7 @@ SimReply RestExchange::fills(const HttpRequest& req, const Query& q) const {
     w.begin_object().key("fills").begin_array();
     for (std::size_t i = offset; i < end; ++i) {
         const Order& o = *matching[i];
+        withheld_.erase(o.client_order_id);
         const std::string time = format_rfc3339_us(o.time_us);
         // One fill per order: its ids are the order's with another first digit.
         std::string entry_id = o.order_id;
@@ -703,6 +726,10 @@ SimReply RestExchange::state(const HttpRequest& req) const {
         .member("unauthorized", stats_.unauthorized)
         .member("rate_limited", stats_.rate_limited)
         .member("faults", stats_.faults)
+        .member("duplicate_orders", stats_.duplicate_orders)
+        .member("orders_while_unknown", stats_.orders_while_unknown)
+        .member("withheld_answers", static_cast<std::uint64_t>(withheld_.size()))
+        .member("faults_pending", pending_faults())
         .key("create_order_requests_by_client_order_id")
         .begin_object();
     for (const auto& [id, n] : requests_by_client_id_) w.member(id, n);
@@ -715,12 +742,31 @@ SimReply RestExchange::state(const HttpRequest& req) const {
     return {json_response(req, http::status::ok, std::move(body))};
 }
 
+std::uint64_t RestExchange::pending_faults() const {
+    std::uint64_t n = ctx_.ws_faults.size();
+    for (const auto& f : faults_) n += f.count;
+    return n;
+}
+
 SimReply RestExchange::add_fault(const HttpRequest& req) {
     const std::string_view target(req.target().data(), req.target().size());
     const auto at = target.find("?spec=");
     try {
         if (at == std::string_view::npos) throw UsageError("want ?spec=ROUTE:KIND[:N]");
-        faults_.push_back(parse_rest_fault(io::percent_decode(target.substr(at + 6))));
+        const std::string spec = io::percent_decode(target.substr(at + 6));
+        if (spec == "clear") {  // the end of a campaign: faults not yet applied are dropped
+            faults_.clear();
+            ctx_.ws_faults.clear();
+            ctx_.log("sim: faults cleared");
+            return {json_response(req, http::status::ok, "{}")};
+        }
+        if (spec.starts_with("ws:")) {
+            const auto ws = parse_ws_fault(spec);
+            ctx_.log("sim: fault added: " + spec);
+            ctx_.add_ws_faults(ws);
+            return {json_response(req, http::status::ok, "{}")};
+        }
+        faults_.push_back(parse_rest_fault(spec));
     } catch (const std::exception& e) {
         return {json_response(req, http::status::bad_request, json_error_body("INVALID_ARGUMENT", e.what()))};
     }

@@ -23,6 +23,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,14 @@ struct RestStats {
     std::uint64_t unauthorized = 0;
     std::uint64_t rate_limited = 0;
     std::uint64_t faults = 0;
+    // A create-order that reuses a known client_order_id for another order (product, side or size):
+    // on Coinbase the second order would silently be the first one.
+    std::uint64_t duplicate_orders = 0;
+    // A create-order with a new client_order_id while an earlier order's answer was withheld (500,
+    // 503, timeout or drop after it was placed) and the client has not learnt it since (an answered
+    // resend of that client_order_id, or a look-up of the order or its fills): DESIGN.md section 5
+    // forbids sending while an outcome is unknown.
+    std::uint64_t orders_while_unknown = 0;
 };
 
 class RestExchange {
@@ -60,7 +69,11 @@ public:
     [[nodiscard]] SimReply state(const HttpRequest& req) const;
     // POST /sim/fault?spec=ROUTE:KIND[:N]: one more fault, as --rest-fault gives at start (tests
     // that need a fault after the client started, e.g. a failing refresh).
+    // spec=ws:KIND[:N] adds WebSocket faults (sim_options.hpp), spec=clear drops every fault not yet
+    // applied (REST and WebSocket).
     [[nodiscard]] SimReply add_fault(const HttpRequest& req);
+    // REST fault answers and WebSocket faults still to be applied.
+    [[nodiscard]] std::uint64_t pending_faults() const;
     // A WebSocket subscribe's jwt: empty when accepted (or when no key was given), else why not.
     [[nodiscard]] std::string check_ws_jwt(std::string_view jwt) const;
 
@@ -92,8 +105,8 @@ private:
     [[nodiscard]] SimReply product(const HttpRequest& req, const std::string& id);
     [[nodiscard]] SimReply candles(const HttpRequest& req, const std::string& id, const Query& q);
     [[nodiscard]] SimReply create_order(const HttpRequest& req, std::optional<std::string_view> fault);
-    [[nodiscard]] SimReply get_order(const HttpRequest& req, const std::string& id) const;
-    [[nodiscard]] SimReply fills(const HttpRequest& req, const Query& q) const;
+    [[nodiscard]] SimReply get_order(const HttpRequest& req, const std::string& id);
+    [[nodiscard]] SimReply fills(const HttpRequest& req, const Query& q);
     [[nodiscard]] SimReply fault_reply(const HttpRequest& req, std::string_view kind) const;
 
     [[nodiscard]] bool over_rate_limit(bool is_public);
@@ -112,6 +125,8 @@ private:
     std::vector<Order> orders_;
     std::map<std::string, std::size_t, std::less<>> order_by_client_id_;
     std::map<std::string, std::uint64_t, std::less<>> requests_by_client_id_;
+    // client_order_ids whose create-order answer was withheld and not learnt since (orders_while_unknown).
+    std::set<std::string, std::less<>> withheld_;
 };
 
 // The simulator's routes: /api/v3/brokerage/... and /sim/state.

@@ -411,48 +411,118 @@ private:
         }
         if (o.bad_json_after && !bad_json_done_ && n >= *o.bad_json_after) {
             bad_json_done_ = true;
-            ++ctx_.stats.bad_json;
-            ctx_.log("session " + std::to_string(index_) + ": sending malformed JSON");
-            const std::string bad =
-                R"({"channel":"ticker","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z","sequence_num":)" +
-                std::to_string(seq_) + R"(,"events":[{"type":"update","tickers":[{"type":"ticker","price":)";
-            const bool ok = co_await send(bad);
+            const bool ok = co_await send_bad_json();
             if (!ok) co_return false;
         }
         if (o.bad_price_after && !bad_price_done_ && n >= *o.bad_price_after) {
             bad_price_done_ = true;
-            ++ctx_.stats.bad_prices;
-            ctx_.log("session " + std::to_string(index_) + ": sending a ticker message with absurd prices");
-            // Well-formed JSON whose prices parse but are not prices: refused records, not ticks.
-            std::string bad =
-                R"({"channel":"ticker","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z","sequence_num":)" +
-                std::to_string(take_sequence_num()) + R"(,"events":[{"type":"update","tickers":[)";
-            const char* const prices[] = {"1e300", "1e-300",
-                                          "100000000000000000000000000000000000000000000000000000000000"};
-            for (const char* price : prices) {
-                if (bad.back() == '}') bad += ',';
-                bad += R"({"type":"ticker","product_id":")" +
-                       (products_.empty() ? std::string("BTC-USD") : products_.front()) + R"(","price":")" + price +
-                       R"("})";
-            }
-            bad += "]}]}";
-            const bool ok = co_await send(bad);
+            const bool ok = co_await send_bad_price();
             if (!ok) co_return false;
         }
         if (o.stall_after && !stall_done_ && n >= *o.stall_after) {
             stall_done_ = true;
-            ++ctx_.stats.stalls;
-            ctx_.log("session " + std::to_string(index_) + ": stalling " + std::to_string(o.stall_sec) + " s");
-            const auto until = steady::now() +
-                               std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.stall_sec));
-            while (!peer_gone_ && !ctx_.stopping && steady::now() < until) {
-                co_await wait_until(until);
-            }
-            // Heartbeats missed during the stall are skipped, not sent in a burst.
-            next_heartbeat_ = steady::now() + heartbeat_period;
-            next_tick_ = steady::now();
+            co_await stall(o.stall_sec);
+        }
+        if (!ctx_.ws_faults.empty() && !peer_gone_) {
+            const SimOptions::WsFault f = ctx_.ws_faults.front();
+            ctx_.ws_faults.pop_front();
+            const bool go_on = co_await apply_ws_fault(f);
+            if (!go_on) co_return false;
         }
         co_return !peer_gone_;
+    }
+
+    awaitable<bool> send_bad_json() {
+        ++ctx_.stats.bad_json;
+        ctx_.log("session " + std::to_string(index_) + ": sending malformed JSON");
+        const std::string bad =
+            R"({"channel":"ticker","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z","sequence_num":)" +
+            std::to_string(seq_) + R"(,"events":[{"type":"update","tickers":[{"type":"ticker","price":)";
+        co_return co_await send(bad);
+    }
+
+    // Well-formed JSON whose prices parse but are not prices: refused records, not ticks.
+    awaitable<bool> send_bad_price() {
+        ++ctx_.stats.bad_prices;
+        ctx_.log("session " + std::to_string(index_) + ": sending a ticker message with absurd prices");
+        std::string bad =
+            R"({"channel":"ticker","client_id":"","timestamp":"2025-01-15T14:03:07.418236Z","sequence_num":)" +
+            std::to_string(take_sequence_num()) + R"(,"events":[{"type":"update","tickers":[)";
+        const char* const prices[] = {"1e300", "1e-300",
+                                      "100000000000000000000000000000000000000000000000000000000000"};
+        for (const char* price : prices) {
+            if (bad.back() == '}') bad += ',';
+            bad += R"({"type":"ticker","product_id":")" +
+                   (products_.empty() ? std::string("BTC-USD") : products_.front()) + R"(","price":")" + price +
+                   R"("})";
+        }
+        bad += "]}]}";
+        co_return co_await send(bad);
+    }
+
+    awaitable<void> stall(double seconds) {
+        ++ctx_.stats.stalls;
+        ctx_.log("session " + std::to_string(index_) + ": stalling " + std::to_string(seconds) + " s");
+        const auto until =
+            steady::now() + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(seconds));
+        while (!peer_gone_ && !ctx_.stopping && steady::now() < until) {
+            co_await wait_until(until);
+        }
+        // Heartbeats missed during the stall are skipped, not sent in a burst.
+        next_heartbeat_ = steady::now() + heartbeat_period;
+        next_tick_ = steady::now();
+    }
+
+    // Bytes that are no record of the session's protocol, written under it on the raw connection (a
+    // TLS application-data header with a garbage body: the client's record check fails; on --plain a
+    // frame of a reserved opcode), then the connection is closed without a close_notify.
+    awaitable<void> send_tls_garbage() {
+        static constexpr unsigned char garbage[] = {0x17, 0x03, 0x03, 0x00, 0x20, 0xde, 0xad, 0xbe, 0xef, 0x00,
+                                                    0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
+                                                    0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05,
+                                                    0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c};
+        boost::system::error_code ec;
+        co_await asio::async_write(beast::get_lowest_layer(ws_).socket(), asio::buffer(garbage),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        ++ctx_.stats.tls_errors;
+        ctx_.log("session " + std::to_string(index_) + ": wrote a garbage record under the session and closed");
+        drop_now("garbage record sent (ws:tls_error)");
+    }
+
+    // One run-time fault (POST /sim/fault?spec=ws:...). false when the session is over.
+    awaitable<bool> apply_ws_fault(SimOptions::WsFault f) {
+        using Kind = SimOptions::WsFault::Kind;
+        ++ctx_.stats.ws_faults;
+        switch (f.kind) {
+            case Kind::drop:
+                ++ctx_.stats.drops;
+                ctx_.log("session " + std::to_string(index_) + ": dropping (ws:drop)");
+                drop_now("dropped (ws:drop)");
+                co_return false;
+            case Kind::gap:
+                ++seq_;  // the next message's sequence number skips one
+                ++ctx_.stats.seq_skips;
+                ctx_.log("session " + std::to_string(index_) + ": skipping a sequence number (ws:gap)");
+                co_return true;
+            case Kind::stall:
+                co_await stall(f.stall_sec);
+                co_return !peer_gone_;
+            case Kind::bad_frame:
+                co_await send_bad_frame();
+                co_return false;
+            case Kind::bad_json: {
+                const bool ok = co_await send_bad_json();
+                co_return ok;
+            }
+            case Kind::bad_price: {
+                const bool ok = co_await send_bad_price();
+                co_return ok;
+            }
+            case Kind::tls_error:
+                co_await send_tls_garbage();
+                co_return false;
+        }
+        co_return true;
     }
 
     awaitable<void> write_loop() {

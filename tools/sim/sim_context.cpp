@@ -107,6 +107,13 @@ void SimContext::request_stop(const std::string& reason) {
     if (sessions.empty() && on_idle) on_idle();
 }
 
+void SimContext::add_ws_faults(const std::vector<SimOptions::WsFault>& faults) {
+    ws_faults.insert(ws_faults.end(), faults.begin(), faults.end());
+    // A session waiting for its next step applies the fault now (wake() may end one: a copy).
+    const std::vector<SessionWaker*> live(sessions.begin(), sessions.end());
+    for (auto* s : live) s->wake();
+}
+
 void SimContext::session_ended() {
     if (stopping && sessions.empty() && on_idle) on_idle();
 }

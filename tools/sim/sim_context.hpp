@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,6 +39,8 @@ struct SimStats {
     std::uint64_t subscribe_timeouts = 0;
     std::uint64_t client_errors = 0;  // error messages sent for bad client requests
     std::uint64_t ws_jwts = 0;        // subscribe messages whose JWT was accepted
+    std::uint64_t tls_errors = 0;     // garbage records written under the TLS layer (ws:tls_error)
+    std::uint64_t ws_faults = 0;      // run-time WebSocket faults applied (POST /sim/fault?spec=ws:...)
 };
 
 // A live WebSocket session; wake() makes it re-check the shared state (stop requested).
@@ -91,6 +94,10 @@ public:
 
     std::set<SessionWaker*> sessions;
     void session_ended();
+
+    // Run-time WebSocket faults not yet applied, oldest first (POST /sim/fault?spec=ws:...).
+    std::deque<SimOptions::WsFault> ws_faults;
+    void add_ws_faults(const std::vector<SimOptions::WsFault>& faults);
 
     void log(const std::string& line) const;
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/numbers.hpp"
@@ -135,7 +136,17 @@ REST (/api/v3/brokerage: time, key_permissions, accounts, products, candles, ord
                             closed after the request was read) insufficient (success:false INSUFFICIENT_FUND).
                             On orders, 500 503 timeout drop happen after the order was placed.
                             At run time: POST /sim/fault?spec=ROUTE:KIND[:N] adds one (tests).
-  Stats at exit add "rest_requests=<n> rest_orders=<n> rest_order_repeats=<n> rest_unauthorized=<n>".
+  POST /sim/fault?spec=ws:KIND[:N]  at run time, the next market step of a live WebSocket session
+                            gets KIND (N times, one per step): drop (connection closed), gap (a sequence
+                            number skipped), bad_frame (reserved bits, then closed), bad_json, bad_price,
+                            tls_error (a garbage record on the raw connection, then closed), or
+                            ws:stall:SEC (nothing sent for SEC seconds, heartbeats included);
+                            spec=clear drops every fault not yet applied
+  Stats at exit add "rest_requests=<n> rest_orders=<n> rest_order_repeats=<n> rest_unauthorized=<n>" and
+  "duplicate_orders=<n> orders_while_unknown=<n>": create-order requests that reuse a known
+  client_order_id for another order (product, side or size), and ones with a new client_order_id sent
+  while an earlier order's answer was withheld (timeout, drop, 500, 503 after placing) and not since
+  learnt (an answered resend of its client_order_id, or a look-up of it).
 
   --quiet                   no event log on stderr (stats are still printed)
   --help
@@ -159,6 +170,48 @@ SimOptions::RestFault parse_rest_fault(std::string_view v) {
     if (std::find(std::begin(kinds), std::end(kinds), f.kind) == std::end(kinds))
         bad_value(opt, v, "a KIND of 401 403 429 500 503 timeout drop insufficient");
     return f;
+}
+
+namespace {
+constexpr std::pair<std::string_view, SimOptions::WsFault::Kind> ws_fault_kinds[] = {
+    {"drop", SimOptions::WsFault::Kind::drop},           {"gap", SimOptions::WsFault::Kind::gap},
+    {"stall", SimOptions::WsFault::Kind::stall},         {"bad_frame", SimOptions::WsFault::Kind::bad_frame},
+    {"bad_json", SimOptions::WsFault::Kind::bad_json},   {"bad_price", SimOptions::WsFault::Kind::bad_price},
+    {"tls_error", SimOptions::WsFault::Kind::tls_error},
+};
+}  // namespace
+
+std::string_view ws_fault_name(SimOptions::WsFault::Kind kind) noexcept {
+    for (const auto& [name, k] : ws_fault_kinds)
+        if (k == kind) return name;
+    return "?";
+}
+
+std::vector<SimOptions::WsFault> parse_ws_fault(std::string_view v) {
+    constexpr std::string_view opt = "ws fault";
+    constexpr std::string_view accepted =
+        "ws:KIND[:N] with KIND drop gap bad_frame bad_json bad_price tls_error (N times, 1..1000) or ws:stall:SEC "
+        "(0 < SEC <= 600)";
+    if (!v.starts_with("ws:")) bad_value(opt, v, accepted);
+    const std::string_view rest = v.substr(3);
+    const auto colon = rest.find(':');
+    const std::string_view kind_text = rest.substr(0, colon);
+    const std::string_view n_text = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    const auto* found = std::find_if(std::begin(ws_fault_kinds), std::end(ws_fault_kinds),
+                                     [&](const auto& k) { return k.first == kind_text; });
+    if (found == std::end(ws_fault_kinds)) bad_value(opt, v, accepted);
+    SimOptions::WsFault f;
+    f.kind = found->second;
+    if (f.kind == SimOptions::WsFault::Kind::stall) {
+        if (n_text.empty()) bad_value(opt, v, accepted);
+        f.stall_sec = to_nonneg_double(opt, n_text);
+        if (!(f.stall_sec > 0) || f.stall_sec > 600) bad_value(opt, v, accepted);
+        return {f};
+    }
+    std::uint64_t n = 1;
+    if (colon != std::string_view::npos) n = to_u64(opt, n_text);
+    if (n < 1 || n > 1000) bad_value(opt, v, accepted);
+    return std::vector<SimOptions::WsFault>(n, f);
 }
 
 std::optional<SimOptions> parse_sim_options(int argc, char** argv) {

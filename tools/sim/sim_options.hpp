@@ -75,6 +75,14 @@ struct SimOptions {
     // every row): REST history before it, live trades after it (warm-up tests).
     std::optional<std::int64_t> feed_from_s;
     std::vector<RestFault> rest_faults;
+    // A WebSocket fault added at run time (POST /sim/fault?spec=ws:KIND[:N]): the next market step of
+    // a live session applies it, whichever session gets there first (campaigns drive a schedule from
+    // outside this way; the start-up options above fire at fixed message counts).
+    struct WsFault {
+        enum class Kind : std::uint8_t { drop, gap, stall, bad_frame, bad_json, bad_price, tls_error };
+        Kind kind = Kind::drop;
+        double stall_sec = 0;  // stall only
+    };
 
     bool quiet = false;
 };
@@ -83,6 +91,10 @@ struct SimOptions {
 [[nodiscard]] std::optional<SimOptions> parse_sim_options(int argc, char** argv);
 // One --rest-fault value (also POST /sim/fault?spec=); throws UsageError naming what is wrong.
 [[nodiscard]] SimOptions::RestFault parse_rest_fault(std::string_view spec);
+// "ws:KIND[:N]" (POST /sim/fault): drop gap bad_frame bad_json bad_price tls_error, N times (default
+// 1, at most 1000), or stall:SEC (SEC > 0, at most 600); throws UsageError naming what is wrong.
+[[nodiscard]] std::vector<SimOptions::WsFault> parse_ws_fault(std::string_view spec);
+[[nodiscard]] std::string_view ws_fault_name(SimOptions::WsFault::Kind kind) noexcept;
 
 [[nodiscard]] std::string sim_usage();
 
