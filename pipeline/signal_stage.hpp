@@ -103,7 +103,6 @@ private:
     bool fresh_ = false;
     bool loss_block_ = false;  // a gap or ring A loss: no entry until a candle close after it
     bool out_lost_ = false;    // ring B refused a record: flag the next one
-    bool record_lost_ = false;
     std::uint64_t gaps_seen_ = 0;
     std::int64_t anchor_exchange_ns_ = 0;  // exchange time of the last trade
     std::int64_t anchor_wall_ns_ = 0;      // wall clock (from clock events) when it arrived
