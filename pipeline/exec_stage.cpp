@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 
 #include "exec/journal.hpp"
@@ -167,6 +168,10 @@ void ExecStage::execute(const OrderRequest& req, double market_price) noexcept {
 }
 
 void ExecStage::send(const OrderRequest& req, double market_price) noexcept {
+    if (test_crash_after_intent_ != 0) [[unlikely]] {
+        // TEST ONLY (set_test_crash_after_intent): the intent is durable, the order not yet sent.
+        if (++orders_sent_ == test_crash_after_intent_) (void)std::raise(SIGKILL);
+    }
     if (journal_ != nullptr) broker_->use_client_order_id(order_id_.data());
     OrderOutcome o;
     if (broker_->submit(req, market_price, now_ns_, o)) {

@@ -92,6 +92,12 @@ public:
     // replay). The caller closes the writer after the runner stopped.
     void set_journal(journal::Writer* writer, io::UringLoop* loop) noexcept;
     [[nodiscard]] bool live() const noexcept { return broker_->live(); }
+    // TEST ONLY, cold, before the runner starts (scripts/kill_campaign.sh through
+    // CBTRADE_TEST_CRASH=after_intent:N): the exec thread raises SIGKILL when the n-th order's intent
+    // is durable and the order is about to go to the broker, the instant a crash must leave an intent
+    // without an order. 0 (the default): never. Costs a predicted branch on a plain member per order
+    // sent, nothing per price.
+    void set_test_crash_after_intent(std::uint64_t n) noexcept { test_crash_after_intent_ = n; }
 
     // Written by the exec thread, read by the ops thread (relaxed: independent status values).
     struct Status {
@@ -170,6 +176,8 @@ private:
     std::uint8_t journaled_breaker_ = 0;
     bool journaled_halt_ = false;
     std::int64_t last_time_s_ = 0;
+    std::uint64_t test_crash_after_intent_ = 0;  // set_test_crash_after_intent
+    std::uint64_t orders_sent_ = 0;              // counted only while it is set
 };
 
 }  // namespace cbtrade

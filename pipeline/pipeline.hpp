@@ -85,6 +85,9 @@ struct PipelineSetup {
     io::UringLoop* journal_loop = nullptr;
     std::optional<TraderBooks> books;  // recovered from the journal: the trader starts from them
     bool halted = false;               // recovered: the halt stays on until SIGUSR1 lifts it
+    // TEST ONLY (kill campaign, CBTRADE_TEST_CRASH=after_intent:N): 0, or the exec thread kills the
+    // process after the N-th order's intent is durable, before the order is sent.
+    std::uint64_t test_crash_after_intent = 0;
 };
 
 struct PipelineSummary {

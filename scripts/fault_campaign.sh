@@ -31,47 +31,11 @@ SOURCE_ROOT=${SOURCE_ROOT:-$ROOT}
 source "$ROOT/tests/integration/lib.sh"
 source "$ROOT/tests/integration/campaign_lib.sh"
 
-faults=100
-seed=""
-pace=x600
-build="$ROOT/build"
-keep=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --faults) faults=${2:?--faults needs a number}; shift 2 ;;
-    --seed) seed=${2:?--seed needs a number}; shift 2 ;;
-    --pace) pace=${2:?--pace needs xN}; shift 2 ;;
-    --build) build=${2:?--build needs a directory}; shift 2 ;;
-    --keep) keep=${2:?--keep needs a directory}; shift 2 ;;
-    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "fault_campaign: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
-[[ $faults =~ ^[0-9]+$ ]] && [ "$faults" -ge 1 ] && [ "$faults" -le 100000 ] ||
-  { echo "fault_campaign: --faults wants 1..100000, not '$faults'" >&2; exit 2; }
-[ -z "$seed" ] && seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
-[[ $seed =~ ^[0-9]+$ ]] || { echo "fault_campaign: --seed wants a non-negative integer, not '$seed'" >&2; exit 2; }
-CBTRADE=${CBTRADE:-$build/cbtrade}
-SIM=${CBTRADE_SIM:-$build/cbtrade-sim}
-for tool in "$CBTRADE" "$SIM"; do
-  [ -x "$tool" ] || { echo "SKIP: $tool not found (build it, or pass --build DIR)"; exit 77; }
-done
-for tool in python3 openssl curl; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
-done
+campaign_start fault_campaign --faults 100 27 "$@"
 
-kill_pids_on_exit
-if [ -n "$keep" ]; then
-  mkdir -p "$keep" && cd "$keep" || exit 2
-  rm -rf journal run-*.* sim.state schedule.txt
-else
-  cd "$SCRATCH" || exit 2
-fi
-skip_without_io_uring "$CBTRADE"
-
-echo "fault campaign: $faults faults, seed $seed, pace $pace"
+echo "fault campaign: $COUNT faults, seed $SEED, pace $PACE"
 # The schedule: one line per fault, "DELAY_SEC SPEC".
-python3 - "$seed" "$faults" >schedule.txt <<'EOF'
+python3 - "$SEED" "$COUNT" >schedule.txt <<'EOF'
 import random, sys
 rng = random.Random(int(sys.argv[1]))
 ws = ["ws:drop", "ws:gap", "ws:bad_frame", "ws:bad_json", "ws:bad_price", "ws:tls_error"]
@@ -87,7 +51,7 @@ for _ in range(int(sys.argv[2])):
     print(f"{rng.uniform(0.15, 0.7):.2f} {spec}")
 EOF
 
-campaign_setup "$pace" || finish
+campaign_setup "$PACE" || finish
 start_daemon
 wait_for "$RUN_NAME.err" 'running' 20 || { fail "the daemon did not start: $(tail -c 800 "$RUN_NAME.err")"; finish; }
 
@@ -151,8 +115,8 @@ orders=$(state_field 's["orders"]')
 repeats=$(state_field 's["order_repeats"]')
 fills=$(cat run-*.err | grep -cE '^cbtrade live: order .*: (FILLED|CANCELLED) ')
 
-echo "schedule (seed $seed): $(cut -d' ' -f2 schedule.txt | sed -E 's/^ws:stall:.*/ws:stall/' | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}' | sed 's/, $//')"
-echo "faults injected: $injected of $faults (applied: $ws_applied WebSocket, $rest_applied REST; REST faults fire on the next request to their route)"
+echo "schedule (seed $SEED): $(cut -d' ' -f2 schedule.txt | sed -E 's/^ws:stall:.*/ws:stall/' | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}' | sed 's/, $//')"
+echo "faults injected: $injected of $COUNT (applied: $ws_applied WebSocket, $rest_applied REST; REST faults fire on the next request to their route)"
 echo "crashes: $crashes"
 for l in "${crash_lines[@]}"; do echo "  $l"; done
 echo "reconnects: $reconnects"
@@ -168,8 +132,4 @@ check_final_state "$RUN_NAME.out" || fail "final state differs from the sim's le
 [ "$unknown" = 0 ] || fail "orders while an earlier outcome was unknown: $unknown"
 [ "$orders" -ge 1 ] 2>/dev/null || fail "no order was placed: the campaign proved nothing"
 [ "$ws_applied" -ge 1 ] 2>/dev/null || fail "no WebSocket fault was applied"
-if grep -qE 'AddressSanitizer|ThreadSanitizer|runtime error:' run-*.err; then
-  fail "sanitizer report: $(grep -m1 -hE 'Sanitizer|runtime error:' run-*.err)"
-fi
-echo "rerun: scripts/fault_campaign.sh --faults $faults --seed $seed --pace $pace"
-finish
+campaign_end "$0 --faults $COUNT --seed $SEED --pace $PACE"

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "core/config.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
+#include "core/numbers.hpp"
 #include "core/placement.hpp"
 #include "core/rfc3339.hpp"
 #include "core/text.hpp"
@@ -64,6 +66,25 @@ extern "C" void on_stop_signal(int sig) {
 }
 extern "C" void on_usr1(int) {
     usr1_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+// TEST ONLY: CBTRADE_TEST_CRASH=after_intent:N makes the exec thread kill the process (SIGKILL) after
+// the N-th order's intent is durable, before the order is sent (scripts/kill_campaign.sh forces that
+// instant this way). Unset: 0. Read once here; a bad value is exit 2.
+std::uint64_t test_crash_after_intent() {
+    const char* v = std::getenv("CBTRADE_TEST_CRASH");
+    if (v == nullptr || v[0] == '\0') return 0;
+    const std::string_view text(v);
+    constexpr std::string_view prefix = "after_intent:";
+    if (!text.starts_with(prefix))
+        throw UsageError("CBTRADE_TEST_CRASH: " + quote_for_message(text) + " is invalid: expected after_intent:N");
+    const auto n = int_flag("CBTRADE_TEST_CRASH", text.substr(prefix.size()), 1, 1'000'000,
+                            "after_intent:N with N from 1 to 1000000");
+    std::fprintf(stderr,
+                 "cbtrade live: TEST ONLY: CBTRADE_TEST_CRASH=after_intent:%lld: this process kills itself after "
+                 "that order's intent is durable, before it is sent\n",
+                 static_cast<long long>(n));
+    return static_cast<std::uint64_t>(n);
 }
 
 void install_handlers() {
@@ -161,6 +182,7 @@ int run(int argc, char** argv) {
     for (const auto& w : lc.warnings) std::fprintf(stderr, "cbtrade: warning: %s\n", w.c_str());
     Config cfg = lc.config;
     if (a.flag("--history")) cfg.history_file = a.value("--history");
+    const std::uint64_t crash_after_intent = test_crash_after_intent();
     const PlacementPlan plan = plan_placement(cfg, allowed_cores());
     (void)traded_product_index(cfg);  // PRODUCT_ID must be among COINBASE_WS_PRODUCTS (exit 2 otherwise)
     std::optional<JwtSigner> signer = jwt_signer_from(cfg);
@@ -380,6 +402,7 @@ int run(int argc, char** argv) {
     setup.journal_loop = &journal_loop;
     setup.books = recovered.books;
     setup.halted = recovered.halted;
+    setup.test_crash_after_intent = crash_after_intent;
     setup.plan = plan;
     setup.history = history.candles;
     setup.model = history.model;

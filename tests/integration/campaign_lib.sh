@@ -2,7 +2,51 @@
 # live with DRY_RUN=false against cbtrade-sim trading often, a key made here, the daemon started and
 # restarted on one JOURNAL_DIR, and the end-of-campaign checks against the sim's ledger. Sourced after
 # tests/integration/lib.sh (SCRATCH, fail, wait_for, free_port, start_sim_process, make_api_key).
-# Needs CBTRADE, SIM and SOURCE_ROOT; works in the current directory.
+# Needs ROOT and SOURCE_ROOT (the checkout); works in the current directory.
+
+# campaign_start NAME COUNT_OPTION DEFAULT HELP_LAST_LINE ARGS...: the command line both campaigns
+# take (COUNT_OPTION N, --seed S, --pace xN, --build DIR, --keep DIR; --help prints the script's
+# comment up to HELP_LAST_LINE), the tools found (exit 77 without them), and the working directory
+# entered (--keep DIR or the scratch directory). Sets COUNT, SEED, PACE, CBTRADE, SIM.
+campaign_start() {
+  local name=$1 count_option=$2 help_last=$4 build="$ROOT/build" keep=""
+  COUNT=$3
+  SEED=""
+  PACE=x600
+  shift 4
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      "$count_option") COUNT=${2:?$count_option needs a number}; shift 2 ;;
+      --seed) SEED=${2:?--seed needs a number}; shift 2 ;;
+      --pace) PACE=${2:?--pace needs xN}; shift 2 ;;
+      --build) build=${2:?--build needs a directory}; shift 2 ;;
+      --keep) keep=${2:?--keep needs a directory}; shift 2 ;;
+      -h | --help) sed -n "2,${help_last}p" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *) echo "$name: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+  done
+  [[ $COUNT =~ ^[0-9]+$ ]] && [ "$COUNT" -ge 1 ] && [ "$COUNT" -le 100000 ] ||
+    { echo "$name: $count_option wants 1..100000, not '$COUNT'" >&2; exit 2; }
+  [ -z "$SEED" ] && SEED=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+  [[ $SEED =~ ^[0-9]+$ ]] || { echo "$name: --seed wants a non-negative integer, not '$SEED'" >&2; exit 2; }
+  CBTRADE=${CBTRADE:-$build/cbtrade}
+  SIM=${CBTRADE_SIM:-$build/cbtrade-sim}
+  local tool
+  for tool in "$CBTRADE" "$SIM"; do
+    [ -x "$tool" ] || { echo "SKIP: $tool not found (build it, or pass --build DIR)"; exit 77; }
+  done
+  for tool in python3 openssl curl; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
+  done
+  kill_pids_on_exit
+  if [ -n "$keep" ]; then
+    mkdir -p "$keep" && cd "$keep" || exit 2
+    rm -rf journal run-*.* sim.state schedule.txt journal.txt
+  else
+    cd "$SCRATCH" || exit 2
+  fi
+  skip_without_io_uring "$CBTRADE"
+}
 
 # campaign_setup PACE [SIM_ARGS...]: key, market files, the sim (SIM_PID, PORT). Returns 1 on failure.
 campaign_setup() {
@@ -19,7 +63,8 @@ campaign_setup() {
   start_sim_process campaign --csv market.csv --loop --pace "$pace" --api-key "$KEY_ID=campaign.pub" "$@"
 }
 
-# The strategy trades often (thresholds around pUp 0.5, tight exits); the feed is stale after 2 s of
+# The strategy trades often (thresholds around pUp 0.5, tight exits; the daily-loss breaker at 50% so
+# that fees do not stop the trading for the rest of a market day); the feed is stale after 2 s of
 # silence so that a stall of a few seconds makes a stale window. Extra settings come from the caller's
 # environment (CAMPAIGN_ENV, "KEY=VALUE ..."), e.g. CBTRADE_TEST_CRASH for the kill campaign.
 RUN_INDEX=0
@@ -34,7 +79,7 @@ start_daemon() {
   env COINBASE_WS_URL="wss://localhost:$PORT" COINBASE_API_BASE="https://localhost:$PORT/api/v3/brokerage" \
     TLS_CA_FILE=campaign.ca.pem COINBASE_API_PRIVATE_KEY_FILE=key.json DRY_RUN=false PORT="$mport" \
     IDLE_POLICY=sleep STATUS_INTERVAL_SEC=1 JOURNAL_DIR=journal COINBASE_WS_STALE_SEC=2 \
-    BUY_THRESHOLD=0.49 SELL_THRESHOLD=0.5 STOP_LOSS_PCT=0.05 TAKE_PROFIT_PCT=0.05 \
+    BUY_THRESHOLD=0.49 SELL_THRESHOLD=0.5 STOP_LOSS_PCT=0.05 TAKE_PROFIT_PCT=0.05 MAX_DAILY_LOSS_PCT=50 \
     ${CAMPAIGN_ENV:-} "$CBTRADE" live --history history.csv --duration 3600 ${CAMPAIGN_LIVE_ARGS:-} \
     >"$RUN_NAME.out" 2>"$RUN_NAME.err" &
   LIVE_PID=$!
@@ -82,4 +127,14 @@ print(f"final state: daemon cash {cash - 1000:+.8f} USD position {pos:+.8f} BTC;
       f"sim {usd:+.8f} USD {btc:+.8f} BTC: {'equal' if ok else 'DIFFERENT'}")
 sys.exit(0 if ok else 1)
 EOF
+}
+
+# campaign_end RERUN_COMMAND: the sanitizer check over every run, the command that repeats this
+# campaign, and the verdict (exit).
+campaign_end() {
+  if grep -qE 'AddressSanitizer|ThreadSanitizer|runtime error:' run-*.err; then
+    fail "sanitizer report: $(grep -m1 -hE 'Sanitizer|runtime error:' run-*.err)"
+  fi
+  echo "rerun: $1"
+  finish
 }
