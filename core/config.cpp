@@ -6,6 +6,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/file_read.hpp"
 #include "core/numbers.hpp"
@@ -87,7 +92,34 @@ std::string path_value(std::string_view v) {
     return std::string(v);
 }
 
+// The journal keeps the product id in a fixed field of 32 bytes (exec/journal.hpp SegmentStart).
+constexpr std::size_t max_product_id_bytes = 32;
+// COINBASE_WS_PRODUCTS: one WebSocket subscription; far more than anyone watches in one process.
+constexpr std::size_t max_ws_products = 256;
+
+// METRICS_ADDR, BRIDGE_LISTEN: the address a server binds. A host name would be looked up at bind time
+// and fail there, after start-up has begun; an address is known good (or not) now.
+std::string listen_address(std::string_view v) {
+    const std::string text(v);
+    unsigned char buf[16];
+    if (text != "localhost" && ::inet_pton(AF_INET, text.c_str(), buf) != 1 &&
+        ::inet_pton(AF_INET6, text.c_str(), buf) != 1)
+        throw Invalid{"an IP address such as 127.0.0.1, 0.0.0.0 or ::1 (or localhost)"};
+    return text;
+}
+
+// COINBASE_API_KEY_NAME goes into every JWT's header (exec/jwt.cpp checks the same of a name read from
+// the key JSON); refused here so that the error names this key.
+std::string key_name(std::string_view v) {
+    constexpr std::size_t max_key_name = 256;
+    if (v.size() > max_key_name || std::any_of(v.begin(), v.end(), [](char ch) { return ch <= 0x20 || ch >= 0x7f; }))
+        throw Invalid{
+            "a key name such as organizations/<org>/apiKeys/<id> (printable, no spaces, at most 256 characters)"};
+    return std::string(v);
+}
+
 bool valid_product(std::string_view v) {
+    if (v.size() > max_product_id_bytes) return false;
     const auto dash = v.find('-');
     if (dash == std::string_view::npos || dash == 0 || dash + 1 == v.size()) return false;
     if (v.find('-', dash + 1) != std::string_view::npos) return false;
@@ -97,7 +129,7 @@ bool valid_product(std::string_view v) {
 }
 
 std::string product(std::string_view v) {
-    if (!valid_product(v)) throw Invalid{"a product id such as BTC-USD (upper-case BASE-QUOTE)"};
+    if (!valid_product(v)) throw Invalid{"a product id such as BTC-USD (upper-case BASE-QUOTE, at most 32 characters)"};
     return std::string(v);
 }
 
@@ -110,14 +142,23 @@ std::vector<std::string> product_list(std::string_view v) {
         std::string_view item = v.substr(start, comma - start);
         while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
         while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-        if (!valid_product(item)) throw Invalid{"comma-separated product ids such as BTC-USD,ETH-USD"};
+        if (!valid_product(item) || std::find(out.begin(), out.end(), item) != out.end() ||
+            out.size() == max_ws_products)
+            throw Invalid{"comma-separated product ids such as BTC-USD,ETH-USD, each once, at most 256"};
         out.emplace_back(item);
         start = comma + 1;
     }
     return out;
 }
 
+bool has_space_or_control(std::string_view v) {
+    return std::any_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) <= 0x20; });
+}
+
+// The scheme only: the whole URL (host, port, user information, query) is parsed by io/url where it is
+// used, and `cbtrade live` does that before it starts (tools/config_check.hpp).
 std::string url(std::string_view v, std::initializer_list<std::string_view> schemes, std::string_view accepted) {
+    if (has_space_or_control(v)) throw Invalid{std::string(accepted) + " without spaces or control characters"};
     for (std::string_view s : schemes) {
         if (v.size() > s.size() && v.substr(0, s.size()) == s) return std::string(v);
     }
@@ -232,20 +273,14 @@ const std::array key_table{
            c.port = parse_int(v, 1, 65535, "a TCP port from 1 to 65535"), std::to_string(c.port)),
     CB_KEY(
         "METRICS_ADDR", "127.0.0.1", "metrics/health listen address", false,
-        {
-            if (v.empty()) throw Invalid{"an IP address such as 127.0.0.1 or 0.0.0.0"};
-            c.metrics_addr = std::string(v);
-        },
+        c.metrics_addr = listen_address(v),
         c.metrics_addr),
     CB_KEY("BRIDGE_URL", "", "earlier stack's REST bridge (optional)", false,
            c.bridge_url = v.empty() ? std::string() : url(v, {"http://", "https://"}, "an http:// or https:// URL"),
            c.bridge_url),
     CB_KEY(
         "BRIDGE_LISTEN", "127.0.0.1", "cbtrade bridge: listen address (the bridge has no authentication)", false,
-        {
-            if (v.empty()) throw Invalid{"an IP address such as 127.0.0.1 or 0.0.0.0"};
-            c.bridge_listen = std::string(v);
-        },
+        c.bridge_listen = listen_address(v),
         c.bridge_listen),
     CB_KEY("USE_LIVE_EQUITY", "false", "size from the exchange balance instead of USD_EQUITY (live)", false,
            c.use_live_equity = parse_bool(v), fmt_bool(c.use_live_equity)),
@@ -273,19 +308,22 @@ const std::array key_table{
            fmt_secret(c.slack_webhook)),
     CB_KEY("USE_TICK_PRICE", "false", "evaluate the signal on every tick, not only at candle close", false,
            c.use_tick_price = parse_bool(v), fmt_bool(c.use_tick_price)),
-    CB_KEY("COINBASE_API_KEY_NAME", "", "CDP API key name or id", false, c.coinbase_api_key_name = std::string(v),
+    CB_KEY("COINBASE_API_KEY_NAME", "", "CDP API key name or id", false, c.coinbase_api_key_name = key_name(v),
            c.coinbase_api_key_name.empty() ? std::string("<unset>") : c.coinbase_api_key_name),
     CB_KEY("COINBASE_API_PRIVATE_KEY", "", "CDP private key, PEM or base64 Ed25519 (secret)", true,
            c.coinbase_api_private_key = std::string(v), fmt_secret(c.coinbase_api_private_key)),
     CB_KEY(
         "COINBASE_API_SECRET", "", "alias of COINBASE_API_PRIVATE_KEY (secret)", true,
         {
-            if (c.coinbase_api_private_key.empty()) c.coinbase_api_private_key = std::string(v);
+            if (c.coinbase_api_private_key.empty()) {
+                c.coinbase_api_private_key = std::string(v);
+                c.coinbase_api_private_key_from = "COINBASE_API_SECRET";
+            }
         },
         fmt_secret(c.coinbase_api_private_key)),
     CB_KEY("COINBASE_API_PRIVATE_KEY_FILE", "",
            "file with the CDP private key or the key JSON ({name or id, privateKey}); instead of the key itself", false,
-           c.coinbase_api_private_key_file = std::string(v), c.coinbase_api_private_key_file),
+           c.coinbase_api_private_key_file = path_value(v), c.coinbase_api_private_key_file),
     CB_KEY("COINBASE_API_BASE", "https://api.coinbase.com/api/v3/brokerage",
            "REST base URL; a bare host means https://HOST/api/v3/brokerage", false,
            c.coinbase_api_base = api_base(v), c.coinbase_api_base),
@@ -345,7 +383,12 @@ const std::array key_table{
         "TLS_CIPHERS", "auto",
         "wolfSSL cipher list, most preferred first; auto = AES-GCM first with AES-NI, ChaCha20 without", false,
         {
-            if (v.empty()) throw Invalid{"auto or a wolfSSL cipher list such as TLS13-AES128-GCM-SHA256"};
+            // Which names the linked wolfSSL knows is checked by `cbtrade live` before it starts.
+            if (v.empty() || !std::all_of(v.begin(), v.end(), [](char ch) {
+                    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == ':' ||
+                           ch == '+' || ch == '.';
+                }))
+                throw Invalid{"auto or a wolfSSL cipher list such as TLS13-AES128-GCM-SHA256:TLS13-CHACHA20-POLY1305-SHA256"};
             c.tls_ciphers = std::string(v);
         },
         c.tls_ciphers),
@@ -476,6 +519,41 @@ bool valid_key_name(std::string_view k) {
                        [](char c) { return c == '_' || std::isalnum(static_cast<unsigned char>(c)); });
 }
 
+// Two keys naming one file: the daemon would overwrite its own history, key or CA bundle with a
+// recording, or halt whenever the history exists. Compared as written (lexically normalised): two
+// spellings of one file through a link are not caught, a plain repeat is.
+void check_distinct_paths(const Config& c, const ConfigEntries& entries) {
+    const std::array<std::pair<std::string_view, const std::string*>, 7> paths{{
+        {"HISTORY_FILE", &c.history_file},
+        {"RECORD_TICKS", &c.record_ticks},
+        {"DECISION_LOG", &c.decision_log},
+        {"JOURNAL_DIR", &c.journal_dir},
+        {"HALT_FILE", &c.halt_file},
+        {"TLS_CA_FILE", &c.tls_ca_file},
+        {"COINBASE_API_PRIVATE_KEY_FILE", &c.coinbase_api_private_key_file},
+    }};
+    const auto normal = [](const std::string& p) {
+        std::string n = std::filesystem::path(p).lexically_normal().string();
+        while (n.size() > 1 && n.back() == '/') n.pop_back();
+        return n;
+    };
+    const auto origin = [&](std::string_view key) {
+        const auto it = entries.find(key);
+        return it == entries.end() ? std::string("default") : it->second.origin;
+    };
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        if (paths[i].second->empty()) continue;
+        for (std::size_t j = i + 1; j < paths.size(); ++j) {
+            if (paths[j].second->empty() || normal(*paths[i].second) != normal(*paths[j].second)) continue;
+            throw ConfigError(origin(paths[j].first) + ": " + std::string(paths[j].first) + "=" +
+                              quote_for_message(*paths[j].second) + " is invalid: expected a path other than " +
+                              std::string(paths[i].first) + "'s (" + origin(paths[i].first) +
+                              "): each of HISTORY_FILE, RECORD_TICKS, DECISION_LOG, JOURNAL_DIR, HALT_FILE, "
+                              "TLS_CA_FILE and COINBASE_API_PRIVATE_KEY_FILE names a file of its own");
+        }
+    }
+}
+
 }  // namespace
 
 std::int64_t granularity_seconds(Granularity g) noexcept {
@@ -571,6 +649,7 @@ LoadedConfig apply_entries(const ConfigEntries& entries) {
         }
     }
     if (out.config.coinbase_ws_products.empty()) out.config.coinbase_ws_products.push_back(out.config.product_id);
+    check_distinct_paths(out.config, entries);
     return out;
 }
 
@@ -620,6 +699,75 @@ std::string_view nearest_key(std::string_view unknown) noexcept {
         }
     }
     return best;
+}
+
+namespace {
+
+[[noreturn]] void path_refused(std::string_view key, const std::string& value, const std::string& accepted) {
+    throw ConfigError(std::string(key) + "=" + quote_for_message(value) + " is invalid: expected " + accepted);
+}
+
+// The directory a path is in ("." for a bare name).
+std::string parent_of(const std::string& path) {
+    std::string p = path;
+    while (p.size() > 1 && p.back() == '/') p.pop_back();  // "dir/" is dir, its parent the one above
+    std::string parent = std::filesystem::path(p).lexically_normal().parent_path().string();
+    return parent.empty() ? std::string(".") : parent;
+}
+
+// Empty when `dir` is a directory this process may create files in, else why not.
+std::string writable_dir_problem(const std::string& dir) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) return escape_for_message(dir) + ": " + std::strerror(errno);
+    if (!S_ISDIR(st.st_mode)) return escape_for_message(dir) + " is not a directory";
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+        return escape_for_message(dir) + ": cannot create files there: " + std::strerror(errno);
+    return {};
+}
+
+// An output file: a regular file (or none yet) in a directory it can be made in.
+void check_output_file(std::string_view key, const std::string& path) {
+    if (path.empty()) return;
+    const std::string accepted = "a file in an existing writable directory";
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        path_refused(key, path, accepted + ", but it is not a regular file");
+    if (const std::string why = writable_dir_problem(parent_of(path)); !why.empty())
+        path_refused(key, path, accepted + ", but " + why);
+}
+
+}  // namespace
+
+void check_live_paths(const Config& c, std::string_view history_key) {
+    if (!c.history_file.empty()) {
+        struct stat st {};
+        const std::string accepted = "a readable candle CSV file";
+        if (::stat(c.history_file.c_str(), &st) != 0)
+            path_refused(history_key, c.history_file, accepted + ", but it cannot be read: " + std::strerror(errno));
+        if (!S_ISREG(st.st_mode))
+            path_refused(history_key, c.history_file, accepted + ", but it is not a regular file");
+        if (::access(c.history_file.c_str(), R_OK) != 0)
+            path_refused(history_key, c.history_file, accepted + ", but it cannot be read: " + std::strerror(errno));
+    }
+    check_output_file("RECORD_TICKS", c.record_ticks);
+    check_output_file("DECISION_LOG", c.decision_log);
+    if (!c.halt_file.empty()) {
+        const std::string dir = parent_of(c.halt_file);
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+            path_refused("HALT_FILE", c.halt_file,
+                         "a path in an existing directory (else the halt could never be set), but " +
+                             escape_for_message(dir) + " is not one");
+    }
+    struct stat st {};
+    const std::string accepted = "a writable directory, or one that can be made in an existing writable directory";
+    if (::stat(c.journal_dir.c_str(), &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) path_refused("JOURNAL_DIR", c.journal_dir, accepted + ", but it is not a directory");
+        if (const std::string why = writable_dir_problem(c.journal_dir); !why.empty())
+            path_refused("JOURNAL_DIR", c.journal_dir, accepted + ", but " + why);
+    } else if (const std::string why = writable_dir_problem(parent_of(c.journal_dir)); !why.empty()) {
+        path_refused("JOURNAL_DIR", c.journal_dir, accepted + ", but " + why);
+    }
 }
 
 std::string describe_config(const Config& c) {

@@ -84,6 +84,8 @@ struct Config {
     // exchange
     std::string coinbase_api_key_name;
     std::string coinbase_api_private_key;  // secret (COINBASE_API_PRIVATE_KEY or COINBASE_API_SECRET)
+    // Which of the two keys gave it: errors about the key name the one the operator set.
+    std::string_view coinbase_api_private_key_from = "COINBASE_API_PRIVATE_KEY";
     // A file holding the key (PEM, base64 Ed25519) or Coinbase's key JSON; exec/api_key.hpp reads it.
     std::string coinbase_api_private_key_file;
     std::string coinbase_api_base = "https://api.coinbase.com/api/v3/brokerage";
@@ -141,6 +143,13 @@ struct LoadedConfig {
 
 // Applies already-merged entries; throws ConfigError on the first invalid value.
 [[nodiscard]] LoadedConfig apply_entries(const ConfigEntries& entries);
+
+// What `cbtrade live` needs of the file system, checked before it starts (ConfigError naming the key):
+// the history file (named `history_key`: HISTORY_FILE or --history) is a readable regular file;
+// RECORD_TICKS and DECISION_LOG are files (not directories) in existing writable directories;
+// HALT_FILE's directory exists (else the kill switch could never be used); JOURNAL_DIR is a writable
+// directory or can be made in an existing writable one. Nothing is created.
+void check_live_paths(const Config& c, std::string_view history_key);
 
 struct KeyInfo {
     std::string_view name;

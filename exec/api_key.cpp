@@ -90,18 +90,19 @@ std::optional<ApiKeyText> api_key_text_from(const Config& config) {
         return std::nullopt;
     }
     if (has_inline && has_file)
-        throw ConfigError("both COINBASE_API_PRIVATE_KEY and COINBASE_API_PRIVATE_KEY_FILE are set; set only one");
+        throw ConfigError("both " + std::string(config.coinbase_api_private_key_from) +
+                          " and COINBASE_API_PRIVATE_KEY_FILE are set; set only one");
 
     ApiKeyText key;
     std::string text;
     if (has_file) {
-        key.origin = "key file " + quote_for_message(config.coinbase_api_private_key_file, 256);
+        key.origin = "COINBASE_API_PRIVATE_KEY_FILE " + quote_for_message(config.coinbase_api_private_key_file, 256);
         FileContents file =
             read_whole_file(config.coinbase_api_private_key_file, max_key_file_bytes, "COINBASE_API_PRIVATE_KEY_FILE");
         if (!file.ok()) throw ConfigError(file.error);
         text = std::move(file.contents);
     } else {
-        key.origin = "COINBASE_API_PRIVATE_KEY";
+        key.origin = std::string(config.coinbase_api_private_key_from);
         text = config.coinbase_api_private_key;
     }
     if (trim(text).starts_with("{")) {

@@ -26,7 +26,7 @@ inline constexpr std::size_t max_key_file_bytes = 64 * 1024;
 struct ApiKeyText {
     std::string name;
     std::string private_key;  // secret
-    std::string origin;       // "COINBASE_API_PRIVATE_KEY", "key file /path/key.json"
+    std::string origin;       // "COINBASE_API_PRIVATE_KEY", "COINBASE_API_PRIVATE_KEY_FILE '/path/key.json'"
     ApiKeyText() = default;
     ApiKeyText(const ApiKeyText&) = delete;
     ApiKeyText& operator=(const ApiKeyText&) = delete;

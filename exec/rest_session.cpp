@@ -51,8 +51,16 @@ TransportResult IoHttpTransport::exchange(const TransportRequest& request) {
     return out;
 }
 
+io::Url rest_base_url(const Config& config) {
+    io::Url url = io::parse_config_url("COINBASE_API_BASE", config.coinbase_api_base, io::UrlKind::http);
+    // The base path is COINBASE_API_BASE's path ("/api/v3/brokerage"); a query there makes no sense.
+    if (url.target.find('?') != std::string::npos)
+        throw ConfigError("COINBASE_API_BASE: the base URL must not have a query string");
+    return url;
+}
+
 RestSession::RestSession(const Config& config, bool use_credentials, RestClientOptions options)
-    : url_(io::parse_config_url("COINBASE_API_BASE", config.coinbase_api_base, io::UrlKind::http)) {
+    : url_(rest_base_url(config)) {
     if (use_credentials) signer_ = jwt_signer_from(config);
     if (const int rc = loop_.init(64); rc < 0) throw RunError(io::uring_unavailable_message(rc));
     io::HttpClientOptions ho;
@@ -66,10 +74,7 @@ RestSession::RestSession(const Config& config, bool use_credentials, RestClientO
     transport_ = std::make_unique<IoHttpTransport>(*http_);
     // The JWT uri claim names the host as a request's Host header does (an IPv6 literal bracketed).
     options.host = url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
-    // The base path is COINBASE_API_BASE's path ("/api/v3/brokerage"); a query there makes no sense.
     const std::string& target = url_.target;
-    if (target.find('?') != std::string::npos)
-        throw ConfigError("COINBASE_API_BASE: the base URL must not have a query string");
     options.base_path = target == "/" ? std::string() : target;
     while (!options.base_path.empty() && options.base_path.back() == '/') options.base_path.pop_back();
     client_ = std::make_unique<RestClient>(*transport_, signer_ ? &*signer_ : nullptr, std::move(options));

@@ -26,6 +26,9 @@ private:
     io::HttpClient& client_;
 };
 
+// COINBASE_API_BASE parsed as RestSession uses it; ConfigError naming the key when it cannot be used.
+[[nodiscard]] io::Url rest_base_url(const Config& config);
+
 class RestSession {
 public:
     // Throws ConfigError for a bad COINBASE_API_BASE, key, TLS_CA_FILE or TLS_CIPHERS, and RunError

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/text.hpp"
+
 namespace cbtrade::io {
 
 namespace {
@@ -89,7 +91,9 @@ int TlsContext::init_client(const TlsClientOptions& options, std::string& error)
         return -ENOENT;
     }
     if (!options.ciphers.empty() && wolfSSL_CTX_set_cipher_list(ctx_, options.ciphers.c_str()) != WOLFSSL_SUCCESS) {
-        error = "TLS_CIPHERS: no suite in '" + options.ciphers + "' is supported by this wolfSSL";
+        error = "TLS_CIPHERS=" + quote_for_message(options.ciphers) +
+                " is invalid: expected a list of suites this wolfSSL supports, such as "
+                "TLS13-AES128-GCM-SHA256:TLS13-CHACHA20-POLY1305-SHA256 (or auto)";
         return -EINVAL;
     }
     wolfSSL_CTX_SetIORecv(ctx_, recv_callback);

@@ -82,13 +82,25 @@ std::string amount(const char* format, double v) {
 
 }  // namespace
 
-std::unique_ptr<NoticePoster> make_webhook_poster(const Config& c) {
+namespace {
+
+io::Url webhook_url(const Config& c) {
     io::UrlResult u = io::parse_url(c.slack_webhook);
     if (!u || u.url->websocket())
         throw ConfigError(
             "SLACK_WEBHOOK: not a usable URL (https://, or http:// to a loopback host); its text is not shown (a "
             "secret)");
-    return std::make_unique<WebhookPoster>(c, std::move(*u.url));
+    return std::move(*u.url);
+}
+
+}  // namespace
+
+void check_webhook_url(const Config& c) {
+    (void)webhook_url(c);
+}
+
+std::unique_ptr<NoticePoster> make_webhook_poster(const Config& c) {
+    return std::make_unique<WebhookPoster>(c, webhook_url(c));
 }
 
 Notifier::Notifier(NoticePoster& poster, NoticeRing& ring, const std::atomic<bool>* halted, std::string product_id,

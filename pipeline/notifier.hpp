@@ -45,6 +45,8 @@ public:
 // Throws ConfigError naming SLACK_WEBHOOK (never its text) for a URL it cannot use, RunError when
 // io_uring is unavailable.
 [[nodiscard]] std::unique_ptr<NoticePoster> make_webhook_poster(const Config& c);
+// The check make_webhook_poster makes of SLACK_WEBHOOK (ConfigError, the URL never shown), alone.
+void check_webhook_url(const Config& c);
 
 class Notifier final : public Stage {
 public:

@@ -49,6 +49,7 @@
 #include "pipeline/signal_stage.hpp"
 #include "tools/cli_args.hpp"
 #include "tools/commands.hpp"
+#include "tools/config_check.hpp"
 #include "tools/ws_jwt_source.hpp"
 
 namespace {
@@ -182,6 +183,9 @@ int run(int argc, char** argv) {
     for (const auto& w : lc.warnings) std::fprintf(stderr, "cbtrade: warning: %s\n", w.c_str());
     Config cfg = lc.config;
     if (a.flag("--history")) cfg.history_file = a.value("--history");
+    // Every configuration check before anything is printed, connected or written (the journal
+    // included): a bad value is one error line, exit 2, nothing started (issue 13 item 7).
+    check_live_configuration(cfg, a.flag("--history") ? "--history" : "HISTORY_FILE");
     const std::uint64_t crash_after_intent = test_crash_after_intent();
     const PlacementPlan plan = plan_placement(cfg, allowed_cores());
     (void)traded_product_index(cfg);  // PRODUCT_ID must be among COINBASE_WS_PRODUCTS (exit 2 otherwise)

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -351,6 +352,168 @@ TEST(Config, journal_dir) {
     EXPECT_NE(error_of("JOURNAL_DIR=\n").find("JOURNAL_DIR"), std::string::npos);
     EXPECT_NE(error_of("JOURNAL_DIR=\n").find("cannot be turned off"), std::string::npos);
     EXPECT_FALSE(error_of("JOURNAL_DIR=a\tb\n").empty());
+}
+
+// ---- issue 13 item 7: the bad-value table (tests/data/config/bad_values.tsv) ---------------------
+
+struct BadCase {
+    std::string kind, key, stage, expect;
+    std::vector<std::string> assigns;  // decoded KEY=VALUE
+    int line = 0;
+};
+
+// The table's escapes (\t \n \r \\ \xHH) and placeholders, as config_sweep.sh's printf '%b' reads them.
+std::string decode_case_text(std::string_view v, const std::string& dir) {
+    std::string out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v.substr(i, 5) == "@DIR@") {
+            out += dir;
+            i += 4;
+        } else if (v.substr(i, 6) == "@DATA@") {
+            out += data_file("config");
+            i += 5;
+        } else if (v[i] == '\\' && i + 1 < v.size()) {
+            const char n = v[++i];
+            if (n == 't') out += '\t';
+            else if (n == 'n') out += '\n';
+            else if (n == 'r') out += '\r';
+            else if (n == '\\') out += '\\';
+            else if (n == 'x' && i + 2 < v.size()) {
+                out += static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16));
+                i += 2;
+            } else {
+                out += '\\';
+                out += n;
+            }
+        } else {
+            out += v[i];
+        }
+    }
+    return out;
+}
+
+std::vector<BadCase> read_bad_cases(const std::string& dir) {
+    std::ifstream in(data_file("config/bad_values.tsv"));
+    EXPECT_TRUE(in.good()) << "tests/data/config/bad_values.tsv missing";
+    std::vector<BadCase> out;
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        if (line.empty() || line.front() == '#') continue;
+        std::vector<std::string> f;
+        std::size_t start = 0;
+        for (std::size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
+            f.push_back(line.substr(start, tab - start));
+        f.push_back(line.substr(start));
+        if (f.size() < 5) {
+            ADD_FAILURE() << "bad_values.tsv:" << n << ": fewer than 5 fields";
+            continue;
+        }
+        BadCase c{f[0], f[1], f[2], f[3], {}, n};
+        for (std::size_t i = 4; i < f.size(); ++i) c.assigns.push_back(decode_case_text(f[i], dir));
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+bool numeric_default(std::string_view d) {
+    return !d.empty() && d.find_first_not_of("0123456789.") == std::string_view::npos;
+}
+
+TEST(ConfigBadValues, every_key_has_bad_cases_of_each_kind_it_can_have) {
+    const std::vector<BadCase> cases = read_bad_cases("/nonexistent");
+    ASSERT_GE(cases.size(), 100u);
+    const auto has = [&](std::string_view key, std::string_view kind) {
+        return std::any_of(cases.begin(), cases.end(),
+                           [&](const BadCase& c) { return c.key == key && (kind.empty() || c.kind == kind); });
+    };
+    for (const KeyInfo& k : config_keys()) {
+        EXPECT_TRUE(has(k.name, "")) << k.name << ": no bad-value case in bad_values.tsv";
+        if (!k.default_text.empty()) EXPECT_TRUE(has(k.name, "empty")) << k.name << ": no empty-value case";
+        if (numeric_default(k.default_text)) {
+            EXPECT_TRUE(has(k.name, "type")) << k.name << ": no wrong-type case";
+            EXPECT_TRUE(has(k.name, "range")) << k.name << ": no out-of-range case";
+        }
+    }
+    for (const BadCase& c : cases) {
+        const auto keys = config_keys();
+        EXPECT_TRUE(std::any_of(keys.begin(), keys.end(), [&](const KeyInfo& k) { return k.name == c.key; }))
+            << "bad_values.tsv:" << c.line << ": unknown key " << c.key;
+        EXPECT_TRUE(c.kind == "type" || c.kind == "range" || c.kind == "empty" || c.kind == "conflict")
+            << "bad_values.tsv:" << c.line << ": kind " << c.kind;
+        EXPECT_TRUE(c.stage == "config" || c.stage == "live") << "bad_values.tsv:" << c.line << ": stage " << c.stage;
+        EXPECT_FALSE(c.expect.empty()) << "bad_values.tsv:" << c.line;
+    }
+}
+
+// Each `config` case is refused by apply_entries with one line naming the key and what it accepts;
+// each `live` case passes it (it is `cbtrade live`'s check that refuses it: config_sweep.sh).
+TEST(ConfigBadValues, config_cases_are_refused_with_one_line_naming_the_key) {
+    char tmpl[] = "/tmp/cbtrade-bad-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl;
+    int refused = 0;
+    for (const BadCase& c : read_bad_cases(dir)) {
+        ConfigEntries entries;
+        for (const std::string& a : c.assigns) {
+            const std::size_t eq = a.find('=');
+            ASSERT_NE(eq, std::string::npos) << "bad_values.tsv:" << c.line;
+            entries[a.substr(0, eq)] = ConfigEntry{a.substr(eq + 1), "case.env:" + std::to_string(c.line)};
+        }
+        std::string err;
+        try {
+            (void)apply_entries(entries);
+        } catch (const ConfigError& e) {
+            err = e.what();
+            EXPECT_EQ(e.exit_code(), ExitCode::usage);
+        }
+        if (c.stage == "live") {
+            EXPECT_EQ(err, "") << "bad_values.tsv:" << c.line << ": a live case refused by apply_entries";
+            continue;
+        }
+        ++refused;
+        EXPECT_NE(err.find(c.key), std::string::npos) << "bad_values.tsv:" << c.line << ": " << err;
+        EXPECT_NE(err.find(c.expect), std::string::npos) << "bad_values.tsv:" << c.line << ": " << err;
+        EXPECT_EQ(err.find('\n'), std::string::npos) << "bad_values.tsv:" << c.line << ": " << err;
+        EXPECT_EQ(err.find("S3CR3T"), std::string::npos) << "bad_values.tsv:" << c.line << ": " << err;
+        EXPECT_LT(err.size(), 600u) << "bad_values.tsv:" << c.line;
+    }
+    EXPECT_GE(refused, 100);
+    ::rmdir(dir.c_str());
+}
+
+TEST(ConfigBadValues, live_paths_are_checked_without_creating_anything) {
+    char tmpl[] = "/tmp/cbtrade-paths-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl;
+    const auto error = [](const Config& c) {
+        try {
+            check_live_paths(c, "HISTORY_FILE");
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    Config c;
+    c.journal_dir = dir + "/journal/";  // a trailing slash: the parent is dir
+    EXPECT_EQ(error(c), "");
+    c.halt_file = dir + "/halt";
+    c.record_ticks = dir + "/ticks.rec";
+    c.decision_log = "decisions.log";  // the working directory
+    EXPECT_EQ(error(c), "");
+    c.journal_dir = dir + "/missing/journal";
+    EXPECT_NE(error(c).find("JOURNAL_DIR="), std::string::npos);
+    c.journal_dir = dir + "/journal";
+    c.halt_file = dir + "/missing/halt";
+    EXPECT_NE(error(c).find("HALT_FILE="), std::string::npos);
+    c.halt_file.clear();
+    c.history_file = dir;
+    EXPECT_NE(error(c).find("HISTORY_FILE="), std::string::npos);
+    EXPECT_NE(error(c).find("not a regular file"), std::string::npos);
+    struct stat st {};
+    EXPECT_NE(::stat((dir + "/journal").c_str(), &st), 0) << "nothing is created";
+    ::rmdir(dir.c_str());
 }
 
 }  // namespace

@@ -196,7 +196,7 @@ if start_sim chk --csv series.csv --quiet; then
   printf 'not a key at all' >bad.pem
   expect_exit 1 "check with a broken key" -- env COINBASE_API_KEY_NAME=k COINBASE_API_PRIVATE_KEY_FILE=bad.pem \
     "$CBTRADE" check
-  expect_grep out "^\[FAIL\] key +key file '.*bad.pem': not a PEM key and not base64" "broken key line"
+  expect_grep out "^\[FAIL\] key +COINBASE_API_PRIVATE_KEY_FILE '.*bad.pem': not a PEM key and not base64" "broken key line"
   grep -q "not a key at all" out err && fail "check printed the key file's content"
   stop_sim
 fi
