@@ -418,6 +418,8 @@ HttpServerResponse BridgeRoutes::create_order(std::string_view body, bool buy_on
     thread_local dom::parser parser(max_request_body_bytes);
     dom::element doc;
     dom::object o;
+    // An empty body may come with a null data pointer, which simdjson would copy from (fuzz_bridge_routes).
+    if (body.empty()) return bad_request("the body must be a JSON object");
     if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS || doc.get_object().get(o))
         return bad_request("the body must be a JSON object");
     rest::MarketOrder order;

@@ -2,6 +2,8 @@
 # Builds one libFuzzer target through meson and runs it for a while.
 #
 #   tests/fuzz/run.sh NAME [SECONDS]      NAME as listed in tests/fuzz/meson.build; SECONDS defaults to 30
+#   FUZZ_RUNS=N tests/fuzz/run.sh NAME 0  a long run: stops after N executions (SECONDS 0: no time limit),
+#                                         as docs/fuzzing.md records them
 #
 # The fuzz build directory (FUZZ_BUILD_DIR, default build-fuzz/ at the source root) is configured with
 # clang and -Dfuzz=true on first use; the target's libFuzzer flags and seed folders come from the file
@@ -21,6 +23,11 @@ if [ $# -lt 1 ] || [ $# -gt 2 ] || [[ ! "${2:-30}" =~ ^[0-9]+$ ]]; then
 fi
 name=$1
 seconds=${2:-30}
+runs=${FUZZ_RUNS:-}
+if [ -n "$runs" ] && [[ ! "$runs" =~ ^[0-9]+$ ]]; then
+  echo "run.sh: FUZZ_RUNS must be a number of executions" >&2
+  exit 2
+fi
 if [ ! -f "$root/tests/fuzz/fuzz_$name.cpp" ]; then
   echo "run.sh: no fuzz target '$name' (tests/fuzz/fuzz_$name.cpp does not exist)" >&2
   exit 2
@@ -82,7 +89,12 @@ if [ -x "$root/tests/fuzz/seeds_$name.sh" ]; then
   "$root/tests/fuzz/seeds_$name.sh" "$out/$name-seeds" || { echo "run.sh: seeds_$name.sh failed" >&2; exit 1; }
   seeds+=("$out/$name-seeds")
 fi
-echo "fuzzing $name for ${seconds}s" >&2
+if [ -n "$runs" ]; then
+  flags+=("-runs=$runs")
+  echo "fuzzing $name for $runs executions (time limit: ${seconds}s, 0 = none)" >&2
+else
+  echo "fuzzing $name for ${seconds}s" >&2
+fi
 # libFuzzer's own exit codes for a finding are 77 (meson's skip) and 70: make every finding exit 1.
 "$out/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -error_exitcode=1 -timeout_exitcode=1 -artifact_prefix="$out/$name-" \
