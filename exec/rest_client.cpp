@@ -324,6 +324,24 @@ RestResult<Order> RestClient::order(std::string_view order_id) {
     return r;
 }
 
+RestResult<OrdersPage> RestClient::orders_page(std::string_view product_id, std::int64_t start_unix_s,
+                                               std::size_t limit, std::string_view cursor) {
+    if (!valid_product_id(product_id) || limit == 0 || limit > max_orders_per_page || start_unix_s < 0 ||
+        start_unix_s >= 4'102'444'800 || cursor.size() > max_id_chars * 4)
+        return RestResult<OrdersPage>::failure(
+            RestError{RestErrorKind::invalid_order, 0, {}, "list orders: invalid product, start, limit or cursor"});
+    const Answer a = send_with_retries(list_orders_request(options_.base_path, product_id, start_unix_s, limit, cursor),
+                                       "list orders");
+    if (!a.response) return failure_of<OrdersPage>(a);
+    RestResult<OrdersPage> r = decode_orders(answer_of(*a.response), limit);
+    if (r.ok())
+        for (const Order& o : r.value->orders)
+            if (o.product_id != product_id)
+                return RestResult<OrdersPage>::failure(RestError{
+                    RestErrorKind::malformed, a.response->status, {}, "list orders: an order of another product"});
+    return r;
+}
+
 RestResult<std::vector<FillRecord>> RestClient::fills(std::string_view order_id, std::size_t max_pages) {
     if (!valid_order_id(order_id))
         return RestResult<std::vector<FillRecord>>::failure(RestError{

@@ -165,6 +165,10 @@ public:
     // attempt's answer was seen.
     [[nodiscard]] RestResult<CreateOrderResult> create_market_order(const MarketOrder& order);
     [[nodiscard]] RestResult<Order> order(std::string_view order_id);
+    // One page of list orders: the product's orders created at or after start_unix_s (at most `limit`,
+    // 1..max_orders_per_page), the next page by the cursor of the one before.
+    [[nodiscard]] RestResult<OrdersPage> orders_page(std::string_view product_id, std::int64_t start_unix_s,
+                                                     std::size_t limit, std::string_view cursor);
     // Every fill of one order, following the cursor.
     [[nodiscard]] RestResult<std::vector<FillRecord>> fills(std::string_view order_id, std::size_t max_pages = 20);
     // Polls get-order until a terminal status or `timeout_ms`; the last seen order either way

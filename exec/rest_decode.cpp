@@ -553,6 +553,50 @@ RestResult<CreateOrderResult> decode_create_order(const HttpAnswer& answer) {
     return RestResult<CreateOrderResult>::success(std::move(out));
 }
 
+namespace {
+
+// One order object (get order's "order", list orders' "orders[i]"), its fields' paths under `at`.
+void read_order(Reader& r, dom::object o, const std::string& at, Order& order) {
+    const auto path = [&](std::string_view field) { return at + "." + std::string(field); };
+    r.id(o, "order_id", path("order_id"), order.order_id, true);
+    r.id(o, "client_order_id", path("client_order_id"), order.client_order_id, false);
+    r.product_id(o, "product_id", path("product_id"), order.product_id);
+    r.side(o, "side", path("side"), order.side, true);
+    std::string status;
+    if (r.text(o, "status", path("status"), status, true, 32)) {
+        static constexpr std::pair<std::string_view, OrderStatus> names[] = {
+            {"PENDING", OrderStatus::pending},
+            {"OPEN", OrderStatus::open},
+            {"FILLED", OrderStatus::filled},
+            {"CANCELLED", OrderStatus::cancelled},
+            {"EXPIRED", OrderStatus::expired},
+            {"FAILED", OrderStatus::failed},
+            {"QUEUED", OrderStatus::queued},
+            {"CANCEL_QUEUED", OrderStatus::cancel_queued},
+            {"UNKNOWN_ORDER_STATUS", OrderStatus::unknown}};
+        bool known = false;
+        for (const auto& [name, value] : names)
+            if (status == name) {
+                order.status = value;
+                known = true;
+            }
+        // A status added later is not terminal for us: the caller keeps polling and reports it.
+        if (!known) order.status = OrderStatus::unknown;
+    }
+    r.amount(o, "filled_size", path("filled_size"), order.filled_size, 0, max_amount, false, true);
+    r.amount(o, "average_filled_price", path("average_filled_price"), order.average_filled_price, 0, max_sane_price,
+             false, true);
+    r.amount(o, "filled_value", path("filled_value"), order.filled_value, 0, max_amount, false, true);
+    r.amount(o, "total_fees", path("total_fees"), order.total_fees, 0, max_amount, false, true);
+    r.integer(o, "number_of_fills", path("number_of_fills"), order.number_of_fills, 0, 1'000'000, false);
+    r.time(o, "created_time", path("created_time"), order.created_time_ns, false);
+    if (!r.failed() && order.filled_size.value > 0 && !sane_price(order.average_filled_price.value))
+        r.fail(path("average_filled_price"),
+               "is out of range for a filled order: " + quote_for_message(order.average_filled_price.text));
+}
+
+}  // namespace
+
 RestResult<Order> decode_order(const HttpAnswer& answer) {
     constexpr std::string_view what = "get order";
     if (!is_2xx(answer.status)) return RestResult<Order>::failure(error_from_answer(answer, what));
@@ -560,45 +604,39 @@ RestResult<Order> decode_order(const HttpAnswer& answer) {
     dom::object root;
     dom::object o;
     Order order;
-    if (r.parse(answer.body, root) && r.object(root, "order", "order", o, true)) {
-        r.id(o, "order_id", "order.order_id", order.order_id, true);
-        r.id(o, "client_order_id", "order.client_order_id", order.client_order_id, false);
-        r.product_id(o, "product_id", "order.product_id", order.product_id);
-        r.side(o, "side", "order.side", order.side, true);
-        std::string status;
-        if (r.text(o, "status", "order.status", status, true, 32)) {
-            static constexpr std::pair<std::string_view, OrderStatus> names[] = {
-                {"PENDING", OrderStatus::pending},
-                {"OPEN", OrderStatus::open},
-                {"FILLED", OrderStatus::filled},
-                {"CANCELLED", OrderStatus::cancelled},
-                {"EXPIRED", OrderStatus::expired},
-                {"FAILED", OrderStatus::failed},
-                {"QUEUED", OrderStatus::queued},
-                {"CANCEL_QUEUED", OrderStatus::cancel_queued},
-                {"UNKNOWN_ORDER_STATUS", OrderStatus::unknown}};
-            bool known = false;
-            for (const auto& [name, value] : names)
-                if (status == name) {
-                    order.status = value;
-                    known = true;
-                }
-            // A status added later is not terminal for us: the caller keeps polling and reports it.
-            if (!known) order.status = OrderStatus::unknown;
-        }
-        r.amount(o, "filled_size", "order.filled_size", order.filled_size, 0, max_amount, false, true);
-        r.amount(o, "average_filled_price", "order.average_filled_price", order.average_filled_price, 0, max_sane_price,
-                 false, true);
-        r.amount(o, "filled_value", "order.filled_value", order.filled_value, 0, max_amount, false, true);
-        r.amount(o, "total_fees", "order.total_fees", order.total_fees, 0, max_amount, false, true);
-        r.integer(o, "number_of_fills", "order.number_of_fills", order.number_of_fills, 0, 1'000'000, false);
-        r.time(o, "created_time", "order.created_time", order.created_time_ns, false);
-        if (!r.failed() && order.filled_size.value > 0 && !sane_price(order.average_filled_price.value))
-            r.fail("order.average_filled_price",
-                   "is out of range for a filled order: " + quote_for_message(order.average_filled_price.text));
-    }
+    if (r.parse(answer.body, root) && r.object(root, "order", "order", o, true)) read_order(r, o, "order", order);
     if (r.failed()) return RestResult<Order>::failure(r.error(answer.status));
     return RestResult<Order>::success(std::move(order));
+}
+
+RestResult<OrdersPage> decode_orders(const HttpAnswer& answer, std::size_t limit) {
+    constexpr std::string_view what = "list orders";
+    if (!is_2xx(answer.status)) return RestResult<OrdersPage>::failure(error_from_answer(answer, what));
+    Reader r(what);
+    dom::object root;
+    dom::array items;
+    OrdersPage page;
+    if (r.parse(answer.body, root) && r.array(root, "orders", "orders", items, limit)) {
+        std::size_t i = 0;
+        for (dom::element item : items) {
+            const std::string at = "orders[" + std::to_string(i) + "]";
+            dom::object o;
+            if (item.get_object().get(o) != simdjson::SUCCESS) {
+                r.fail(at, "is not an object");
+                break;
+            }
+            Order order;
+            read_order(r, o, at, order);
+            if (r.failed()) break;
+            page.orders.push_back(std::move(order));
+            ++i;
+        }
+        r.boolean(root, "has_next", "has_next", page.has_next, true);
+        r.text(root, "cursor", "cursor", page.cursor, false, max_id_chars * 4);
+        if (!r.failed() && page.has_next && page.cursor.empty()) r.fail("cursor", "is empty while has_next is true");
+    }
+    if (r.failed()) return RestResult<OrdersPage>::failure(r.error(answer.status));
+    return RestResult<OrdersPage>::success(std::move(page));
 }
 
 RestResult<FillsPage> decode_fills(const HttpAnswer& answer) {

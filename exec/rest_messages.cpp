@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "core/json_writer.hpp"
+#include "core/rfc3339.hpp"
 #include "core/text.hpp"
 
 namespace cbtrade::rest {
@@ -119,6 +120,22 @@ RestRequest list_fills_request(std::string_view base_path, std::string_view orde
         append_query_value(r.target, cursor);
     }
     return r;
+}
+
+RestRequest list_orders_request(std::string_view base_path, std::string_view product_id, std::int64_t start_unix_s,
+                                std::size_t limit, std::string_view cursor) {
+    require(valid_product_id(product_id), "list orders: invalid product id");
+    require(limit >= 1 && limit <= max_orders_per_page, "list orders: limit out of range");
+    require(start_unix_s >= 0 && start_unix_s < 4'102'444'800, "list orders: start out of range");
+    require(cursor.size() <= max_id_chars * 4, "list orders: cursor too long");
+    std::string target = "/orders/historical/batch?product_ids=" + std::string(product_id) + "&start_date=";
+    append_query_value(target, format_rfc3339_s(start_unix_s));
+    target += "&limit=" + std::to_string(limit);
+    if (!cursor.empty()) {
+        target += "&cursor=";
+        append_query_value(target, cursor);
+    }
+    return RestRequest{"GET", join(base_path, target), {}, true, true};
 }
 
 void append_create_order_body(std::string& out, const MarketOrder& order) {

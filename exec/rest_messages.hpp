@@ -36,7 +36,8 @@ inline constexpr std::size_t max_body_bytes = 4 * 1024 * 1024;  // the largest a
 inline constexpr std::size_t max_accounts_per_page = 250;       // list-accounts limit (documented max)
 inline constexpr std::size_t max_candles_per_request = 300;     // coinbase-api.md 3.4: 350 cap, 300 is safe
 inline constexpr std::size_t max_fills_per_page = 1000;
-inline constexpr std::size_t max_id_chars = 128;  // uuids, order ids, cursors are far shorter
+inline constexpr std::size_t max_orders_per_page = 100;  // list orders: the page size cbtrade asks for
+inline constexpr std::size_t max_id_chars = 128;         // uuids, order ids, cursors are far shorter
 
 // ---- requests ------------------------------------------------------------------------------------
 
@@ -86,6 +87,11 @@ struct RestRequest {
 [[nodiscard]] RestRequest get_order_request(std::string_view base_path, std::string_view order_id);
 [[nodiscard]] RestRequest list_fills_request(std::string_view base_path, std::string_view order_id,
                                              std::string_view cursor);
+// List orders (reconciliation by client_order_id after a restart): the orders of one product created
+// at or after `start_unix_s`, `limit` (1..max_orders_per_page) a page, the next page by `cursor`:
+// GET /orders/historical/batch?product_ids=ID&start_date=RFC3339&limit=N[&cursor=C].
+[[nodiscard]] RestRequest list_orders_request(std::string_view base_path, std::string_view product_id,
+                                              std::int64_t start_unix_s, std::size_t limit, std::string_view cursor);
 
 // What the key may do (GET /key_permissions, "Get API Key Permissions" in the AT REST reference;
 // not in coinbase-api.md): {"can_view","can_trade","can_transfer","portfolio_uuid","portfolio_type"}.
@@ -289,6 +295,15 @@ struct Order {
     std::int64_t created_time_ns = 0;
 };
 [[nodiscard]] RestResult<Order> decode_order(const HttpAnswer& answer);
+
+// {"orders":[{...the get-order fields...}],"has_next","cursor"}: each order checked as decode_order
+// checks one; at most `limit` of them; has_next needs a cursor.
+struct OrdersPage {
+    std::vector<Order> orders;
+    bool has_next = false;
+    std::string cursor;
+};
+[[nodiscard]] RestResult<OrdersPage> decode_orders(const HttpAnswer& answer, std::size_t limit);
 
 struct FillRecord {
     std::string entry_id;

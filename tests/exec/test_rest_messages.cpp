@@ -434,6 +434,68 @@ TEST(RestOrder, pending_orders_unknown_statuses_and_impossible_fills) {
               std::string::npos);
 }
 
+TEST(RestListOrders, the_request_names_product_start_limit_and_cursor) {
+    EXPECT_EQ(list_orders_request(base, "BTC-USD", 1'712'188'800, 100, "").target,
+              "/api/v3/brokerage/orders/historical/batch?product_ids=BTC-USD&start_date=2024-04-04T00%3A00%3A00Z&limit="
+              "100");
+    EXPECT_EQ(list_orders_request(base, "BTC-USD", 0, 1, "c:2").target,
+              "/api/v3/brokerage/orders/historical/batch?product_ids=BTC-USD&start_date=1970-01-01T00%3A00%3A00Z&limit="
+              "1&cursor=c%3A2");
+    EXPECT_EQ(list_orders_request(base, "BTC-USD", 0, 1, "").path(), "/api/v3/brokerage/orders/historical/batch");
+    EXPECT_THROW((void)list_orders_request(base, "BTC-USD", 0, 0, ""), std::invalid_argument);
+    EXPECT_THROW((void)list_orders_request(base, "BTC-USD", 0, max_orders_per_page + 1, ""), std::invalid_argument);
+    EXPECT_THROW((void)list_orders_request(base, "btc", 0, 10, ""), std::invalid_argument);
+    EXPECT_THROW((void)list_orders_request(base, "BTC-USD", -1, 10, ""), std::invalid_argument);
+}
+
+TEST(RestListOrders, decodes_a_page_of_orders_with_client_order_ids_and_fills) {
+    const std::string body =
+        R"({"orders":[{"order_id":"o1","product_id":"BTC-USD","side":"BUY","client_order_id":"c-1","status":"FILLED",
+ "filled_size":"0.0006","average_filled_price":"41416.67","filled_value":"24.85","total_fees":"0.15",
+ "number_of_fills":"2","created_time":"2024-04-04T00:00:01Z"},
+ {"order_id":"o2","product_id":"BTC-USD","side":"SELL","client_order_id":"c-2","status":"OPEN","filled_size":"0"}],
+ "sequence":"0","has_next":true,"cursor":"2"})";
+    const auto r = decode_orders(ok(body), 100);
+    ASSERT_TRUE(r.ok()) << r.error.message;
+    ASSERT_EQ(r.value->orders.size(), 2u);
+    EXPECT_TRUE(r.value->has_next);
+    EXPECT_EQ(r.value->cursor, "2");
+    const Order& a = r.value->orders[0];
+    EXPECT_EQ(a.client_order_id, "c-1");
+    EXPECT_EQ(a.status, OrderStatus::filled);
+    EXPECT_EQ(a.filled_value.text, "24.85");
+    EXPECT_EQ(a.number_of_fills, 2);
+    EXPECT_EQ(r.value->orders[1].status, OrderStatus::open);
+    EXPECT_EQ(r.value->orders[1].side, Side::sell);
+    const auto last = decode_orders(ok(R"({"orders":[],"has_next":false,"cursor":""})"), 100);
+    ASSERT_TRUE(last.ok()) << last.error.message;
+    EXPECT_TRUE(last.value->orders.empty());
+}
+
+TEST(RestListOrders, refuses_more_orders_than_asked_bad_numbers_and_a_missing_cursor) {
+    const std::string two =
+        R"({"orders":[{"order_id":"o1","product_id":"BTC-USD","side":"BUY","status":"OPEN"},
+ {"order_id":"o2","product_id":"BTC-USD","side":"BUY","status":"OPEN"}],"has_next":false})";
+    EXPECT_NE(error_of(decode_orders(ok(two), 1)).find("holds 2 items, more than the 1 asked for"), std::string::npos);
+    EXPECT_NE(error_of(decode_orders(ok(R"({"orders":[{"order_id":"o1","product_id":"BTC-USD","side":"BUY",
+ "status":"FILLED","filled_size":"-1"}],"has_next":false})"),
+                                     10))
+                  .find("orders[0].filled_size' is out of range"),
+              std::string::npos);
+    EXPECT_NE(error_of(decode_orders(ok(R"({"orders":[{"order_id":"o1","product_id":"BTC-USD","side":"BUY",
+ "status":"FILLED","filled_size":"1","average_filled_price":"0"}],"has_next":false})"),
+                                     10))
+                  .find("orders[0].average_filled_price"),
+              std::string::npos);
+    EXPECT_NE(error_of(decode_orders(ok(R"({"orders":[7],"has_next":false})"), 10)).find("orders[0]' is not an object"),
+              std::string::npos);
+    EXPECT_NE(
+        error_of(decode_orders(ok(R"({"orders":[],"has_next":true,"cursor":""})"), 10)).find("empty while has_next"),
+        std::string::npos);
+    EXPECT_NE(error_of(decode_orders(ok(R"({"orders":[]})"), 10)).find("has_next' is missing"), std::string::npos);
+    EXPECT_EQ(decode_orders(HttpAnswer{429, "text/html", "<html>"}, 10).error.kind, RestErrorKind::rate_limited);
+}
+
 TEST(RestFills, decodes_fills_with_their_commission) {
     const std::string body =
         R"({"fills":[{"entry_id":"e1","trade_id":"t1","order_id":"a9625b04","trade_time":"2023-11-26T12:00:00.2Z",

@@ -289,6 +289,48 @@ TEST_F(RestSim, a_client_order_id_sent_again_returns_the_first_order) {
     EXPECT_EQ(sim->stat("rest_order_repeats"), 1);
 }
 
+TEST_F(RestSim, list_orders_finds_an_order_by_client_order_id_newest_first_paged_and_from_start_date) {
+    auto sim = start({"--rest-fault", "orders:timeout:1", "--rest-fault", "list_orders:500:1"});
+    JwtSigner s = ed_signer();
+    RestClientOptions o;
+    o.max_attempts = 1;
+    RestClient c = client(&s, o);
+    const std::int64_t before_s = wall_ns() / 1'000'000'000 - 1;
+    // The first order is placed, its answer never comes (the fault): the caller does not know it.
+    const MarketOrder hidden{new_client_order_id(), "BTC-USD", Side::buy, "25"};
+    EXPECT_EQ(c.create_market_order(hidden).error.kind, RestErrorKind::unknown_outcome);
+    std::vector<std::string> ids{hidden.client_order_id};
+    for (int i = 0; i < 2; ++i) {
+        const MarketOrder m{new_client_order_id(), "BTC-USD", Side::buy, "10"};
+        ASSERT_TRUE(c.create_market_order(m).ok());
+        ids.push_back(m.client_order_id);
+    }
+    EXPECT_EQ(c.orders_page("BTC-USD", before_s, 2, "").error.kind, RestErrorKind::server_error) << "the fault";
+    const auto p1 = c.orders_page("BTC-USD", before_s, 2, "");
+    ASSERT_TRUE(p1.ok()) << p1.error.message;
+    ASSERT_EQ(p1.value->orders.size(), 2u);
+    EXPECT_TRUE(p1.value->has_next);
+    EXPECT_EQ(p1.value->orders[0].client_order_id, ids[2]) << "newest first";
+    const auto p2 = c.orders_page("BTC-USD", before_s, 2, p1.value->cursor);
+    ASSERT_TRUE(p2.ok()) << p2.error.message;
+    ASSERT_EQ(p2.value->orders.size(), 1u);
+    EXPECT_FALSE(p2.value->has_next);
+    const Order& found = p2.value->orders[0];
+    EXPECT_EQ(found.client_order_id, hidden.client_order_id) << "the order whose answer was lost";
+    EXPECT_EQ(found.status, OrderStatus::filled);
+    EXPECT_GT(found.filled_size.value, 0);
+    EXPECT_NEAR(found.filled_value.value + found.total_fees.value, 25, 1e-6) << "quote_size is what left the account";
+    const auto later = c.orders_page("BTC-USD", before_s + 3600, 100, "");
+    ASSERT_TRUE(later.ok()) << later.error.message;
+    EXPECT_TRUE(later.value->orders.empty()) << "start_date honoured";
+    const auto other = c.orders_page("ETH-USD", before_s, 100, "");
+    ASSERT_TRUE(other.ok()) << other.error.message;
+    EXPECT_TRUE(other.value->orders.empty()) << "product_ids honoured";
+    sim->stop();
+    EXPECT_EQ(sim->stat("rest_orders"), 3);
+    EXPECT_EQ(sim->stat("rest_order_repeats"), 0);
+}
+
 TEST_F(RestSim, refused_tokens_get_401) {
     auto sim = start();
     JwtSigner good = ed_signer();

@@ -1,5 +1,5 @@
 // libFuzzer target for every Coinbase REST answer decoder (exec/rest_messages.hpp: accounts, product,
-// server time, candles, create-order, order, fills, key permissions, and error_from_answer for the
+// server time, candles, create-order, order, list orders, fills, key permissions, and error_from_answer for the
 // error bodies), plus the order sizing that runs on a decoded product's increments and minimums.
 //
 // Input layout: byte 0 picks the decoder, byte 1 the HTTP status (2xx, 4xx, 5xx and odd ones), byte
@@ -132,7 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static constexpr int statuses[] = {200, 201, 204, 299, 400, 401, 403, 404, 409, 418, 429, 500, 502, 503, 100, 302};
     static constexpr std::string_view content_types[] = {"application/json", "application/json; charset=utf-8",
                                                          "text/plain", "text/html", ""};
-    const unsigned decoder = data[0] % 10;
+    const unsigned decoder = data[0] % 11;
     const int status = statuses[data[1] % std::size(statuses)];
     const std::string_view content_type = content_types[data[2] % std::size(content_types)];
     // For the product decoder, bytes 3..10 are the amount an order is sized for (any double).
@@ -232,6 +232,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 check_text(k.portfolio_type);
             });
             break;
+        case 10: {
+            const std::size_t page = 1 + data[2] % max_orders_per_page;
+            run(decode_orders(answer, page), decode_orders(answer, page), status, [&](const OrdersPage& p) {
+                check(p.orders.size() <= page);
+                check_cursor(p.cursor);
+                check(!p.has_next || !p.cursor.empty());
+                for (const Order& o : p.orders) check_order(o);
+            });
+            break;
+        }
         default: {
             // The error path every decoder takes for a non-2xx answer, whatever the body's shape.
             const RestError e = error_from_answer(answer, "list accounts");

@@ -229,6 +229,8 @@ SimReply RestExchange::handle(const HttpRequest& req) {
         route = "orders";
     } else if (sub == "/orders/historical/fills" && get) {
         route = "fills";
+    } else if (sub == "/orders/historical/batch" && get) {
+        route = "list_orders";
     } else if (sub.starts_with("/orders/historical/") && get) {
         route = "order";
         id = std::string(sub.substr(std::string_view("/orders/historical/").size()));
@@ -299,6 +301,7 @@ SimReply RestExchange::handle(const HttpRequest& req) {
     if (route == "product") return product(req, id);
     if (route == "candles") return candles(req, id, query);
     if (route == "order") return get_order(req, id);
+    if (route == "list_orders") return list_orders(req, query);
     return fills(req, query);
 }
 
@@ -655,6 +658,49 @@ SimReply RestExchange::get_order(const HttpRequest& req, const std::string& id) 
             return {json_response(req, http::status::ok, "{\"order\":" + order_json(o) + "}")};
         }
     return {json_response(req, http::status::not_found, json_error_body("NOT_FOUND", "order not found"))};
+}
+
+SimReply RestExchange::list_orders(const HttpRequest& req, const Query& q) {
+    const auto bad = [&](const std::string& message) {
+        return SimReply{json_response(req, http::status::bad_request, json_error_body("INVALID_ARGUMENT", message))};
+    };
+    std::int64_t start_us = 0;
+    if (const std::string d = query_value(q, "start_date"); !d.empty()) {
+        const std::optional<std::int64_t> ns = parse_rfc3339_ns(d);
+        if (!ns) return bad("start_date is not an RFC 3339 time");
+        start_us = *ns / 1000;
+    }
+    std::size_t limit = 100;
+    if (const std::string l = query_value(q, "limit"); !l.empty()) {
+        const auto v = to_int(l);
+        if (!v || *v < 1 || *v > 1000) return bad("limit must be between 1 and 1000");
+        limit = static_cast<std::size_t>(*v);
+    }
+    // Newest first, as the exchange lists them; of the products asked for (all without product_ids).
+    const auto [first, last] = q.equal_range("product_ids");
+    std::vector<const Order*> matching;
+    for (auto it = orders_.rbegin(); it != orders_.rend(); ++it) {
+        bool wanted = first == last;
+        for (auto p = first; p != last; ++p) wanted = wanted || p->second == it->product_id;
+        if (wanted && it->time_us >= start_us) matching.push_back(&*it);
+    }
+    std::size_t offset = 0;
+    if (const std::string c = query_value(q, "cursor"); !c.empty()) {
+        const auto v = to_int(c);
+        if (!v || *v < 0 || static_cast<std::size_t>(*v) > matching.size()) return bad("invalid cursor");
+        offset = static_cast<std::size_t>(*v);
+    }
+    const std::size_t end = std::min(matching.size(), offset + limit);
+    std::string body = "{\"orders\":[";
+    for (std::size_t i = offset; i < end; ++i) {
+        if (i > offset) body += ',';
+        body += order_json(*matching[i]);
+        withheld_.erase(matching[i]->client_order_id);  // its outcome is known to the client now
+    }
+    body += "],\"sequence\":\"0\",\"has_next\":";
+    body += end < matching.size() ? "true" : "false";
+    body += ",\"cursor\":\"" + (end < matching.size() ? std::to_string(end) : std::string()) + "\"}";
+    return {json_response(req, http::status::ok, std::move(body))};
 }
 
 SimReply RestExchange::fills(const HttpRequest& req, const Query& q) {

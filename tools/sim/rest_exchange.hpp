@@ -12,6 +12,9 @@
 //                                                order instead of making a second
 //   GET  /orders/historical/{order_id}           {"order":{...}}
 //   GET  /orders/historical/fills?order_ids=     {"fills":[...],"cursor":""}
+//   GET  /orders/historical/batch?product_ids=&start_date=&limit=&cursor=
+//                                                list orders, newest first, each with its client_order_id
+//                                                ({"orders":[...],"has_next","cursor"}; fault route list_orders)
 // Private endpoints need "Authorization: Bearer <JWT>" that JwtVerifier accepts (uri claim = this
 // request), else 401 "Unauthorized" in plain text, as Coinbase answers. Requests beyond 10 public /
 // 30 private per second get 429 with an HTML page. Faults on demand (--rest-fault). Also GET
@@ -107,6 +110,7 @@ private:
     [[nodiscard]] SimReply create_order(const HttpRequest& req, std::optional<std::string_view> fault);
     [[nodiscard]] SimReply get_order(const HttpRequest& req, const std::string& id);
     [[nodiscard]] SimReply fills(const HttpRequest& req, const Query& q);
+    [[nodiscard]] SimReply list_orders(const HttpRequest& req, const Query& q);
     [[nodiscard]] SimReply fault_reply(const HttpRequest& req, std::string_view kind) const;
 
     [[nodiscard]] bool over_rate_limit(bool is_public);

@@ -131,7 +131,8 @@ REST (/api/v3/brokerage: time, key_permissions, accounts, products, candles, ord
                             orders get 403 "Missing required scopes"
   --no-rate-limit           do not answer 429 beyond 10 public / 30 private requests per second
   --rest-fault ROUTE:KIND[:N]  the next N requests (default 1) to ROUTE get KIND; repeatable.
-                            ROUTE: any time permissions accounts product candles orders order fills
+                            ROUTE: any time permissions accounts product candles orders order list_orders
+                            fills
                             KIND: 401 403 429 (HTML body) 500 503 timeout (never answered) drop (connection
                             closed after the request was read) insufficient (success:false INSUFFICIENT_FUND).
                             On orders, 500 503 timeout drop happen after the order was placed.
@@ -162,11 +163,11 @@ SimOptions::RestFault parse_rest_fault(std::string_view v) {
     f.route = std::string(v.substr(0, c1));
     f.kind = std::string(v.substr(c1 + 1, c2 == std::string_view::npos ? std::string_view::npos : c2 - c1 - 1));
     if (c2 != std::string_view::npos) f.count = to_u64(opt, v.substr(c2 + 1));
-    static constexpr std::string_view routes[] = {"any",     "time",   "accounts", "product",
-                                                  "candles", "orders", "order",    "fills"};
+    static constexpr std::string_view routes[] = {"any",     "time",   "permissions", "accounts",    "product",
+                                                  "candles", "orders", "order",       "list_orders", "fills"};
     static constexpr std::string_view kinds[] = {"401", "403", "429", "500", "503", "timeout", "drop", "insufficient"};
     if (std::find(std::begin(routes), std::end(routes), f.route) == std::end(routes))
-        bad_value(opt, v, "a ROUTE of any time permissions accounts product candles orders order fills");
+        bad_value(opt, v, "a ROUTE of any time permissions accounts product candles orders order list_orders fills");
     if (std::find(std::begin(kinds), std::end(kinds), f.kind) == std::end(kinds))
         bad_value(opt, v, "a KIND of 401 403 429 500 503 timeout drop insufficient");
     return f;
