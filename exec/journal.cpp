@@ -31,6 +31,7 @@ static_assert(sizeof(OrderFill) == 80);
 static_assert(sizeof(OrderEndRecord) == 40);
 static_assert(sizeof(HaltRecord) == 16);
 static_assert(sizeof(OperatorAck) == 8);
+static_assert(sizeof(AccountRecord) == 40);
 
 namespace {
 
@@ -63,6 +64,8 @@ std::size_t payload_size(RecordType t) noexcept {
             return sizeof(HaltRecord);
         case RecordType::operator_ack:
             return sizeof(OperatorAck);
+        case RecordType::account:
+            return sizeof(AccountRecord);
     }
     return 0;
 }
@@ -167,6 +170,14 @@ std::string impossible_value(const OrderFill& f) {
     if (!sane_size(f.fill.qty)) return "quantity";
     if (!sane_price(f.fill.price)) return "price";
     if (!finite_within(f.fill.fee_usd, 1e12)) return "fee";
+    return {};
+}
+
+std::string impossible_value(const AccountRecord& a) {
+    if (!finite_within(a.base_total, 1e15) || a.base_total < 0) return "base balance";
+    if (!finite_within(a.quote_total, 1e15) || a.quote_total < 0) return "quote balance";
+    if (!finite_within(a.position_qty, max_sane_size)) return "position";
+    if (!finite_within(a.cash_usd, 1e12)) return "cash";
     return {};
 }
 
@@ -303,7 +314,18 @@ Recovered recover_segment(std::span<const std::byte> bytes, const std::string& p
                 r.halted = payload_as<HaltRecord>(rec).halted != 0;
                 return;
             case RecordType::operator_ack:
+                ++r.operator_acks;
                 return;
+            case RecordType::account: {
+                const auto a = payload_as<AccountRecord>(rec);
+                if (const std::string bad = impossible_value(a); !bad.empty()) {
+                    problem =
+                        "the account record at byte " + std::to_string(rec.offset) + " holds an impossible " + bad;
+                    return;
+                }
+                r.account = a;
+                return;
+            }
         }
     });
     r.records = scanned.records;
@@ -366,6 +388,8 @@ std::string_view record_type_name(RecordType t) noexcept {
             return "halt";
         case RecordType::operator_ack:
             return "operator_ack";
+        case RecordType::account:
+            return "account";
     }
     return "unknown";
 }
@@ -520,6 +544,7 @@ void Writer::open(const std::string& dir, const Recovered& recovered, std::strin
     file_ = std::make_unique<io::AppendFile>(loop_, options_.staging_bytes);
     file_->adopt(fd, recovered.good_bytes);
     records_ = recovered.records;
+    account_ = recovered.account;
     // A segment newer than the recovered one was torn while being started: remove it, so the next
     // rotation can take its number.
     for (const std::uint64_t s : list_segments(dir))
@@ -543,6 +568,7 @@ void Writer::start_segment(std::uint64_t segment, const TraderBooks& books, std:
     std::copy(product_id_.begin(), product_id_.end(), start.product_id.begin());
     put_on(RecordType::segment_start, start);
     put_on(RecordType::books, BooksRecord{time_s, books});
+    if (account_) put_on(RecordType::account, *account_);
     if (halted) put_on(RecordType::halt, HaltRecord{time_s, 1, {}});
     for (const OrderIntent& i : open) put_on(RecordType::order_intent, i);
     file->sync();
@@ -554,7 +580,7 @@ void Writer::start_segment(std::uint64_t segment, const TraderBooks& books, std:
     file_ = std::move(file);
     path_ = path;
     segment_ = segment;
-    records_ = 2 + (halted ? 1 : 0) + open.size();
+    records_ = 2 + (account_ ? 1 : 0) + (halted ? 1 : 0) + open.size();
     // The new segment is durable and holds everything a restart needs: older ones can go.
     for (const std::uint64_t s : list_segments(dir_))
         if (s < segment_) (void)::unlink((dir_ + "/" + segment_file_name(s)).c_str());
@@ -590,6 +616,16 @@ bool Writer::halt(bool halted, std::int64_t time_s) noexcept {
 }
 bool Writer::operator_ack(std::int64_t time_s) noexcept {
     return put(RecordType::operator_ack, OperatorAck{time_s});
+}
+bool Writer::account(const AccountRecord& a) noexcept {
+    account_ = a;
+    return put(RecordType::account, a);
+}
+
+bool Writer::drain(std::int64_t timeout_ns) noexcept {
+    if (!file_) return false;
+    (void)file_->sync();
+    return file_->drain(timeout_ns) && file_->failed() == 0;
 }
 
 std::uint64_t Writer::sync() noexcept {

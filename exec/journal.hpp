@@ -56,6 +56,7 @@ enum class RecordType : std::uint8_t {
     order_end = 6,     // the order is over: nothing more will fill
     halt = 7,          // the operator's halt set or cleared
     operator_ack = 8,  // the operator accepted a reconciliation difference
+    account = 9,       // the exchange's balances at a live start: the next start's baseline
 };
 [[nodiscard]] std::string_view record_type_name(RecordType t) noexcept;
 
@@ -119,6 +120,16 @@ struct HaltRecord {
 struct OperatorAck {
     std::int64_t time_s = 0;
 };
+// What the account held (base and quote currency, available + on hold) when a live start had
+// reconciled (or the operator accepted a difference), with the books at that moment. The next live
+// start expects the exchange to hold this plus what the books moved since (exec/reconcile.hpp).
+struct AccountRecord {
+    std::int64_t time_s = 0;
+    double base_total = 0;
+    double quote_total = 0;
+    double position_qty = 0;  // the books'
+    double cash_usd = 0;      // the books'
+};
 
 // ---- encoding ------------------------------------------------------------------------------------
 
@@ -175,6 +186,8 @@ struct Recovered {
     std::optional<TraderBooks> books;
     std::int64_t books_time_s = 0;
     bool halted = false;
+    std::optional<AccountRecord> account;  // the last live start's baseline
+    std::uint64_t operator_acks = 0;       // operator_ack records in this segment
     std::vector<OpenOrder> open_orders;
     std::uint64_t orders_seen = 0;      // intents in this segment (and carried into it)
     std::vector<std::string> warnings;  // a torn tail cut, an older segment used
@@ -228,6 +241,10 @@ public:
     [[nodiscard]] bool books(const TraderBooks& b, std::int64_t time_s) noexcept;
     [[nodiscard]] bool halt(bool halted, std::int64_t time_s) noexcept;
     [[nodiscard]] bool operator_ack(std::int64_t time_s) noexcept;
+    // Cold (start-up): the account's baseline; kept and written again at the head of every new segment.
+    [[nodiscard]] bool account(const AccountRecord& a) noexcept;
+    // Cold: waits (at most timeout_ns) until everything staged is on disk; false if it is not.
+    [[nodiscard]] bool drain(std::int64_t timeout_ns) noexcept;
 
     // Hot. Asks that everything so far become durable; returns the offset to wait for.
     std::uint64_t sync() noexcept;
@@ -265,6 +282,7 @@ private:
     int lock_fd_ = -1;
     std::uint64_t segment_ = 0;
     std::uint64_t records_ = 0;
+    std::optional<AccountRecord> account_;  // written at the head of each new segment
 };
 
 // "journal-00000012.cbj"

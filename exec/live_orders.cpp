@@ -106,6 +106,22 @@ OrderError order_error_of(const rest::RestError& e) noexcept {
     return OrderError::malformed;
 }
 
+OrderOutcome outcome_of(const rest::Order& o, const OrderRequest& request) noexcept {
+    const OrderRequest& q = request;
+    OrderOutcome out{};
+    const double qty = o.filled_size.value;
+    double price = qty > 0 && o.filled_value.value > 0 ? o.filled_value.value / qty : o.average_filled_price.value;
+    if (!(price > 0)) price = o.average_filled_price.value;
+    out.fill = Fill{q.time_s, qty > 0 ? qty : 0, qty > 0 ? price : q.ref_price, qty > 0 ? o.total_fees.value : 0,
+                    q.side,   q.reason};
+    out.error = qty > 0 ? OrderError::none : OrderError::not_filled;
+    if (!o.order_id.empty() && o.order_id.size() <= out.order_id.size()) {
+        std::memcpy(out.order_id.data(), o.order_id.data(), o.order_id.size());
+        out.order_id_chars = static_cast<std::uint8_t>(o.order_id.size());
+    }
+    return out;
+}
+
 // ---- CoinbaseBroker (exec thread) ----------------------------------------------------------------
 
 CoinbaseBroker::CoinbaseBroker(io::HttpClient& http, TokenPool& tokens, OrderTicketRing& tickets,
@@ -539,15 +555,8 @@ void OrderDesk::step_get_order(std::int64_t now_ns) {
         again(poll_wait_ns_);
         return;
     }
-    OrderOutcome out{};
-    // The price applied is filled_value / filled_size: the quote that actually moved, so the trader's
-    // cash follows the account to the cent (average_filled_price is rounded to the price increment).
-    const double qty = o.filled_size.value;
-    double price = qty > 0 && o.filled_value.value > 0 ? o.filled_value.value / qty : o.average_filled_price.value;
-    if (!(price > 0)) price = o.average_filled_price.value;
-    out.fill = Fill{q.time_s, qty > 0 ? qty : 0, qty > 0 ? price : q.ref_price, qty > 0 ? o.total_fees.value : 0,
-                    q.side,   q.reason};
-    out.error = qty > 0 ? OrderError::none : OrderError::not_filled;
+    const OrderOutcome out = outcome_of(o, q);
+    const double qty = out.fill.qty;
     std::string what = std::string(rest::to_string(o.status)) + " ";
     if (qty > 0)
         what += o.filled_size.text + " at " + o.average_filled_price.text + ", fees " + o.total_fees.text +

@@ -312,6 +312,12 @@ private:
 // Rest-result classification shared by the desk and its tests: the OrderError of a refusal.
 [[nodiscard]] OrderError order_error_of(const rest::RestError& e) noexcept;
 
+// The outcome of a terminal order as the exchange reports it (the desk's and reconciliation's rule,
+// exec/reconcile.hpp): qty the filled size, price filled_value / size (the quote that actually moved,
+// so the trader's cash follows the account to the cent; average_filled_price is rounded to the price
+// increment), fees total_fees; nothing filled: qty 0 and not_filled. Side, reason, time: the request's.
+[[nodiscard]] OrderOutcome outcome_of(const rest::Order& o, const OrderRequest& request) noexcept;
+
 // ---- everything a live run needs ---------------------------------------------------------------------
 
 // Built on the main thread (cold) from the configuration and the product the start-up checks read;

@@ -144,6 +144,11 @@ void ExecStage::execute(const OrderRequest& req, double market_price) noexcept {
         trader_.on_order_failed();
         return;
     }
+    if (orders_held_) {  // reconciliation's hold: nothing is sent until an operator accepts
+        status_.orders_held.store(status_.orders_held.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        trader_.on_order_failed();
+        return;
+    }
     if (now_ns_ < orders_paused_until_ns_ || broker_->busy()) {
         trader_.on_order_failed();  // not sent: the trader asks again at a later price or signal
         return;
@@ -319,7 +324,7 @@ bool ExecStage::journal_intent(const OrderRequest& req) noexcept {
     i.qty = req.qty;
     i.ref_price = req.ref_price;
     i.time_s = req.time_s;
-    i.unix_ns = now_ns_;
+    i.unix_ns = wall_ns();  // the wall clock: reconciliation lists the exchange's orders from it
     if (!journal_->intent(i)) {
         journal_failed(journal_->failed());
         return false;

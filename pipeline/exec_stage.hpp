@@ -98,6 +98,10 @@ public:
     // without an order. 0 (the default): never. Costs a predicted branch on a plain member per order
     // sent, nothing per price.
     void set_test_crash_after_intent(std::uint64_t n) noexcept { test_crash_after_intent_ = n; }
+    // Cold, before the runner starts: no order at all from now on, entries or exits (a live start
+    // whose reconciliation found a difference nobody accepted yet; exec/reconcile.hpp). Each order
+    // the trader asks for is counted in Status::orders_held and not sent.
+    void hold_orders() noexcept { orders_held_ = true; }
 
     // Written by the exec thread, read by the ops thread (relaxed: independent status values).
     struct Status {
@@ -120,6 +124,7 @@ public:
         // be staged): no order is sent any more.
         std::atomic<int> journal_error{0};
         std::atomic<std::uint64_t> orders_waiting_for_journal{0};  // live orders held until their intent was durable
+        std::atomic<std::uint64_t> orders_held{0};                 // orders not sent: hold_orders() (reconciliation)
     };
     [[nodiscard]] const Status& status() const noexcept { return status_; }
 
@@ -165,6 +170,7 @@ private:
     journal::Writer* journal_ = nullptr;
     io::UringLoop* journal_loop_ = nullptr;
     bool journal_broken_ = false;
+    bool orders_held_ = false;
     SplitMix64 ids_high_;  // client_order_ids (seeded with entropy at construction)
     SplitMix64 ids_low_;
     std::array<char, 36> order_id_{};  // the current order's client_order_id

@@ -36,6 +36,7 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
         exec_->restore(setup_.books ? *setup_.books : exec_->trader().books(), setup_.halted);
     if (setup_.journal != nullptr) exec_->set_journal(setup_.journal, setup_.journal_loop);
     exec_->set_test_crash_after_intent(setup_.test_crash_after_intent);
+    if (setup_.orders_held) exec_->hold_orders();
     OpsRings rings{ring_a_.get(), ring_b_.get(), signal_notes_.get(), record_.get(), exec_notes_.get()};
     OpsSources sources{source_.get(), signal_.get(), exec_.get(), setup_.usr1_count};
     ops_ = std::make_unique<OpsStage>(c, rings, sources, *trainer_, models_, m, setup_.ready, halted_,

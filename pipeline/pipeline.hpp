@@ -88,6 +88,9 @@ struct PipelineSetup {
     // TEST ONLY (kill campaign, CBTRADE_TEST_CRASH=after_intent:N): 0, or the exec thread kills the
     // process after the N-th order's intent is durable, before the order is sent.
     std::uint64_t test_crash_after_intent = 0;
+    // Live: reconciliation found a difference it cannot explain (exec/reconcile.hpp): no order at
+    // all, entries or exits, until an operator accepts it (cbtrade live --accept-reconciliation).
+    bool orders_held = false;
 };
 
 struct PipelineSummary {

@@ -37,6 +37,7 @@
 #include "exec/bridge_client.hpp"
 #include "exec/live_orders.hpp"
 #include "exec/live_start.hpp"
+#include "exec/reconcile.hpp"
 #include "exec/rest_session.hpp"
 #include "feeds/coinbase_feed.hpp"
 #include "io/tls_info.hpp"
@@ -100,7 +101,7 @@ void install_handlers() {
 }
 
 constexpr const char* live_usage =
-    "usage: cbtrade live [--history FILE] [--duration SEC] [--env-file FILE]...\n"
+    "usage: cbtrade live [--history FILE] [--duration SEC] [--accept-reconciliation] [--env-file FILE]...\n"
     "  trade PRODUCT_ID on the live feed (COINBASE_WS_URL): candles from market_trades, the model\n"
     "  fitted on the history at start, the trader and its broker on every price: paper by default;\n"
     "  with DRY_RUN=false and an API key, real market orders (checked first: the key may trade, the\n"
@@ -111,7 +112,75 @@ constexpr const char* live_usage =
     "  public REST candles) ending near the first live trade, or it runs without trading\n"
     "  and says why. Stops after SEC seconds (--duration; default: never) or on SIGINT/SIGTERM, drains\n"
     "  and prints a summary (exit 0). SIGUSR1 toggles a halt (no new entries, exits allowed); so does\n"
-    "  the presence of HALT_FILE.\n";
+    "  the presence of HALT_FILE. Live, every start first reconciles the order journal with the exchange\n"
+    "  (orders looked up by client_order_id, balances compared); a difference it cannot explain holds\n"
+    "  every order until a start with --accept-reconciliation (README's restart section).\n";
+
+// Reconciliation at a live start (exec/reconcile.hpp). Interface for scripts (the kill -9 campaign
+// greps these stderr lines):
+//   "cbtrade live: reconciliation: order ..."          one per open journal order, what the exchange said
+//   "cbtrade live: reconciliation: balances: ..."      the comparison
+//   "cbtrade live: reconciliation: OK ..."             nothing unexplained: trading as usual
+//   "cbtrade live: reconciliation: DIFFERENCE: ..."    one per difference it cannot explain
+//   "cbtrade live: reconciliation: HOLDING ALL ORDERS ..."  no order (entry or exit) until accepted
+//   "cbtrade live: reconciliation: ACCEPTED ..."       --accept-reconciliation took the differences
+// A REST failure during it: "cbtrade live: error: reconciliation: ..." and exit 1 (nothing traded).
+struct StartReconciliation {
+    Reconciliation result;
+    bool held = false;      // no order at all until an operator accepts
+    bool accepted = false;  // --accept-reconciliation took differences
+};
+
+StartReconciliation reconcile_at_start(const Config& cfg, const LiveStart& live_start,
+                                       const journal::Recovered& recovered, const TraderParams& params, bool accept) {
+    rest::RestClientOptions o;
+    o.max_attempts = 3;
+    o.timeout_ms = 8000;
+    rest::RestSession session(cfg, true, o);
+    const std::unique_ptr<ReconcileVenue> venue = make_rest_reconcile_venue(session.client());
+    ReconcileProduct product;
+    product.product_id = cfg.product_id;
+    product.base = cfg.product_id.substr(0, cfg.product_id.find('-'));
+    product.quote = cfg.product_id.substr(cfg.product_id.find('-') + 1);
+    product.base_increment = live_start.product.base_increment.value();
+    product.quote_increment = live_start.product.quote_increment.value();
+    if (!recovered.open_orders.empty())
+        std::fprintf(stderr,
+                     "cbtrade live: reconciliation: %zu order(s) without a recorded outcome: looking them up on the "
+                     "exchange by client_order_id\n",
+                     recovered.open_orders.size());
+    ReconcileOptions options;
+    options.compare_quote = !cfg.use_live_equity;  // live equity takes the exchange's quote balance anyway
+    StartReconciliation out{reconcile(*venue, rest::system_rest_clock(), recovered, params, product, options), false,
+                            false};
+    const Reconciliation& r = out.result;
+    for (const std::string& line : r.lines) std::fprintf(stderr, "cbtrade live: reconciliation: %s\n", line.c_str());
+    if (r.clean()) {
+        std::fprintf(stderr,
+                     "cbtrade live: reconciliation: OK: %zu order(s) settled from the exchange; balances agree\n",
+                     r.orders.size());
+        if (accept) std::fprintf(stderr, "cbtrade live: reconciliation: --accept-reconciliation: nothing to accept\n");
+        return out;
+    }
+    for (const std::string& d : r.differences)
+        std::fprintf(stderr, "cbtrade live: reconciliation: DIFFERENCE: %s\n", d.c_str());
+    if (accept && !r.order_still_open()) {
+        out.accepted = true;
+        std::fprintf(stderr,
+                     "cbtrade live: reconciliation: ACCEPTED by the operator (--accept-reconciliation): the books stay "
+                     "as the journal has them (position %.8f, cash %.2f); the exchange's balances are the new "
+                     "baseline; trading\n",
+                     r.books ? r.books->position_qty : 0.0, r.books ? r.books->cash_usd : 0.0);
+        return out;
+    }
+    out.held = true;
+    std::fprintf(
+        stderr,
+        "cbtrade live: reconciliation: HOLDING ALL ORDERS (entries and exits) until an operator accepts: "
+        "check the account in Coinbase, then restart with --accept-reconciliation%s\n",
+        r.order_still_open() ? " (not while an order is still open on the exchange: restart once it ended)" : "");
+    return out;
+}
 
 // Without --history (and HISTORY_FILE): the last candles from the exchange's public REST candles
 // (exec/exchange_access.hpp, recent_closed_candles; through the bridge's /candles when trading through it: the open candle left to the live feed, so the
@@ -170,8 +239,53 @@ PreparedHistory warm_up_from_exchange(const Config& cfg, bool through_bridge) {
     }
 }
 
+// Writes what reconciliation found into the journal (cold, before the pipeline starts): for each
+// order found ended (or not found) its ack, its fill and the books after it, and its end; an order
+// still open stays open. `baseline`: the exchange's balances become the next start's baseline
+// (reconciled, or accepted: then an operator_ack first). Waits until it is on disk.
+void journal_reconciliation(journal::Writer& w, const Reconciliation& r, bool accepted, bool baseline,
+                            const TraderBooks& start_books, std::int64_t time_s) {
+    bool ok = true;
+    for (const ReconciledOrder& o : r.orders) {
+        if (o.finding == OrderFinding::still_open) continue;
+        if (o.order) {
+            journal::OrderAck a;
+            a.client_order_id = o.intent.client_order_id;
+            a.accepted = 1;
+            a.order_id_chars = o.outcome.order_id_chars;
+            std::copy(o.outcome.order_id.begin(), o.outcome.order_id.end(), a.order_id.begin());
+            ok = w.ack(a) && ok;
+        }
+        if (o.fill_applied) {
+            journal::OrderFill f;
+            f.client_order_id = o.intent.client_order_id;
+            f.side = o.intent.side;
+            f.fill = o.outcome.fill;
+            ok = w.fill(f) && ok;
+        }
+        journal::OrderEndRecord e;
+        e.client_order_id = o.intent.client_order_id;
+        e.end = o.finding == OrderFinding::filled      ? journal::OrderEnd::filled
+                : o.finding == OrderFinding::not_found ? journal::OrderEnd::not_found
+                                                       : journal::OrderEnd::refused;
+        e.error = o.finding == OrderFinding::filled ? OrderError::none : OrderError::not_filled;
+        ok = w.end(e) && ok;
+    }
+    if (r.books) ok = w.books(*r.books, time_s) && ok;
+    if (accepted) ok = w.operator_ack(time_s) && ok;
+    if (baseline) {
+        // With the books the daemon starts from (a fresh journal's: USD_EQUITY's cash).
+        journal::AccountRecord a = r.account_record(time_s);
+        a.position_qty = start_books.position_qty;
+        a.cash_usd = start_books.cash_usd;
+        ok = w.account(a) && ok;
+    }
+    if (!ok || !w.drain(10'000'000'000))
+        throw RunError("journal " + w.path() + ": the reconciliation could not be written (nothing was traded)");
+}
+
 int run(int argc, char** argv) {
-    const Args a = parse_args(argc, argv, 2, {"--help"}, {"--history", "--duration"});
+    const Args a = parse_args(argc, argv, 2, {"--help", "--accept-reconciliation"}, {"--history", "--duration"});
     if (a.flag("--help")) {
         std::fputs(live_usage, stdout);
         return 0;
@@ -235,12 +349,22 @@ int run(int argc, char** argv) {
                  escape_for_message(cfg.journal_dir).c_str());
     for (const std::string& w : recovered.warnings)
         std::fprintf(stderr, "cbtrade live: warning: journal: %s\n", w.c_str());
-    // An order whose outcome the journal does not hold. Live (or an order that went to an exchange):
-    // it may have filled; nothing is traded until that is known (reconciliation by client_order_id
-    // is not built yet). Paper: nothing was filled (the paper broker fills at once, and its fill would
-    // be journaled); it is ended no_outcome below, never given a fill.
+    // Live with a key: reconciliation with the exchange before anything trades (exec/reconcile.hpp):
+    // every order whose outcome the journal does not hold is looked up by its client_order_id, the
+    // balances compared. A REST failure is a RunError (exit 1, nothing traded).
+    const bool accept = a.flag("--accept-reconciliation");
+    std::optional<StartReconciliation> recon;
+    if (live_start && !through_bridge) recon = reconcile_at_start(cfg, *live_start, recovered, trader_params, accept);
+    else if (accept)
+        std::fprintf(stderr,
+                     "cbtrade live: warning: --accept-reconciliation is for live trading with an API key; ignored\n");
+    // Otherwise an order whose outcome the journal does not hold. Through the bridge (or a live
+    // order in a paper run): it may have filled; nothing is traded until that is known (the bridge
+    // has no list orders). Paper: nothing was filled (the paper broker fills at once, and its fill
+    // would be journaled); it is ended no_outcome below, never given a fill.
     bool open_live_order = false;
     for (const journal::OpenOrder& o : recovered.open_orders) {
+        if (recon) break;
         const std::string id(o.intent.client_order_id.data(), o.intent.client_order_id.size());
         if (o.intent.live != 0 || live_start) {
             open_live_order = true;
@@ -252,9 +376,9 @@ int run(int argc, char** argv) {
     }
     if (open_live_order) {
         std::fprintf(stderr,
-                     "cbtrade live: NOT STARTING: an order's outcome is unknown; reconciliation with the exchange is "
-                     "not built yet; check the order in Coinbase (by its client_order_id), then move the journal "
-                     "aside (%s)\n",
+                     "cbtrade live: NOT STARTING: an order's outcome is unknown and this mode cannot look it up "
+                     "(through the bridge, or a live order in a paper run); check the order in Coinbase (by its "
+                     "client_order_id), then move the journal aside (%s)\n",
                      escape_for_message(cfg.journal_dir).c_str());
         return 2;
     }
@@ -317,11 +441,14 @@ int run(int argc, char** argv) {
                      "%lld s (LIVE_EQUITY_REFRESH_SEC)\n",
                      quote.c_str(), h.quote_available, h.quote_hold,
                      static_cast<long long>(cfg.live_equity_refresh_sec));
-        if (h.base_total() > 0)
+        // The restored position is the daemon's own: only the rest was bought by someone else.
+        const std::optional<TraderBooks>& b = recon ? recon->result.books : recovered.books;
+        const double other = h.base_total() - (b && b->position_qty > 0 ? b->position_qty : 0);
+        if (other > 0)
             std::fprintf(stderr,
                          "cbtrade live: live equity: the account holds %.8g %s (%.2f %s at %.2f) that this daemon did "
                          "not buy: counted in equity, never sold by the strategy (exits sell only what it bought)\n",
-                         h.base_total(), base.c_str(), h.base_total() * price, quote.c_str(), price);
+                         other, base.c_str(), other * price, quote.c_str(), price);
         cfg.usd_equity = price > 0 ? h.equity(price) : h.quote_available;
         metrics.equity_usd.set(cfg.usd_equity);
         std::fprintf(stderr, "cbtrade live: live equity: %.2f %s; entries of %.2f %s (RISK_PER_TRADE_PCT %g%%)\n",
@@ -372,9 +499,14 @@ int run(int argc, char** argv) {
     io::UringLoop journal_loop;
     if (const int rc = journal_loop.init(64); rc < 0) throw RunError(io::uring_unavailable_message(rc));
     journal::Writer journal_writer(journal_loop);
-    const TraderBooks start_books = recovered.books ? *recovered.books : Trader(trader_params, cfg.usd_equity).books();
-    journal_writer.open(cfg.journal_dir, recovered, cfg.product_id, start_books, wall_ns() / 1'000'000'000);
+    const std::optional<TraderBooks> books = recon ? recon->result.books : recovered.books;
+    const TraderBooks start_books = books ? *books : Trader(trader_params, cfg.usd_equity).books();
+    const std::int64_t start_s = wall_ns() / 1'000'000'000;
+    journal_writer.open(cfg.journal_dir, recovered, cfg.product_id, start_books, start_s);
+    if (recon)
+        journal_reconciliation(journal_writer, recon->result, recon->accepted, !recon->held, start_books, start_s);
     for (const journal::OpenOrder& o : recovered.open_orders) {
+        if (recon) break;  // ended by the reconciliation
         journal::OrderEndRecord e;
         e.client_order_id = o.intent.client_order_id;
         // Its fill, when journaled, is in the books already (only its end was lost); without one nothing
@@ -395,17 +527,17 @@ int run(int argc, char** argv) {
                          std::string(side_name(o.intent.side)).c_str(), o.intent.qty);
     }
     (void)journal_writer.sync();
-    if (recovered.books)
+    if (books)
         std::fprintf(stderr, "cbtrade live: restored from the journal: position %.8f, cash %.2f USD%s\n",
-                     recovered.books->position_qty, recovered.books->cash_usd,
-                     recovered.halted ? "; HALTED (SIGUSR1 lifts it)" : "");
+                     books->position_qty, books->cash_usd, recovered.halted ? "; HALTED (SIGUSR1 lifts it)" : "");
 
     PipelineSetup setup;
     setup.config = cfg;
     setup.journal = &journal_writer;
     setup.journal_loop = &journal_loop;
-    setup.books = recovered.books;
-    setup.halted = recovered.halted;
+    setup.books = books;
+    setup.halted = recovered.halted || (recon && recon->held);
+    setup.orders_held = recon && recon->held;
     setup.test_crash_after_intent = crash_after_intent;
     setup.plan = plan;
     setup.history = history.candles;
