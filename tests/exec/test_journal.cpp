@@ -341,6 +341,37 @@ TEST_F(JournalTest, RotationKeepsOneSegmentWithBooksHaltAndOpenOrders) {
     EXPECT_EQ(r.open_orders[0].intent.client_order_id, cid(9));
 }
 
+TEST_F(JournalTest, TheAccountBaselineAndOperatorAcksAreReadBackAndSurviveRotation) {
+    WriterOptions small;
+    small.rotate_bytes = 2048;
+    AccountRecord a;
+    a.time_s = 1704067200;
+    a.base_total = 1.25;
+    a.quote_total = 100000.5;
+    a.position_qty = 0.01;
+    a.cash_usd = 600;
+    session(
+        [&](Writer& w, Trader& trader) {
+            EXPECT_TRUE(w.operator_ack(1704067200));
+            EXPECT_TRUE(w.account(a));
+            EXPECT_TRUE(w.drain(5'000'000'000));
+            const Recovered before = recover(dir, "BTC-USD", params());
+            ASSERT_TRUE(before.account);
+            EXPECT_DOUBLE_EQ(before.account->quote_total, 100000.5);
+            EXPECT_EQ(before.operator_acks, 1u);
+            for (int k = 0; k < 40; ++k) EXPECT_TRUE(w.books(trader.books(), 1704067200 + k));
+            w.rotate(trader.books(), 1704067300, false, {});
+            EXPECT_EQ(w.segment(), 2u);
+        },
+        small);
+    const Recovered r = recover(dir, "BTC-USD", params());
+    EXPECT_EQ(r.segment, 2u);
+    ASSERT_TRUE(r.account) << "the baseline is carried into the new segment";
+    EXPECT_DOUBLE_EQ(r.account->base_total, 1.25);
+    EXPECT_DOUBLE_EQ(r.account->position_qty, 0.01);
+    EXPECT_DOUBLE_EQ(r.account->cash_usd, 600);
+}
+
 TEST_F(JournalTest, ANewSegmentTornWhileStartingFallsBackToTheOlderOne) {
     const TraderBooks books = session();
     // A rotation that crashed after segment_start: segment 2 holds no books.
