@@ -68,8 +68,26 @@ campaign_setup() {
 # silence so that a stall of a few seconds makes a stale window. Extra settings come from the caller's
 # environment (CAMPAIGN_ENV, "KEY=VALUE ..."), e.g. CBTRADE_TEST_CRASH for the kill campaign.
 RUN_INDEX=0
+# fresh_history: history.csv is the 1000 candles of the sample data before the sim's market time (a
+# restarted daemon needs history that ends near the first live trade; the market moves on while it
+# starts, so HISTORY_MAX_GAP_CANDLES below lets a few hundred candles be filled flat).
+fresh_history() {
+  local t
+  t=$(curl -sf -m 5 --cacert campaign.ca.pem "https://localhost:$PORT/sim/state" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["market_time_s"])' 2>/dev/null)
+  [ -n "$t" ] && [ "$t" -gt 0 ] || return 0  # no quote sent yet: the first history stands
+  python3 - "$SOURCE_ROOT/data/BTC-USD.csv" "$t" >history.csv.tmp <<'EOF' && mv history.csv.tmp history.csv
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+t = int(sys.argv[2])
+rows = [l for l in lines[1:] if int(l.split(",")[0]) < t - t % 60]
+print("\n".join([lines[0]] + rows[-1000:]))
+EOF
+}
+
 # start_daemon: `cbtrade live` in the background on journal/ (LIVE_PID, METRICS, run-N.out/err).
 start_daemon() {
+  fresh_history
   RUN_INDEX=$((RUN_INDEX + 1))
   local mport
   mport=$(free_port)
@@ -80,6 +98,7 @@ start_daemon() {
     TLS_CA_FILE=campaign.ca.pem COINBASE_API_PRIVATE_KEY_FILE=key.json DRY_RUN=false PORT="$mport" \
     IDLE_POLICY=sleep STATUS_INTERVAL_SEC=1 JOURNAL_DIR=journal COINBASE_WS_STALE_SEC=2 \
     BUY_THRESHOLD=0.49 SELL_THRESHOLD=0.5 STOP_LOSS_PCT=0.05 TAKE_PROFIT_PCT=0.05 MAX_DAILY_LOSS_PCT=50 \
+    HISTORY_MAX_GAP_CANDLES=600 \
     ${CAMPAIGN_ENV:-} "$CBTRADE" live --history history.csv --duration 3600 ${CAMPAIGN_LIVE_ARGS:-} \
     >"$RUN_NAME.out" 2>"$RUN_NAME.err" &
   LIVE_PID=$!

@@ -776,6 +776,7 @@ SimReply RestExchange::state(const HttpRequest& req) const {
         .member("orders_while_unknown", stats_.orders_while_unknown)
         .member("withheld_answers", static_cast<std::uint64_t>(withheld_.size()))
         .member("faults_pending", pending_faults())
+        .member("market_time_s", ctx_.market_time_us / 1'000'000)
         .key("create_order_requests_by_client_order_id")
         .begin_object();
     for (const auto& [id, n] : requests_by_client_id_) w.member(id, n);

@@ -292,6 +292,7 @@ private:
             co_return true;
         }
         ctx_.ticks_reserved += quotes.size();
+        ctx_.market_time_us = quotes.back().quote.time_us;  // not a max: a --loop replay starts over
         std::vector<ProductQuote> tickers;
         std::vector<ProductTrade> trades;
         for (const auto& q : quotes) {

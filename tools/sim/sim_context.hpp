@@ -80,6 +80,10 @@ public:
     // The last price the product's feed handed out, else the series' first open (REST market orders).
     [[nodiscard]] std::int64_t current_price_cents(const std::string& product_id);
 
+    // The market time of the newest quote sent (UNIX microseconds; 0 before the first): campaigns
+    // restarting a client cut its history file just before it (/sim/state "market_time_s").
+    std::int64_t market_time_us = 0;
+
     // --messages budget: ticker objects promised to writes in flight or done.
     std::uint64_t ticks_reserved = 0;
     [[nodiscard]] std::uint64_t tick_budget_left() const noexcept;
