@@ -335,7 +335,10 @@ SimReply RestExchange::accounts(const HttpRequest& req, const Query& q) {
             .member("currency", a.currency)
             .key("available_balance")
             .begin_object()
-            .member("value", decimal(a.balance, fiat ? 2 : 8))
+            // Every digit the account holds (Coinbase's answers carry 16 decimal places): a
+            // SELL's proceeds less its fee are off the cent grid, and a balance rounded to the cent
+            // here would differ from the books built from the fills (and could state more than is held).
+            .member("value", decimal(a.balance, 8))
             .member("currency", a.currency)
             .end_object()
             .member("default", true)
