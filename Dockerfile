@@ -18,7 +18,7 @@ RUN bash -c 'source scripts/setup.sh && cbtrade_prepare && cbtrade_install ccach
 
 COPY . /src
 # Portable code (-Dnative=false): the image may run on another CPU than the one that built it.
-# The programs only (cbtrade, cbtrade-sim, cbtrade-gen): no unit tests or benchmarks in the image.
+# The programs only (cbtrade, cbtrade-gen): no tests, benchmarks or simulator (test equipment) in the image.
 RUN --mount=type=cache,target=/root/.cache/ccache,sharing=locked \
     bash -c 'source scripts/setup.sh && cbtrade_build_main build -Dnative=false -Dtests=false -Dbench=false' \
  && rm -f build.setup.log build.ninja.log

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Every test: installs what is missing, builds (release, then ASan+UBSan, then ThreadSanitizer for
-# the threaded suites only), runs all suites in the release build, the unit suite under ASan+UBSan
-# and the threaded suites (rings, stage runner, pipeline) under TSan, and ends with
-# "N passed, N failed". The release build is made with -Werror, and its integration suite includes the
-# lint tests (.clang-format, .clang-tidy) and the container image test.
+# Every test: installs what is missing, builds three ways and runs every suite once, ending with
+# "N passed, N failed":
+#   build/       release, -Werror: the unit suite and the tooling suite (lint, container image, monitoring
+#                configs): what users run, and the checks on the tree itself;
+#   build-san/   clang with ASan + UBSan + libFuzzer coverage on every object (-Dfuzz=true): the unit and
+#                integration suites (the integration scripts start build/'s cbtrade-sim, test equipment)
+#                and a short run of every fuzz target (suite 'fuzz'); any sanitizer report from any
+#                process, even one a script only kills, fails the run (reports are collected as files);
+#   build-tsan/  ThreadSanitizer (gcc): the threaded suites (rings, stage runner, pipeline).
 set -uo pipefail
 source "$(dirname "$0")/setup.sh"
 cbtrade_install "${CBTRADE_BUILD_PACKAGES[@]}" "${CBTRADE_TEST_PACKAGES[@]}" || exit 1
@@ -20,15 +24,27 @@ run_suites() {  # DIR [meson test args...]
 # here it is built with -Werror; a build/ made earlier by run.sh is switched over (only this flag changes).
 if [ -f "$CBTRADE_ROOT/build/build.ninja" ]; then meson configure "$CBTRADE_ROOT/build" -Dwerror=true >/dev/null; fi
 if cbtrade_build_main build -Dwerror=true; then
-  run_suites build
+  run_suites build --suite unit --suite tooling
 else
   echo "release build failed" >&2
   status=1
 fi
-if cbtrade_build_main build-asan -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
-  -Dbench=false; then
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_suites build-asan --suite unit
+# One sanitized build for the unit, integration and fuzz suites: each compile is instrumented once for
+# all three. Reports go to files under build-san/sanitizer-reports (a script that kills a daemon or
+# ignores its exit status cannot hide one); any file there fails the run and is printed.
+san_dir=build-san
+reports=$CBTRADE_ROOT/$san_dir/sanitizer-reports
+if CXX=clang++ cbtrade_build_main $san_dir -Dbuildtype=debugoptimized -Dfuzz=true -Dbench=false \
+  -Dtest_sim="$CBTRADE_ROOT/build/cbtrade-sim"; then
+  rm -rf "$reports" && mkdir -p "$reports"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$reports/asan:log_exe_name=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan:log_exe_name=1 \
+    run_suites $san_dir --suite unit --suite integration --suite fuzz
+  for f in "$reports"/*; do
+    [ -f "$f" ] || continue
+    echo "== sanitizer report $f"
+    head -n 60 "$f"
+  done
 else
   echo "sanitizer build failed" >&2
   status=1
@@ -49,6 +65,6 @@ else
   status=1
 fi
 
-python3 "$CBTRADE_ROOT/scripts/test_summary.py" "$CBTRADE_ROOT/build" "$CBTRADE_ROOT/build-asan" \
+python3 "$CBTRADE_ROOT/scripts/test_summary.py" "$CBTRADE_ROOT/build" "$CBTRADE_ROOT/$san_dir" \
   "$CBTRADE_ROOT/$tsan_dir" || status=1
 exit $status

@@ -8,7 +8,8 @@ a timed-out script test as a plain testcase (no failure element), and a GoogleTe
 before writing its XML report is read from the previous run's report. A passing GoogleTest binary
 counts as its individual cases (from the JUnit log, written by that run); a passing script as one
 case; a failed test as the cases its own output reports failed ("[  FAILED  ] Suite.case"), or one
-if it reports none (a crash, a timeout, a failed script)."""
+if it reports none (a crash, a timeout, a failed script). Each sanitizer report a build collected
+(files in BUILD/sanitizer-reports, from any process a test ran) counts as one more failure."""
 import json
 import re
 import sys
@@ -79,6 +80,11 @@ for build in sys.argv[1:]:
                     print(f"FAILED [{build_name}] {name} {case}")
         else:
             passed += 1
+
+    reports = Path(build) / "sanitizer-reports"
+    for report in sorted(reports.iterdir()) if reports.is_dir() else []:
+        failed += 1
+        print(f"FAILED [{build_name}] sanitizer report {report.name}")
 
 for m in missing:
     print(f"missing test log {m} (build or test run did not happen)")

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/records.hpp"
+#include "tests/sanitizer_build.hpp"
 
 namespace cbtrade {
 namespace {
@@ -103,7 +104,7 @@ TEST(SpscRing, carries_one_cache_line_records_in_one_slot) {
 // Two threads, millions of records through a small ring (so it is full and empty often): every
 // record arrives once, in order, with its payload intact, and the full count matches the retries.
 TEST(SpscRing, stress_two_threads_order_and_count) {
-#if defined(__SANITIZE_THREAD__)
+#if CBTRADE_TEST_TSAN
     constexpr std::uint64_t records = 1'000'000;  // TSan runs ~10x slower
 #else
     constexpr std::uint64_t records = 5'000'000;

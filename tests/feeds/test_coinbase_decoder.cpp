@@ -20,6 +20,7 @@
 #include <new>
 #include <string>
 #include <vector>
+#include "tests/sanitizer_build.hpp"
 
 // Counts every heap allocation in the process, so a test can show decode() makes none. Kept out of
 // line: inlined into std::allocator, g++ would pair the malloc/free inside with new/delete and warn.
@@ -28,7 +29,7 @@ std::atomic<std::uint64_t> g_allocations{0};
 }  // namespace
 
 // Under ASan the sanitizer owns operator new/delete (and pairs them itself): no replacement there.
-#if !defined(__SANITIZE_ADDRESS__)
+#if !CBTRADE_TEST_ASAN
 namespace {
 void* counted_malloc(std::size_t size) noexcept {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
@@ -458,7 +459,7 @@ TEST(CoinbaseDecoder, long_product_ids_are_matched_on_every_byte) {
 // ---- zero allocations per message ---------------------------------------------------------------
 
 TEST(CoinbaseDecoder, decoding_makes_no_heap_allocation_after_construction) {
-#if defined(__SANITIZE_ADDRESS__)
+#if CBTRADE_TEST_ASAN
     GTEST_SKIP() << "ASan replaces the allocator; the release build runs this test";
 #endif
     std::vector<PaddedMessage> messages;

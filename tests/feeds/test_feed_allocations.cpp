@@ -16,6 +16,7 @@
 #include "tests/feeds/ticker_messages.hpp"
 #include "tests/io/memory_pipe.hpp"
 #include "tests/io/test_pki.hpp"
+#include "tests/sanitizer_build.hpp"
 
 namespace {
 std::atomic<std::uint64_t> g_allocations{0};
@@ -26,7 +27,7 @@ std::atomic<std::uint64_t> g_allocations{0};
 // process. Under ASan the sanitizer owns malloc: no interposition there (the test skips).
 // They keep glibc's declarations, parameter names included, and forward to glibc's own entry points
 // (__libc_*): names reserved for the implementation, which is what is being reached here.
-#if !defined(__SANITIZE_ADDRESS__)
+#if !CBTRADE_TEST_ASAN
 // NOLINTBEGIN(bugprone-reserved-identifier)
 extern "C" {
 void* __libc_malloc(std::size_t);
@@ -56,7 +57,7 @@ std::string ticker_frame(std::uint64_t seq, double price) {
 }
 
 TEST(FeedReceivePath, no_heap_allocation_per_message_after_warm_up) {
-#if defined(__SANITIZE_ADDRESS__)
+#if CBTRADE_TEST_ASAN
     GTEST_SKIP() << "ASan replaces the allocator; the release build runs this test";
 #endif
     if (tls_info().flavour != "accelerated")

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include "tests/sanitizer_build.hpp"
 
 namespace cbtrade::testing::alloc {
 
@@ -32,7 +33,7 @@ inline std::atomic<std::uint64_t> other_allocations{0};
 inline thread_local ThreadKind this_thread_kind = ThreadKind::unknown;
 
 [[nodiscard]] constexpr bool available() noexcept {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if CBTRADE_TEST_ASAN || CBTRADE_TEST_TSAN
     return false;
 #else
     return true;
@@ -77,7 +78,7 @@ inline void reset() noexcept {
 // The replacements keep glibc's declarations, parameter names included, and forward to glibc's own
 // entry points (__libc_*): names reserved for the implementation, which is what is reached here.
 // Defined in a header on purpose: the one translation unit that includes it owns them.
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if !CBTRADE_TEST_ASAN && !CBTRADE_TEST_TSAN
 // NOLINTBEGIN(bugprone-reserved-identifier,misc-definitions-in-headers)
 extern "C" {
 void* __libc_malloc(std::size_t);
