@@ -65,7 +65,9 @@ for delay in 0.05 0.2 0.6; do
   wait "$pid"
   rc=$?
   [ "$rc" -lt 128 ] || fail "backtest of a file truncated after ${delay}s died of signal $((rc - 128))"
-  if [ "$rc" = 1 ] && ! grep -qE "changed while it was read|need at least|cannot be read" cut.err; then
+  # A slow start (a sanitized build, a loaded machine) may open the file only after the cut: then it is
+  # a 1000-byte file ending inside row 26, and that row's error is the right answer.
+  if [ "$rc" = 1 ] && ! grep -qE "changed while it was read|need at least|cannot be read|cutting.csv:26: too few columns" cut.err; then
     fail "truncated file after ${delay}s: unexpected error $(head -c 300 cut.err)"
   fi
 done
