@@ -434,7 +434,9 @@ TEST(ConfigBadValues, every_key_has_bad_cases_of_each_kind_it_can_have) {
     };
     for (const KeyInfo& k : config_keys()) {
         EXPECT_TRUE(has(k.name, "")) << k.name << ": no bad-value case in bad_values.tsv";
-        if (!k.default_text.empty()) EXPECT_TRUE(has(k.name, "empty")) << k.name << ": no empty-value case";
+        if (!k.default_text.empty()) {
+            EXPECT_TRUE(has(k.name, "empty")) << k.name << ": no empty-value case";
+        }
         if (numeric_default(k.default_text)) {
             EXPECT_TRUE(has(k.name, "type")) << k.name << ": no wrong-type case";
             EXPECT_TRUE(has(k.name, "range")) << k.name << ": no out-of-range case";
