@@ -697,6 +697,12 @@ std::string_view nearest_key(std::string_view unknown) noexcept {
     std::string upper(unknown);
     for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     for (const auto& k : key_table) {
+        // The length difference is a lower bound of the distance: a key it already rules out is not
+        // scored, so a long unknown name (a pasted value, up to the env file's size limit) costs no
+        // quadratic work per known key.
+        const std::size_t len_diff = upper.size() > k.info.name.size() ? upper.size() - k.info.name.size()
+                                                                      : k.info.name.size() - upper.size();
+        if (len_diff >= best_d) continue;
         const std::size_t d = upper == k.info.name ? 0 : edit_distance(upper, k.info.name);
         if (d < best_d) {
             best_d = d;

@@ -189,6 +189,11 @@ TEST(Config, unknown_keys_warn_with_did_you_mean) {
     EXPECT_NE(all.find("TOTALLY_UNRELATED"), std::string::npos);
     EXPECT_EQ(nearest_key("stop_loss_pct"), "STOP_LOSS_PCT");
     EXPECT_EQ(nearest_key("COMPLETELY_DIFFERENT_THING"), "");
+    // Two edits is the limit, whether they are insertions or deletions.
+    EXPECT_EQ(nearest_key("STOP_LOSS_PCTXY"), "STOP_LOSS_PCT");
+    EXPECT_EQ(nearest_key("STOP_LOSS_PCTXYZ"), "");
+    EXPECT_EQ(nearest_key("STOP_LOSS_P"), "STOP_LOSS_PCT");
+    EXPECT_EQ(nearest_key(std::string(100000, 'A')), "");
 }
 
 TEST(Config, environment_overrides_files_and_later_files_override_earlier) {
