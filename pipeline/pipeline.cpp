@@ -46,6 +46,11 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
     exec_->set_upstream(signal_.get());
     ops_->set_upstream(exec_.get());
 
+    // Every runner's drain deadline starts at the stop request. With live orders the exec stage may
+    // take up to order_stop_wait_ns to drain (its order in flight settles first), and every runner
+    // downstream of it (order desk, background stages, ops) can only finish after it: each gets
+    // that much longer.
+    const std::int64_t order_wait_ns = setup_.order_desk != nullptr ? order_stop_wait_ns : 0;
     for (const PlannedThread& t : setup_.plan.hot) {
         std::vector<Stage*> stages;
         for (const HotStage s : t.stages) {
@@ -58,6 +63,7 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
         o.core = t.core;
         o.idle = c.idle_policy;
         o.rt_priority = c.rt_priority;
+        o.drain_timeout_ns += order_wait_ns;  // the exec stage's order in flight (ExecStage::drained)
         runners_.push_back(std::make_unique<StageRunner>(o, std::move(stages)));
     }
     if (setup_.order_desk != nullptr) {
@@ -70,7 +76,7 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
         desk.idle = IdlePolicy::sleep;
         desk.background = true;
         desk.sleep_ns = 1'000'000;
-        desk.drain_timeout_ns = 30'000'000'000;  // an order in flight at the stop is settled if it can be
+        desk.drain_timeout_ns += order_wait_ns;  // an order in flight at the stop is settled if it can be
         runners_.push_back(std::make_unique<StageRunner>(desk, std::vector<Stage*>{setup_.order_desk}));
     }
     for (Stage* stage : setup_.background_stages) {
@@ -80,11 +86,12 @@ Pipeline::Pipeline(PipelineSetup setup) : setup_(std::move(setup)) {
         o.core = setup_.plan.ops_core;
         o.idle = IdlePolicy::sleep;
         o.background = true;
-        o.sleep_ns = 10'000'000;              // periodic work: 10 ms naps
-        o.drain_timeout_ns = 10'000'000'000;  // a last bounded REST call or post may be under way
+        o.sleep_ns = 10'000'000;                              // periodic work: 10 ms naps
+        o.drain_timeout_ns = 10'000'000'000 + order_wait_ns;  // a last bounded REST call or post may be under way
         runners_.push_back(std::make_unique<StageRunner>(o, std::vector<Stage*>{stage}));
     }
     RunnerOptions ops;
+    ops.drain_timeout_ns += order_wait_ns;
     ops.name = "cbt-ops";
     ops.core = setup_.plan.ops_core;
     ops.idle = IdlePolicy::sleep;
@@ -163,7 +170,8 @@ PipelineSummary Pipeline::summary() const {
     s.t2d_p50_ns = histogram_quantile_ns(t2d, 0.5);
     s.t2d_p99_ns = histogram_quantile_ns(t2d, 0.99);
     s.t2d_p999_ns = histogram_quantile_ns(t2d, 0.999);
-    for (const auto& r : runners_) s.drain_timed_out = s.drain_timed_out || r->drain_timed_out();
+    for (const auto& r : runners_)
+        if (r->drain_timed_out()) s.drain_timed_out += (s.drain_timed_out.empty() ? "" : " ") + r->options().name;
     s.not_trading = ops_->not_trading_reason();
     s.file_error = file_error_;
     return s;
@@ -216,7 +224,8 @@ std::string summary_text(const PipelineSummary& s) {
             "  WARNING          an order was still unsettled at the stop: check the exchange (see the order lines "
             "above)\n";
     if (!s.not_trading.empty()) out += "  NOT TRADING      " + s.not_trading + "\n";
-    if (s.drain_timed_out) out += "  warning          a stage did not drain within the stop timeout\n";
+    if (!s.drain_timed_out.empty())
+        out += "  warning          a stage did not drain within the stop timeout (thread " + s.drain_timed_out + ")\n";
     if (!s.file_error.empty()) out += "  error            " + s.file_error + "\n";
     return out;
 }

@@ -55,6 +55,13 @@ class Writer;
 class SourceStage : public Stage, public FeedView {};
 using SourceFactory = std::function<std::unique_ptr<SourceStage>(MarketRing& out, BotMetrics& metrics)>;
 
+// How long a stop (SIGTERM, --duration) waits for a live order in flight to settle: the exec thread
+// keeps polling its broker and the order desk keeps asking the exchange, so the fill is journaled and
+// applied in this run instead of being left to the next start's reconciliation. It covers the exec
+// thread's attempt timeout (5 s) and the desk's resend and get-order polling; a systemd stop (90 s by
+// default) outlasts it. An order still unknown after it stays open in the journal.
+inline constexpr std::int64_t order_stop_wait_ns = 30'000'000'000;
+
 struct PipelineSetup {
     Config config;
     PlacementPlan plan;
@@ -118,9 +125,9 @@ struct PipelineSummary {
     std::uint64_t decision_log_lines = 0;
     double t2d_p50_ns = 0, t2d_p99_ns = 0, t2d_p999_ns = 0;
     std::uint64_t t2d_count = 0;
-    bool drain_timed_out = false;
-    std::string not_trading;  // why it did not trade, or empty
-    std::string file_error;   // a RECORD_TICKS / DECISION_LOG write failure, or empty
+    std::string drain_timed_out;  // the threads that gave up draining at the stop, space-separated (none: empty)
+    std::string not_trading;      // why it did not trade, or empty
+    std::string file_error;       // a RECORD_TICKS / DECISION_LOG write failure, or empty
 };
 // The summary as printed at the end of `cbtrade live` (several lines).
 [[nodiscard]] std::string summary_text(const PipelineSummary& s);

@@ -607,6 +607,11 @@ int run(int argc, char** argv) {
     if (const int sig = stop_signal.load(std::memory_order_relaxed))
         std::fprintf(stderr, "cbtrade live: %s: stopping (draining the rings)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     else if (exit_code == 0) std::fprintf(stderr, "cbtrade live: --duration reached: stopping\n");
+    if (pipeline.exec().status().order_in_flight.load(std::memory_order_relaxed))
+        std::fprintf(stderr,
+                     "cbtrade live: an order is in flight: waiting up to %lld s for its outcome before stopping (a "
+                     "kill now is safe: the journal holds the order, and the next start looks it up)\n",
+                     static_cast<long long>(order_stop_wait_ns / 1'000'000'000));
     pipeline.stop();
     ready.set_not_ready("stopped");
     server.stop();

@@ -7,7 +7,8 @@
 # order sent twice. Then the mismatch path: a sim whose balances differ from what the journal explains
 # (another USD balance): the daemon reports the difference and sends no order; restarted with
 # --accept-reconciliation it trades; the next start reconciles clean from the new baseline.
-# A REST failure during reconciliation is exit 1, nothing traded. Every wait is bounded.
+# A REST failure during reconciliation is exit 1, nothing traded. A SIGTERM while an order's answer is
+# held back waits for the order's outcome (the fill is journaled in that run). Every wait is bounded.
 source "$(dirname "$0")/lib.sh"
 SIM=${CBTRADE_SIM:-${BUILD_ROOT:-}/cbtrade-sim}
 [ -x "$SIM" ] || { echo "SKIP: cbtrade-sim not found at '$SIM'"; exit 77; }
@@ -40,7 +41,7 @@ start_live() {
   METRICS_PORT=$(free_port)
   COINBASE_WS_URL="wss://localhost:$PORT" COINBASE_API_BASE="https://localhost:$PORT/api/v3/brokerage" \
     TLS_CA_FILE="$SIM_NAME.ca.pem" COINBASE_API_PRIVATE_KEY_FILE=key.json DRY_RUN=false PORT=$METRICS_PORT \
-    IDLE_POLICY=sleep STATUS_INTERVAL_SEC=1 JOURNAL_DIR=journal \
+    IDLE_POLICY=sleep STATUS_INTERVAL_SEC=1 JOURNAL_DIR=${JOURNAL:-journal} \
     "$CBTRADE" live --history history.csv --duration "${DURATION:-120}" "$@" >"$name.out" 2>"$name.err" &
   LIVE_PID=$!
   PIDS+=("$LIVE_PID")
@@ -50,8 +51,10 @@ stop_live() {  # NAME: SIGTERM, bounded wait; LIVE_RC
   LIVE_RC=$RC
   grep -qE 'AddressSanitizer|runtime error:' "$1.err" && fail "$1: sanitizer report"
 }
-# check_books NAME USD0 BTC0: the daemon's summary books against the sim's balances (which started at
-# USD0 and BTC0; the daemon's cash at USD_EQUITY 1000), and one order per client_order_id.
+# check_books NAME USD0 BTC0 [resent]: the daemon's summary books against the sim's balances (which
+# started at USD0 and BTC0; the daemon's cash at USD_EQUITY 1000), and one order per client_order_id.
+# Without "resent", no create-order was sent twice either; with it, a resend under the same
+# client_order_id (the order desk's answer to a timed-out attempt) is expected, a second order is not.
 check_books() {
   sim_state || { fail "$1: /sim/state not served"; return; }
   local cash pos
@@ -68,6 +71,8 @@ print(f"sim USD {usd:+.8f} BTC {btc:+.8f}; daemon cash {cash - 1000:+.8f} positi
 sys.exit(0 if abs(usd - (cash - 1000)) < 1e-5 and abs(btc - pos) < 1e-9 else 1)
 EOF
   [ "$(state_field 'len(s["orders_by_client_order_id"]) == s["orders"]')" = True ] || fail "$1: orders per client_order_id: $(cat state.json)"
+  [ "$(state_field 's["duplicate_orders"]')" = 0 ] || fail "$1: the sim placed a duplicate order: $(cat state.json)"
+  [ "${4:-}" = resent ] && return
   [ "$(state_field 'max(s["create_order_requests_by_client_order_id"].values() or [0])')" = 1 ] ||
     fail "$1: a create-order was sent twice for one client_order_id: $(cat state.json)"
   [ "$(state_field 's["order_repeats"]')" = 0 ] || fail "$1: the sim saw a repeated create-order: $(cat state.json)"
@@ -143,6 +148,34 @@ if start_sim down --rest-fault list_orders:503:100 --rest-fault accounts:503:100
   [ "$LIVE_RC" = 1 ] || fail "down: exit $LIVE_RC, want 1: $(tail -c 600 down.err)"
   expect_grep down.err 'cbtrade live: error: reconciliation: list accounts failed: .*nothing was traded; a restart tries again' "down: the failure said"
   sim_state && [ "$(state_field 's["orders"]')" = 0 ] || fail "down: an order was sent"
+  stop_pid "$SIM_PID"
+fi
+
+# 4. SIGTERM while an order is in flight (the sim holds back its answer, so the daemon's own attempt
+# times out after 5 s and the order desk asks again): the stop waits for the outcome, so this run
+# journals and applies the fill and leaves no open order for the next start.
+if start_sim term --rest-fault orders:timeout:1; then
+  JOURNAL=journal-term start_live term
+  wait_for term.err 'running' 20 || fail "term: did not start: $(tail -c 800 term.err)"
+  placed=""
+  for _ in $(seq 900); do
+    if sim_state && [ "$(state_field 's["orders"]')" -ge 1 ]; then
+      placed=yes
+      break
+    fi
+    kill -0 "$LIVE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$placed" ] || fail "term: no order placed in 90 s: $(tail -c 600 term.err)"
+  stop_live term
+  [ "$LIVE_RC" = 0 ] || fail "term: exit $LIVE_RC: $(tail -c 600 term.err)"
+  expect_grep term.err 'cbtrade live: an order is in flight: waiting up to 30 s for its outcome' "term: the wait is said"
+  expect_grep term.err '^cbtrade live: order .*: FILLED ' "term: the order settled before the exit"
+  grep -q 'unsettled at the stop' term.out && fail "term: an order was left unsettled: $(tail -c 600 term.out)"
+  grep -q "did not drain" term.out && fail "term: a stage gave up draining: $(grep "did not drain" term.out)"
+  check_books term 100000 1 resent
+  expect_exit 0 "journal after the stop" -- "$CBTRADE" journal --journal-dir journal-term
+  expect_grep "$SCRATCH/out" 'open orders 0' "term: no open order left in the journal"
   stop_pid "$SIM_PID"
 fi
 
