@@ -406,15 +406,30 @@ const KeySpec* find_key(std::string_view name) noexcept {
     return nullptr;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+// The edit (Levenshtein) distance of a and b when it is at most `limit`, else limit + 1. Only the
+// cells within `limit` of the diagonal can lead to such a distance (Ukkonen's band), so the cost is
+// O(length * limit), not O(length^2): the suggestion search scores every known key against each
+// unknown name in an env file, whatever its length.
+std::size_t edit_distance_within(std::string_view a, std::string_view b, std::size_t limit) {
+    const std::size_t over = limit + 1;
+    if (a.size() > b.size()) std::swap(a, b);
+    if (b.size() - a.size() > limit) return over;
+    // Row i of the table over b; cells outside row i's band [i - limit, i + limit] hold `over`
+    // wherever the next row reads them.
+    std::vector<std::size_t> prev(b.size() + 1, over), cur(b.size() + 1, over);
+    for (std::size_t j = 0; j <= std::min(b.size(), limit); ++j) prev[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
-        cur[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
+        const std::size_t lo = i > limit ? i - limit : 1;
+        const std::size_t hi = std::min(b.size(), i + limit);
+        cur[lo - 1] = lo == 1 ? std::min(i, over) : over;
+        std::size_t row_min = cur[lo - 1];
+        for (std::size_t j = lo; j <= hi; ++j) {
             const std::size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub, over});
+            row_min = std::min(row_min, cur[j]);
         }
+        if (hi < b.size()) cur[hi + 1] = over;
+        if (row_min == over) return over;  // every path through this row is already too long
         std::swap(prev, cur);
     }
     return prev[b.size()];
@@ -671,7 +686,7 @@ LoadedConfig load_config(std::span<const std::string> env_files, const char* con
         const std::string_view key = kv.substr(0, eq);
         if (find_key(key)) {
             merged[std::string(key)] = ConfigEntry{std::string(kv.substr(eq + 1)), "environment"};
-        } else if (auto near = nearest_key(key); !near.empty() && edit_distance(key, near) <= 1) {
+        } else if (auto near = nearest_key(key); !near.empty() && edit_distance_within(key, near, 1) <= 1) {
             // Only near misses: the environment holds many unrelated variables.
             env_warnings.push_back("environment: unknown key " + std::string(key) + " (ignored); did you mean " +
                                    std::string(near) + "?");
@@ -697,16 +712,12 @@ std::string_view nearest_key(std::string_view unknown) noexcept {
     std::string upper(unknown);
     for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     for (const auto& k : key_table) {
-        // The length difference is a lower bound of the distance: a key it already rules out is not
-        // scored, so a long unknown name (a pasted value, up to the env file's size limit) costs no
-        // quadratic work per known key.
-        const std::size_t len_diff = upper.size() > k.info.name.size() ? upper.size() - k.info.name.size()
-                                                                      : k.info.name.size() - upper.size();
-        if (len_diff >= best_d) continue;
-        const std::size_t d = upper == k.info.name ? 0 : edit_distance(upper, k.info.name);
+        // Scored only as far as it could still beat the best so far (at most two edits).
+        const std::size_t d = upper == k.info.name ? 0 : edit_distance_within(upper, k.info.name, best_d - 1);
         if (d < best_d) {
             best_d = d;
             best = k.info.name;
+            if (d == 0) break;
         }
     }
     return best;

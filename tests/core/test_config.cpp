@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -194,6 +195,58 @@ TEST(Config, unknown_keys_warn_with_did_you_mean) {
     EXPECT_EQ(nearest_key("STOP_LOSS_PCTXYZ"), "");
     EXPECT_EQ(nearest_key("STOP_LOSS_P"), "STOP_LOSS_PCT");
     EXPECT_EQ(nearest_key(std::string(100000, 'A')), "");
+}
+
+// nearest_key scores keys with a banded, early-stopping distance; it must agree with the textbook
+// full-table distance on every name: near misses of real keys (1 to 3 random edits) and noise.
+std::size_t reference_distance(const std::string& a, std::string_view b) {
+    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j)
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+TEST(Config, nearest_key_agrees_with_the_full_edit_distance) {
+    std::uint64_t state = 20261203;
+    const auto next = [&](std::size_t n) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<std::size_t>((state >> 33) % n);
+    };
+    const std::string letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789";
+    const auto keys = config_keys();
+    std::size_t suggested = 0;
+    for (int round = 0; round < 3000; ++round) {
+        std::string name;
+        if (round % 4 == 3) {
+            for (std::size_t n = next(30); n > 0; --n) name += letters[next(letters.size())];
+        } else {
+            name = std::string(keys[next(keys.size())].name);
+            for (std::size_t edits = 1 + next(3); edits > 0; --edits) {
+                const std::size_t at = next(name.size() + 1);
+                const char c = letters[next(letters.size())];
+                if (const std::size_t kind = next(3); kind == 0) name.insert(at, 1, c);
+                else if (at < name.size() && kind == 1) name.erase(at, 1);
+                else if (at < name.size()) name[at] = c;
+            }
+        }
+        std::string_view want;
+        std::size_t best = 3;
+        for (const KeyInfo& k : keys) {
+            const std::size_t d = reference_distance(name, k.name);
+            if (d < best) {
+                best = d;
+                want = k.name;
+            }
+        }
+        EXPECT_EQ(nearest_key(name), want) << name;
+        suggested += want.empty() ? 0 : 1;
+    }
+    EXPECT_GT(suggested, 1000u) << "the near misses should mostly find their key";
 }
 
 TEST(Config, environment_overrides_files_and_later_files_override_earlier) {
