@@ -48,6 +48,10 @@ using HttpHandler = std::function<HttpServerResponse(const HttpServerRequest&)>;
 struct HttpServerOptions {
     std::string address = "127.0.0.1";  // an IP address or host name
     std::uint16_t port = 0;             // 0 picks a free port (see port())
+    // Open connections held at most. Idle ones (no request in progress) cost a socket and about a
+    // kilobyte; when the cap (or the process's file limit) is reached, the connection idle the
+    // longest is closed to make room, so hundreds of idle or reopened sockets cannot keep a scrape
+    // out. A newcomer is refused only when every connection is in the middle of a request.
     std::size_t max_connections = 4096;
     // A connection with no request in progress (new, or kept alive between requests).
     std::chrono::milliseconds idle_timeout{60000};

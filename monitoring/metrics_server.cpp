@@ -41,27 +41,13 @@ io::HttpServerResponse respond(const MetricsRegistry& registry, const MetricsSer
     return res;
 }
 
-io::HttpServerOptions server_options(const MetricsServerOptions& o) {
-    io::HttpServerOptions s;
-    s.address = o.address;
-    s.port = o.port;
-    s.max_connections = o.max_connections;
-    s.idle_timeout = o.idle_timeout;
-    s.request_timeout = o.request_timeout;
-    s.header_limit = 8 * 1024;
-    s.body_limit = 4 * 1024;
-    s.nice = o.nice;
-    s.thread_name = "cbtrade-metrics";
-    return s;
-}
-
 }  // namespace
 
 struct MetricsServer::Impl {
     Impl(const MetricsRegistry& registry, MetricsServerOptions o)
         : opts(std::move(o)),
           server([&registry, this](const io::HttpServerRequest& req) { return respond(registry, opts, req); },
-                 server_options(opts)) {}
+                 static_cast<const io::HttpServerOptions&>(opts)) {}
     MetricsServerOptions opts;
     io::HttpServer server;
 };

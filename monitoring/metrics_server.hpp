@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "core/metrics.hpp"
+#include "io/http_server.hpp"
 
 namespace cbtrade {
 
@@ -40,20 +41,13 @@ private:
     std::atomic<const char*> reason_{"starting"};
 };
 
-struct MetricsServerOptions {
-    std::string address = "127.0.0.1";  // METRICS_ADDR; an IP address or host name
-    std::uint16_t port = 8080;          // PORT; 0 picks a free port (see port())
-    // Open connections held at most. Idle ones (no request in progress) cost a socket and about a
-    // kilobyte; when the cap (or the process's file limit) is reached, the connection idle the
-    // longest is closed to make room, so hundreds of idle or reopened sockets cannot keep a scrape
-    // out. A newcomer is refused only when every connection is in the middle of a request.
-    std::size_t max_connections = 4096;
-    // A connection with no request in progress (new, or kept alive between requests).
-    std::chrono::milliseconds idle_timeout{60000};
-    // From a request's first byte to the end of its request line, headers and body, and again to
-    // send the reply: short, so a client that trickles its headers holds its slot only briefly.
-    std::chrono::milliseconds request_timeout{2000};
-    int nice = 10;  // the server thread's nice value
+// The HTTP server's options (io/http_server.hpp: connection cap, idle and request deadlines, header
+// and body limits, nice value) with the metrics endpoint's defaults, and its readiness.
+struct MetricsServerOptions : io::HttpServerOptions {
+    MetricsServerOptions() {
+        port = 8080;  // PORT (METRICS_ADDR is the address)
+        thread_name = "cbtrade-metrics";
+    }
     // "" when ready, otherwise the reason (e.g. "feed stale"). Called on the server thread; empty
     // function = always ready.
     std::function<std::string()> readiness;
