@@ -61,6 +61,14 @@ public:
     // true when the submitted order has settled, its outcome in `out`.
     [[nodiscard]] virtual bool poll(std::int64_t /*now_ns*/, OrderOutcome& /*out*/) noexcept { return false; }
 
+    // Live: the exchange's first answer accepting the order in flight (outcome.order_id set, nothing
+    // filled yet), handed over once and before the order's settlement, so the exec stage journals the
+    // acknowledgement (order_ack) when it happens rather than at the fill. false: none new.
+    [[nodiscard]] virtual bool take_ack(OrderOutcome& out) noexcept {
+        (void)out;
+        return false;
+    }
+
     // An order was submitted and has not settled (its outcome may be unknown for a while).
     [[nodiscard]] virtual bool busy() const noexcept { return false; }
 

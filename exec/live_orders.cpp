@@ -122,6 +122,33 @@ OrderOutcome outcome_of(const rest::Order& o, const OrderRequest& request) noexc
     return out;
 }
 
+// ---- DeskAnswers (exec thread) -------------------------------------------------------------------
+
+bool DeskAnswers::read(const char* id, OrderOutcome& out) noexcept {
+    OrderSettlement s;
+    while (ring_.try_pop(s)) {
+        if (std::memcmp(s.client_order_id, id, sizeof s.client_order_id) != 0) {
+            ++ignored_;
+            continue;
+        }
+        if (!s.final) {
+            ack_ = s.outcome;
+            ack_ready_ = true;
+            continue;
+        }
+        out = s.outcome;
+        return true;
+    }
+    return false;
+}
+
+bool DeskAnswers::take_ack(OrderOutcome& out) noexcept {
+    if (!ack_ready_) return false;
+    ack_ready_ = false;
+    out = ack_;
+    return true;
+}
+
 // ---- CoinbaseBroker (exec thread) ----------------------------------------------------------------
 
 CoinbaseBroker::CoinbaseBroker(io::HttpClient& http, TokenPool& tokens, OrderTicketRing& tickets,
@@ -130,7 +157,7 @@ CoinbaseBroker::CoinbaseBroker(io::HttpClient& http, TokenPool& tokens, OrderTic
     : http_(http),
       tokens_(tokens),
       tickets_(tickets),
-      settlements_(settlements),
+      answers_(settlements),
       options_(std::move(options)),
       orders_target_(options_.base_path + "/orders"),
       time_target_(options_.base_path + "/time"),
@@ -187,6 +214,7 @@ bool CoinbaseBroker::submit(const OrderRequest& order, double, std::int64_t now_
     rest::append_create_order_body(
         body_, rest::MarketOrderView{ticket_.id(), options_.product.product_id, order.side, ticket_.size_text()});
     state_ = State::waiting_for_connection;
+    answers_.reset();
     if (!http_.busy()) start_order(now_ns);  // else: after the keep-alive answer (poll)
     return false;
 }
@@ -255,14 +283,9 @@ bool CoinbaseBroker::poll(std::int64_t now_ns, OrderOutcome& out) noexcept {
     if (state_ == State::waiting_for_connection && !http_.busy()) start_order(now_ns);
     if (state_ == State::with_desk) {
         if (!ticket_pushed_) ticket_pushed_ = tickets_.try_push(ticket_);
-        OrderSettlement s;
-        while (settlements_.try_pop(s)) {
-            if (std::memcmp(s.client_order_id, ticket_.client_order_id, sizeof s.client_order_id) != 0) {
-                stats_.settlements_ignored.store(stats_.settlements_ignored.load(std::memory_order_relaxed) + 1,
-                                                 std::memory_order_relaxed);
-                continue;
-            }
-            out = s.outcome;
+        const bool settled = answers_.read(ticket_.client_order_id, out);
+        stats_.settlements_ignored.store(answers_.ignored(), std::memory_order_relaxed);
+        if (settled) {
             state_ = State::idle;
             return true;
         }
@@ -279,7 +302,7 @@ bool CoinbaseBroker::poll(std::int64_t now_ns, OrderOutcome& out) noexcept {
 BridgeBroker::BridgeBroker(OrderTicketRing& tickets, OrderSettlementRing& settlements, LiveProduct product,
                            std::uint64_t seed_high, std::uint64_t seed_low)
     : tickets_(tickets),
-      settlements_(settlements),
+      answers_(settlements),
       product_(std::move(product)),
       ids_high_(seed_high),
       ids_low_(seed_low) {}
@@ -313,6 +336,7 @@ bool BridgeBroker::submit(const OrderRequest& order, double, std::int64_t now_ns
         rest::format_uuid_v4(ids_high_.next(), ids_low_.next(), ticket_.client_order_id);
     }
     busy_ = true;
+    answers_.reset();
     ticket_pushed_ = tickets_.try_push(ticket_);  // one order at a time: never full; else again next poll
     return false;
 }
@@ -320,14 +344,9 @@ bool BridgeBroker::submit(const OrderRequest& order, double, std::int64_t now_ns
 bool BridgeBroker::poll(std::int64_t, OrderOutcome& out) noexcept {
     if (!busy_) return false;
     if (!ticket_pushed_) ticket_pushed_ = tickets_.try_push(ticket_);
-    OrderSettlement s;
-    while (settlements_.try_pop(s)) {
-        if (std::memcmp(s.client_order_id, ticket_.client_order_id, sizeof s.client_order_id) != 0) continue;
-        out = s.outcome;
-        busy_ = false;
-        return true;
-    }
-    return false;
+    if (!answers_.read(ticket_.client_order_id, out)) return false;
+    busy_ = false;
+    return true;
 }
 
 // ---- TokenRefill (ops thread) --------------------------------------------------------------------
@@ -468,6 +487,7 @@ void OrderDesk::begin(const OrderTicket& t, std::int64_t now_ns) {
     if (r.ok()) {
         order_id_ = r.value->order_id;
         step_ = Step::get_order;
+        acknowledge();
         return;
     }
     switch (r.error.kind) {
@@ -508,6 +528,7 @@ void OrderDesk::step_create(std::int64_t now_ns) {
         order_id_ = r.value->order_id;
         step_ = Step::get_order;
         next_ns_ = clock_.now_ns();
+        acknowledge();
         return;
     }
     if (r.error.kind == rest::RestErrorKind::unknown_outcome || maybe_executed_) {
@@ -565,17 +586,30 @@ void OrderDesk::step_get_order(std::int64_t now_ns) {
     finish(out, what + "; order_id " + order_id_);
 }
 
-void OrderDesk::finish(const OrderOutcome& o, const std::string& what) {
-    OrderSettlement s{};
+void OrderDesk::push_to_exec(OrderSettlement& s) {
     std::memcpy(s.client_order_id, ticket_->client_order_id, sizeof s.client_order_id);
-    s.outcome = o;
     // The exchange's order_id, for the journal's order_ack (an id longer than the record holds is
     // left out: the order is found by its client_order_id anyway).
     if (!order_id_.empty() && order_id_.size() <= s.outcome.order_id.size()) {
         std::memcpy(s.outcome.order_id.data(), order_id_.data(), order_id_.size());
         s.outcome.order_id_chars = static_cast<std::uint8_t>(order_id_.size());
     }
-    while (!settlements_.try_push(s)) clock_.sleep_ns(1 * ms);  // one order at a time: never full
+    // One order at a time (an acceptance and an outcome at the most): never full.
+    while (!settlements_.try_push(s)) clock_.sleep_ns(1 * ms);
+}
+
+void OrderDesk::acknowledge() {
+    OrderSettlement s{};
+    const OrderRequest& q = ticket_->request;
+    s.outcome.fill = Fill{q.time_s, 0, q.ref_price, 0, q.side, q.reason};
+    s.final = false;
+    push_to_exec(s);
+}
+
+void OrderDesk::finish(const OrderOutcome& o, const std::string& what) {
+    OrderSettlement s{};
+    s.outcome = o;
+    push_to_exec(s);
     if (options_.log) {
         const OrderTicket& t = *ticket_;
         char first[96] = "";

@@ -116,14 +116,35 @@ struct OrderTicket {
     [[nodiscard]] std::string_view size_text() const noexcept { return {size, size_chars}; }
 };
 
-// desk -> exec: the order's outcome.
+// desk -> exec: the order's outcome, or (final false) the exchange's acceptance of it, with its
+// order_id, ahead of the outcome.
 struct OrderSettlement {
     char client_order_id[rest::client_order_id_chars];
     OrderOutcome outcome;
+    bool final = true;
 };
 
 using OrderTicketRing = SpscRing<OrderTicket, 4>;  // one order at a time: never full
 using OrderSettlementRing = SpscRing<OrderSettlement, 4>;
+
+// Exec thread: what the desk answered for the order in flight (both brokers read it so). An
+// acceptance is kept for Broker::take_ack; answers for another client_order_id are dropped, counted.
+class DeskAnswers {
+public:
+    explicit DeskAnswers(OrderSettlementRing& ring) noexcept : ring_(ring) {}
+    // A new order: an acceptance not yet taken belonged to the last one.
+    void reset() noexcept { ack_ready_ = false; }
+    // true: the settlement of order `id` is in `out` (an acceptance read before it waits in take()).
+    [[nodiscard]] bool read(const char* id, OrderOutcome& out) noexcept;
+    [[nodiscard]] bool take_ack(OrderOutcome& out) noexcept;
+    [[nodiscard]] std::uint64_t ignored() const noexcept { return ignored_; }
+
+private:
+    OrderSettlementRing& ring_;
+    OrderOutcome ack_{};
+    bool ack_ready_ = false;
+    std::uint64_t ignored_ = 0;
+};
 
 // ---- exec thread -----------------------------------------------------------------------------------
 
@@ -147,6 +168,7 @@ public:
                               OrderOutcome& out) noexcept override;
     [[nodiscard]] bool poll(std::int64_t now_ns, OrderOutcome& out) noexcept override;
     [[nodiscard]] bool busy() const noexcept override { return state_ != State::idle; }
+    [[nodiscard]] bool take_ack(OrderOutcome& out) noexcept override { return answers_.take_ack(out); }
     void use_client_order_id(const char* id) noexcept override;
 
     // The size text a BUY (quote_size) or SELL (base_size) of `order` would carry, into out[0, 48):
@@ -172,7 +194,7 @@ private:
     io::HttpClient& http_;
     TokenPool& tokens_;
     OrderTicketRing& tickets_;
-    OrderSettlementRing& settlements_;
+    DeskAnswers answers_;
     CoinbaseBrokerOptions options_;
     std::string orders_target_;  // base_path + "/orders"
     std::string time_target_;    // base_path + "/time"
@@ -203,6 +225,7 @@ public:
                               OrderOutcome& out) noexcept override;
     [[nodiscard]] bool poll(std::int64_t now_ns, OrderOutcome& out) noexcept override;
     [[nodiscard]] bool busy() const noexcept override { return busy_; }
+    [[nodiscard]] bool take_ack(OrderOutcome& out) noexcept override { return answers_.take_ack(out); }
     void use_client_order_id(const char* id) noexcept override;
     [[nodiscard]] std::size_t size_text(const OrderRequest& order, char* out) const noexcept override {
         return order_size_text(product_, order, out);
@@ -210,7 +233,7 @@ public:
 
 private:
     OrderTicketRing& tickets_;
-    OrderSettlementRing& settlements_;
+    DeskAnswers answers_;
     LiveProduct product_;
     SplitMix64 ids_high_;
     SplitMix64 ids_low_;
@@ -287,6 +310,10 @@ private:
     void step_create(std::int64_t now_ns);
     void step_get_order(std::int64_t now_ns);
     void finish(const OrderOutcome& o, const std::string& what);
+    // The exchange accepted the order (order_id_ known): told to the exec thread ahead of its outcome.
+    void acknowledge();
+    // Sends `s` for the ticket's order to the exec thread, with the exchange's order_id when known.
+    void push_to_exec(OrderSettlement& s);
     void declare_unknown(const std::string& why);
     [[nodiscard]] rest::MarketOrder market_order() const;
 

@@ -39,7 +39,10 @@ std::size_t ExecStage::poll(std::int64_t now_ns) noexcept {
     if (broker_ != &paper_) {
         // Every poll: the live broker keeps its connection warm and reads its answers here.
         OrderOutcome o;
-        if (broker_->poll(now_ns, o) && awaiting_) {
+        const bool settled = broker_->poll(now_ns, o);
+        // The exchange accepted the order in flight: journaled now, ahead of its fill.
+        if (OrderOutcome accepted; broker_->take_ack(accepted) && awaiting_) journal_ack(accepted, OrderError::none);
+        if (settled && awaiting_) {
             awaiting_ = false;
             status_.order_in_flight.store(false, std::memory_order_relaxed);
             settle(in_flight_, o);
@@ -314,6 +317,7 @@ bool ExecStage::journal_intent(const OrderRequest& req) noexcept {
         return false;
     }
     rest::format_uuid_v4(ids_high_.next(), ids_low_.next(), order_id_.data());
+    ack_journaled_ = false;
     journal::OrderIntent i;
     std::memcpy(i.client_order_id.data(), order_id_.data(), order_id_.size());
     i.side = req.side;
@@ -344,15 +348,10 @@ void ExecStage::journal_settled(const OrderRequest& req, const OrderOutcome& o) 
     // Refused before it left (no token, a size off the limits, no connection) or by the exchange.
     const bool not_sent =
         o.error == OrderError::no_token || o.error == OrderError::invalid_order || o.error == OrderError::network;
-    if (broker_->live() && (o.order_id_chars > 0 || (!(o.fill.qty > 0) && !not_sent))) {
-        // The exchange's answer: accepted under its order_id, or refused with the error.
-        journal::OrderAck a;
-        a.client_order_id = e.client_order_id;
-        a.accepted = o.order_id_chars > 0 ? 1 : 0;
-        a.error = a.accepted != 0 ? OrderError::none : o.error;
-        a.order_id_chars = std::min<std::uint8_t>(o.order_id_chars, static_cast<std::uint8_t>(a.order_id.size()));
-        std::memcpy(a.order_id.data(), o.order_id.data(), a.order_id_chars);
-        ok = journal_->ack(a);
+    // The exchange's answer, unless its acceptance was journaled when it came.
+    if (broker_->live() && !ack_journaled_ && (o.order_id_chars > 0 || (!(o.fill.qty > 0) && !not_sent))) {
+        journal_ack(o, o.order_id_chars > 0 ? OrderError::none : o.error);
+        ok = !journal_broken_;
     }
     if (o.fill.qty > 0) {
         journal::OrderFill f;
@@ -369,6 +368,18 @@ void ExecStage::journal_settled(const OrderRequest& req, const OrderOutcome& o) 
     }
     if (!ok || !journal_->end(e)) journal_failed(journal_->failed());
     (void)journal_->sync();
+}
+
+void ExecStage::journal_ack(const OrderOutcome& o, OrderError error) noexcept {
+    if (journal_ == nullptr || journal_broken_ || ack_journaled_) return;
+    ack_journaled_ = true;
+    journal::OrderAck a;
+    std::memcpy(a.client_order_id.data(), order_id_.data(), order_id_.size());
+    a.accepted = o.order_id_chars > 0 ? 1 : 0;
+    a.error = a.accepted != 0 ? OrderError::none : error;
+    a.order_id_chars = std::min<std::uint8_t>(o.order_id_chars, static_cast<std::uint8_t>(a.order_id.size()));
+    std::memcpy(a.order_id.data(), o.order_id.data(), a.order_id_chars);
+    if (!journal_->ack(a)) journal_failed(journal_->failed());
 }
 
 void ExecStage::journal_state(std::int64_t time_s) noexcept {

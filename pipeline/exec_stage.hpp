@@ -138,6 +138,9 @@ private:
     // The journal (all no-ops without one). false: the journal is broken (journal_failed()).
     bool journal_intent(const OrderRequest& req) noexcept;
     void journal_settled(const OrderRequest& req, const OrderOutcome& o) noexcept;
+    // The exchange's answer for the order in flight: accepted under order_id (the first answer, or
+    // with the outcome), or refused with `error`. Once per order.
+    void journal_ack(const OrderOutcome& o, OrderError error) noexcept;
     void journal_state(std::int64_t time_s) noexcept;  // day start, breaker, halt when they changed
     void journal_failed(int error) noexcept;
     void journal_turn() noexcept;  // once per poll: writes, the wait for a durable intent, rotation
@@ -156,6 +159,7 @@ private:
     std::int64_t now_ns_ = 0;     // the current poll's time (orders are stamped with it)
     OrderRequest in_flight_{};    // the order the broker has not settled yet (awaiting_)
     bool awaiting_ = false;
+    bool ack_journaled_ = false;               // the order in flight's order_ack is written
     std::int64_t orders_paused_until_ns_ = 0;  // after a failed order (see the header comment)
     std::int64_t order_pause_ns_ = 0;
     NoticeRing* notices_ = nullptr;

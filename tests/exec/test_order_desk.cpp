@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/metrics.hpp"
 #include "exec/live_orders.hpp"
@@ -73,15 +74,20 @@ protected:
         ASSERT_TRUE(tickets_.try_push(t));
     }
     // Polls the desk (time moves 50 ms a poll) until it settles, at most `polls` times.
+    // The exchange's acceptances the desk sent ahead of the outcome go to acks_.
     std::optional<OrderSettlement> run(int polls = 400) {
         for (int i = 0; i < polls; ++i) {
             (void)desk_.poll(clock_.now);
             OrderSettlement s;
-            if (settlements_.try_pop(s)) return s;
+            while (settlements_.try_pop(s)) {
+                if (s.final) return s;
+                acks_.push_back(s);
+            }
             clock_.now += 50'000'000;
         }
         return std::nullopt;
     }
+    std::vector<OrderSettlement> acks_;
     std::size_t creates() const {
         std::size_t n = 0;
         for (const auto& s : transport_.sent)
@@ -119,6 +125,12 @@ TEST_F(OrderDeskTest, an_answered_order_is_polled_until_filled_and_settles_with_
     EXPECT_EQ(std::string_view(s->outcome.order_id.data(), s->outcome.order_id_chars), "o-1")
         << "the exchange's order_id goes back for the journal's order_ack";
     EXPECT_EQ(creates(), 0u) << "the exec thread's attempt was answered: nothing resent";
+    // The acceptance went to the exec thread first (for the journal's order_ack), once, nothing filled.
+    ASSERT_EQ(acks_.size(), 1u);
+    EXPECT_EQ(std::string_view(acks_[0].client_order_id, sizeof acks_[0].client_order_id), client_id);
+    EXPECT_EQ(std::string_view(acks_[0].outcome.order_id.data(), acks_[0].outcome.order_id_chars), "o-1");
+    EXPECT_EQ(acks_[0].outcome.fill.qty, 0);
+    EXPECT_EQ(acks_[0].outcome.error, OrderError::none);
     ASSERT_EQ(transport_.sent.size(), 2u);
     EXPECT_EQ(transport_.sent[0].target, "/api/v3/brokerage/orders/historical/o-1");
     EXPECT_EQ(desk_.settled(), 1u);
@@ -130,10 +142,13 @@ TEST_F(OrderDeskTest, an_unknown_first_outcome_is_resent_only_with_the_same_clie
         hand_over(first);
         transport_.answer(200, created());  // the exchange answers with the first order
         transport_.answer(200, order("FILLED", "0.0006", "24.85", "0.15"));
+        acks_.clear();
         const auto s = run();
         ASSERT_TRUE(s);
         EXPECT_EQ(s->outcome.error, OrderError::none);
         EXPECT_EQ(creates(), 1u);
+        ASSERT_EQ(acks_.size(), 1u) << "the resend's acceptance is told too";
+        EXPECT_EQ(std::string_view(acks_[0].outcome.order_id.data(), acks_[0].outcome.order_id_chars), "o-1");
     }
     // A 5xx answer to the first attempt: the same.
     transport_.sent.clear();
@@ -165,6 +180,7 @@ TEST_F(OrderDeskTest, insufficient_funds_settles_at_once_and_is_never_resent) {
     EXPECT_EQ(s->outcome.error, OrderError::insufficient_funds);
     EXPECT_EQ(s->outcome.fill.qty, 0);
     EXPECT_EQ(s->outcome.order_id_chars, 0) << "refused: no order_id";
+    EXPECT_TRUE(acks_.empty()) << "a refusal is no acceptance";
     EXPECT_TRUE(transport_.sent.empty());
 }
 

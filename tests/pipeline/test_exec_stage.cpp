@@ -184,6 +184,19 @@ public:
         return true;
     }
     bool busy() const noexcept override { return busy_; }
+    bool take_ack(OrderOutcome& out) noexcept override {
+        if (!ack_ready_) return false;
+        ack_ready_ = false;
+        out = ack_;
+        return true;
+    }
+    // The exchange accepts the pending order under `order_id` (its outcome comes later).
+    void accept(std::string_view order_id) {
+        ack_ = OrderOutcome{};
+        ack_.order_id_chars = static_cast<std::uint8_t>(order_id.size());
+        std::copy(order_id.begin(), order_id.end(), ack_.order_id.begin());
+        ack_ready_ = true;
+    }
     std::size_t size_text(const OrderRequest& o, char* out) const noexcept override {
         const int n = std::snprintf(out, decimal_text_max_chars, "%.2f", o.qty * o.ref_price);
         return n > 0 ? static_cast<std::size_t>(n) : 0;
@@ -203,6 +216,8 @@ public:
 private:
     std::string next_id_;
     OrderOutcome next_{};
+    OrderOutcome ack_{};
+    bool ack_ready_ = false;
     bool ready_ = false;
     bool busy_ = false;
 };
@@ -678,6 +693,33 @@ TEST(ExecStageJournal, a_live_order_journals_its_size_text_and_the_exchanges_ack
     EXPECT_EQ(acks[1].accepted, 0);
     EXPECT_EQ(acks[1].error, OrderError::insufficient_funds);
     EXPECT_EQ(acks[1].order_id_chars, 0);
+}
+
+TEST(ExecStageJournal, the_exchanges_acceptance_is_journaled_when_it_comes_and_once) {
+    ScriptedBroker broker;
+    JournalRig rig(&broker);
+    rig.send(close_with(Signal::buy, 100, 60));
+    ASSERT_TRUE(rig.poll_until([&] { return !broker.submitted.empty(); }));
+    broker.accept("5e1f0000-0000-4000-8000-000000000007");
+    rig.tick();
+    // What a crash now would leave: the order open, with the exchange's order_id already on record.
+    ASSERT_TRUE(rig.poll_until([&] {
+        const journal::Recovered open = journal::recover(rig.dir, rig.config.product_id, rig.params);
+        return open.open_orders.size() == 1 && open.open_orders[0].ack.has_value();
+    })) << "the acceptance is not in the journal before the fill";
+    const journal::Recovered open = journal::recover(rig.dir, rig.config.product_id, rig.params);
+    const journal::OrderAck& a = *open.open_orders[0].ack;
+    EXPECT_EQ(a.accepted, 1);
+    EXPECT_EQ(std::string(a.order_id.data(), a.order_id_chars), "5e1f0000-0000-4000-8000-000000000007");
+    broker.settle(broker.submitted[0].qty, 101, OrderError::none, "5e1f0000-0000-4000-8000-000000000007");
+    rig.tick();
+    ASSERT_TRUE(rig.writer->close());
+    std::vector<journal::RecordType> types;
+    for (const auto& [type, payload] : journal_records(rig.dir)) types.push_back(type);
+    using T = journal::RecordType;
+    const std::vector<T> want = {T::segment_start, T::books, T::order_intent, T::order_ack,
+                                 T::order_fill,    T::books, T::order_end};
+    EXPECT_EQ(types, want) << "one order_ack, ahead of the fill";
 }
 
 TEST(ExecStageJournal, a_broken_journal_stops_every_order_and_is_counted) {
