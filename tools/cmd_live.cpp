@@ -368,10 +368,15 @@ int run(int argc, char** argv) {
         const std::string id(o.intent.client_order_id.data(), o.intent.client_order_id.size());
         if (o.intent.live != 0 || live_start) {
             open_live_order = true;
+            // The exchange's order_id when its acceptance was journaled: what Coinbase's order page shows.
+            std::string accepted;
+            if (o.ack && o.ack->accepted != 0)
+                accepted = "; the exchange accepted it as order_id " +
+                           escape_for_message(std::string_view(o.ack->order_id.data(), o.ack->order_id_chars));
             std::fprintf(stderr,
-                         "cbtrade live: journal: %s order %s %s %.8g (client_order_id %s) has no recorded outcome\n",
+                         "cbtrade live: journal: %s order %s %s %.8g (client_order_id %s) has no recorded outcome%s\n",
                          o.intent.live != 0 ? "live" : "paper", std::string(side_name(o.intent.side)).c_str(),
-                         std::string(reason_name(o.intent.reason)).c_str(), o.intent.qty, id.c_str());
+                         std::string(reason_name(o.intent.reason)).c_str(), o.intent.qty, id.c_str(), accepted.c_str());
         }
     }
     if (open_live_order) {

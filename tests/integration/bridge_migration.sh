@@ -46,9 +46,9 @@ sed -e 's/^RISK_PER_TRADE_PCT=.*/RISK_PER_TRADE_PCT=1.0/' -e 's/^MODEL_MODE=.*/M
 grep -q '^BRIDGE_URL=http://bridge:8787$' bot.env && grep -q '^DRY_RUN=false$' bot.env && grep -q '^PORT=8080$' bot.env ||
   fail "bot.env is not shaped like the earlier one"
 
-# start_sim NAME: the simulator with the same data, seed and pace every time (SIM_PID, PORT).
+# start_sim NAME [ARGS...]: the simulator with the same data, seed and pace every time (SIM_PID, PORT).
 start_sim() {
-  start_sim_process "$1" --csv market.csv --pace x60 --seed 7 --api-key "$KEY_NAME=key.pub"
+  start_sim_process "$1" --csv market.csv --pace x60 --seed 7 --api-key "$KEY_NAME=key.pub" "${@:2}"
 }
 # start_bridge NAME: cbtrade bridge --env-file bridge.env; the environment gives only hosts, ports and
 # the test CAs. Its price feed comes from a second simulator over the same data: every WebSocket
@@ -141,6 +141,38 @@ if start_sim viabridge; then
   expect_grep viabridge.bridge.err 'GET /order/[0-9a-f-]+ 200' "viabridge: outcomes read through the bridge"
   live=$(grep -E '^bot_orders_total\{mode="live"' viabridge.metrics | awk '{s+=$2} END {print s+0}')
   [ "$live" -ge 4 ] || fail "viabridge: bot_orders_total{mode=live} is $live"
+fi
+
+# 2b. Killed while an order through the bridge is open (the sim accepts it but never answers its
+# look-up): the acceptance is journaled; a restart through the bridge cannot look the order up, so it
+# refuses to start (exit 2), naming the order's client_order_id and the exchange's order_id. (A bridge
+# waiting on the exchange answers nothing else meanwhile, /health included: the restart gets a new one.)
+if start_sim open --rest-fault order:timeout:1000; then
+  start_bridge open
+  start_live open BRIDGE_URL="http://127.0.0.1:$BPORT"
+  wait_for open.err 'running' 20 || fail "open: the daemon did not start: $(tail -c 800 open.err)"
+  if wait_for open.bridge.err 'POST /order/market 200' 90; then
+    sleep 1  # the acceptance crosses the desk and the exec thread to the journal within a poll or two
+    kill -KILL "$LIVE_PID"
+    wait "$LIVE_PID" 2>/dev/null
+    curl -sf --cacert open.ca.pem "https://localhost:$PORT/sim/state" >open.state || fail "open: no /sim/state"
+    read -r cid oid < <(python3 -c 'import json; s=json.load(open("open.state")); [print(k, v) for k, v in list(s["orders_by_client_order_id"].items())[:1]]')
+    grep -q "order $cid .*FILLED" open.err && fail "open: the order settled before the kill (the look-up was answered)"
+    # That bridge is held up in the look-up the sim never answers: a fresh one serves the restart.
+    kill -KILL "$BRIDGE_PID" "$FEED_PID" 2>/dev/null
+    cp open.ca.pem open2.ca.pem  # the same exchange (sim "open"), a new bridge and price feed
+    start_bridge open2
+    expect_exit 2 "open: restart through the bridge" -- env COINBASE_WS_URL="wss://localhost:$PORT" TLS_CA_FILE=open.ca.pem \
+      PORT="$(free_port)" BRIDGE_URL="http://127.0.0.1:$BPORT" IDLE_POLICY=sleep JOURNAL_DIR=open.journal \
+      "$CBTRADE" live --env-file bot.env --history history.csv --duration 5
+    expect_grep err "journal: live order BUY entry [0-9.e-]+ \\(client_order_id $cid\\) has no recorded outcome; the exchange accepted it as order_id $oid" "open: the order and its order_id named"
+    expect_grep err 'NOT STARTING: an order.s outcome is unknown and this mode cannot look it up' "open: not started"
+  else
+    fail "open: no order crossed the bridge in 90 s: $(tail -c 600 open.bridge.err)"
+  fi
+  stop_pid "$BRIDGE_PID"
+  stop_pid "$SIM_PID"
+  stop_pid "$FEED_PID"
 fi
 
 # 3. The direct broker over the same data (the daemon holds the key, no bridge): the same fills.
